@@ -1,0 +1,38 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', 'test-output/', 'bench-output/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'Use the Clock (src/clock.ts); Date.now() is only read there.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/clock.ts', 'scripts/**', 'test/**'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['src/domain/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['fastify', '@fastify/*', 'ws', 'better-sqlite3', 'pg', 'pino'], message: 'The domain core stays framework-free.' },
+            { group: ['../http/*', '../ws/*', '../store/store-*'], message: 'The domain core does not import adapters.' },
+          ],
+        },
+      ],
+    },
+  },
+);

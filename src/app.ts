@@ -1,0 +1,159 @@
+/**
+ * buildApp(options) builds the whole hub — store, domain core, REST routes and WebSocket
+ * hub — and returns it ready but not listening. Tests build it exactly as production does;
+ * only the entry point (cli.ts) listens.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { systemClock, type Clock } from './clock.js';
+import type { HistoryBound } from './domain/event-bus-memory.js';
+import type { FatalHandler } from './domain/journal.js';
+import { Market } from './domain/market.js';
+import { HubError } from './errors.js';
+import { authHook, TokenRegistry, type RateLimit } from './http/auth.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { ERROR_RESPONSES, ref } from './http/route-schemas.js';
+import { contractRoutes } from './http/routes/contracts.js';
+import { flavorRoutes } from './http/routes/flavors.js';
+import { reservationRoutes } from './http/routes/reservations.js';
+import { createAjv, loadSchemas } from './schemas.js';
+import { openStore } from './store/index.js';
+import type { TokenEntry } from './types/wire.js';
+import { WsHub, type HubOptions } from './ws/hub.js';
+
+export interface AppOptions {
+  /** SQLite file or ':memory:'. */
+  db: string;
+  tokens: readonly TokenEntry[];
+  ttpSeconds?: number;
+  flavorTtlSeconds?: number;
+  contractDays?: number;
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+  history?: Partial<HistoryBound>;
+  rateLimit?: Partial<RateLimit>;
+  ws?: Partial<HubOptions>;
+  /** Called when the store fails a write; defaults to logging and closing the app. */
+  onFatal?: FatalHandler;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+export const WS_MAX_PAYLOAD = 64 * 1024;
+
+export const DEFAULTS = {
+  ttpSeconds: 60,
+  flavorTtlSeconds: 300,
+  contractDays: 30,
+  history: { maxEvents: 100_000, maxAgeMs: 15 * 60_000 },
+  rateLimit: { perSecond: 200, burst: 400 },
+  ws: {
+    pingIntervalMs: 30_000,
+    maxBacklogBytes: 4 * 1024 * 1024,
+    closeGraceMs: 5_000,
+    maxSubscriptionsPerConnection: 1_000,
+  },
+} as const;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    market: Market;
+    hub: WsHub;
+  }
+  interface FastifyContextConfig {
+    /** The body may be left out; it then reads as {}. */
+    optionalBody?: boolean;
+  }
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const clock = options.clock ?? systemClock;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  const ajv = createAjv();
+  for (const schema of loadSchemas()) app.addSchema(schema);
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+
+  // JSON bodies: an empty one reads as absent (optional bodies), bad JSON is INVALID_REQUEST.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HubError('INVALID_REQUEST', 'The body is not valid JSON'), undefined);
+    }
+  });
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.config?.optionalBody) request.body = {};
+  });
+  installErrorHandling(app);
+
+  const store = openStore(options.db);
+  const market = await Market.open({
+    clock,
+    store,
+    ttpSeconds: options.ttpSeconds ?? DEFAULTS.ttpSeconds,
+    flavorTtlSeconds: options.flavorTtlSeconds ?? DEFAULTS.flavorTtlSeconds,
+    contractDays: options.contractDays ?? DEFAULTS.contractDays,
+    history: { ...DEFAULTS.history, ...options.history },
+    onFatal:
+      options.onFatal ??
+      ((err) => {
+        app.log.fatal({ err }, 'store write failed; stopping');
+        void app.close();
+      }),
+  });
+  const hub = new WsHub(market, clock, { ...DEFAULTS.ws, ...options.ws });
+  app.decorate('market', market);
+  app.decorate('hub', hub);
+
+  await app.register(websocket, {
+    options: { maxPayload: WS_MAX_PAYLOAD },
+    preClose(done) {
+      // Close clients with 1001 and answer waiting reservers before the server drains.
+      hub.close();
+      market.reservations.close();
+      done();
+    },
+  });
+
+  app.get('/healthz', { schema: { response: { 200: ref('Health') } } }, async () => ({ status: 'ok' as const }));
+
+  const tokens = new TokenRegistry(options.tokens);
+  const authenticate = authHook(tokens, clock, { ...DEFAULTS.rateLimit, ...options.rateLimit });
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticate);
+      flavorRoutes(api, market);
+      reservationRoutes(api, market);
+      contractRoutes(api, market);
+      api.route({
+        method: 'GET',
+        url: '/subscriptions',
+        config: { queryToken: true },
+        schema: { response: ERROR_RESPONSES },
+        handler: async () => {
+          throw new HubError('INVALID_REQUEST', 'GET /api/v2/subscriptions must be a WebSocket upgrade');
+        },
+        wsHandler: (socket, request) => hub.accept(socket, request.principal),
+      });
+    },
+    { prefix: '/api/v2' },
+  );
+
+  app.addHook('onClose', async () => {
+    hub.close();
+    market.close();
+    await store.close();
+  });
+
+  await app.ready();
+  return app;
+}

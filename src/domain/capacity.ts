@@ -1,0 +1,186 @@
+/**
+ * What a reservation takes from a flavor, and what a sale leaves. A whole flavor is one unit;
+ * a partitionable k8slice is a vector of resources (cpu, memory, pods, storage, gpu) and an
+ * aggregatable vm a count of machines, from which several holds may be taken at once.
+ */
+import { HubError } from '../errors.js';
+import { createAjv, validatorFor } from '../schemas.js';
+import type {
+  Configuration,
+  Flavor,
+  K8Slice,
+  K8SliceConfigurationData,
+  ServiceConfigurationData,
+  VmConfigurationData,
+} from '../types/wire.js';
+import { K8SLICE_RESOURCES, k8sliceGrids } from './flavor-facts.js';
+import type { FlavorEntry } from './flavor-entry.js';
+import { templateValidator } from './flavor-rules.js';
+import { gridMiss, type Grid } from './grid.js';
+import { formatQuantity, parseQuantity } from './quantity.js';
+
+/** A hold's share: the whole flavor, or amounts of its pool's resources. */
+export type Need = { readonly whole: true } | { readonly whole: false; readonly amounts: readonly bigint[] };
+
+export const WHOLE: Need = { whole: true };
+
+const ajv = createAjv();
+const validK8s = validatorFor<K8SliceConfigurationData>(ajv, 'K8SliceConfigurationData');
+const validVm = validatorFor<VmConfigurationData>(ajv, 'VmConfigurationData');
+const validService = validatorFor<ServiceConfigurationData>(ajv, 'ServiceConfigurationData');
+
+function invalid(message: string): HubError {
+  return new HubError('INVALID_CONFIGURATION', message);
+}
+
+function ajvMessage(errors: typeof validK8s.errors): string {
+  const e = errors?.[0];
+  return e ? `${e.instancePath || 'data'} ${e.message ?? 'is invalid'}` : 'is invalid';
+}
+
+/** The unsold amounts of a pooled flavor, or undefined for a whole-unit flavor. */
+export function unsold(flavor: Flavor): bigint[] | undefined {
+  const t = flavor.type;
+  if (t.name === 'k8slice' && t.data.policies) {
+    const grids = k8sliceGrids(t.data);
+    return K8SLICE_RESOURCES.map((r) => (grids[r] as Grid).max);
+  }
+  if (t.name === 'vm' && t.data.Policy) return [BigInt(t.data.Policy.Aggregatable.MaxCount)];
+  return undefined;
+}
+
+/**
+ * What a reservation with this Configuration takes, checked against the flavor's policy and
+ * what is unsold (not what is free of holds: a need that fits the unsold waits for holds).
+ */
+export function needFor(entry: FlavorEntry, config: Configuration | undefined): Need {
+  if (!config) return WHOLE;
+  const t = entry.flavor.type;
+  if (config.type !== t.name) {
+    throw invalid(`Configuration.type ${config.type} does not fit a ${t.name} flavor`);
+  }
+  switch (t.name) {
+    case 'k8slice':
+      return k8sliceNeed(t.data, config.data);
+    case 'vm': {
+      const policy = t.data.Policy?.Aggregatable;
+      if (!policy) throw invalid('This vm flavor is not aggregatable: reserve it without a Configuration');
+      if (!validVm(config.data)) throw invalid(`Configuration.data ${ajvMessage(validVm.errors)}`);
+      const count = config.data.Count;
+      if (count < policy.MinCount) throw invalid(`Count ${count} is below MinCount ${policy.MinCount}`);
+      if (count > policy.MaxCount) throw invalid(`Count ${count} is more than the ${policy.MaxCount} machines unsold`);
+      return { whole: false, amounts: [BigInt(count)] };
+    }
+    case 'service': {
+      const c = t.data.Characteristics;
+      if (!validService(config.data)) throw invalid(`Configuration.data ${ajvMessage(validService.errors)}`);
+      const { HostingPolicy, ConfigurationData } = config.data;
+      if (HostingPolicy !== undefined && !c.HostingPolicies.includes(HostingPolicy)) {
+        throw invalid(`HostingPolicy ${HostingPolicy} is not one of ${c.HostingPolicies.join(', ')}`);
+      }
+      const validate = templateValidator(c.ConfigurationTemplate);
+      if (!validate(ConfigurationData)) {
+        throw invalid(`ConfigurationData does not satisfy the ConfigurationTemplate: ${ajvMessage(validate.errors)}`);
+      }
+      return WHOLE;
+    }
+    case 'sensor':
+      throw invalid('A sensor flavor takes no Configuration');
+  }
+}
+
+function k8sliceNeed(data: K8Slice, raw: Configuration['data']): Need {
+  if (!data.policies) throw invalid('This k8slice flavor is not partitionable: reserve it without a Configuration');
+  if (!validK8s(raw)) throw invalid(`Configuration.data ${ajvMessage(validK8s.errors)}`);
+  const grids = k8sliceGrids(data);
+  const amounts = K8SLICE_RESOURCES.map((r) => {
+    const text = raw[r];
+    if (text === undefined) {
+      if (r === 'storage' || r === 'gpu') return 0n;
+      throw invalid(`Configuration.data.${r} is required`);
+    }
+    const v = parseQuantity(text) as bigint;
+    if ((r === 'storage' || r === 'gpu') && v === 0n) return 0n;
+    const miss = gridMiss(grids[r] as Grid, v);
+    if (miss) throw invalid(`${r} ${text} is ${miss}`);
+    return v;
+  });
+  return { whole: false, amounts };
+}
+
+/** Whether `need` can be held now, given the unsold amounts and the needs already held. */
+export function fits(need: Need, unsoldAmounts: readonly bigint[] | undefined, held: readonly Need[]): boolean {
+  if (held.some((h) => h.whole)) return false;
+  if (need.whole) return held.length === 0;
+  if (!unsoldAmounts) return held.length === 0;
+  return need.amounts.every((a, i) => {
+    let used = a;
+    for (const h of held) if (!h.whole) used += h.amounts[i] as bigint;
+    return used <= (unsoldAmounts[i] as bigint);
+  });
+}
+
+/** Whether `need` could ever be met from these unsold amounts. */
+export function possible(need: Need, unsoldAmounts: readonly bigint[] | undefined): boolean {
+  if (need.whole || !unsoldAmounts) return true;
+  return need.amounts.every((a, i) => a <= (unsoldAmounts[i] as bigint));
+}
+
+/**
+ * The flavor as sold (for the contract) and what stays on offer (undefined when the flavor
+ * is sold out: a whole sale, or a remainder under the policy's minimum).
+ */
+export function sale(flavor: Flavor, need: Need, config: Configuration | undefined): { sold: Flavor; remainder?: Flavor } {
+  const t = flavor.type;
+  if (need.whole) return { sold: flavor };
+  if (t.name === 'k8slice' && t.data.policies) {
+    const c = t.data.characteristics;
+    const p = t.data.policies.partitionability;
+    const asked = config?.data as unknown as K8SliceConfigurationData;
+    const [cpu, memory, pods, storage, gpu] = need.amounts as [bigint, bigint, bigint, bigint, bigint];
+    const soldData: K8Slice = {
+      ...t.data,
+      characteristics: {
+        ...(c.architecture !== undefined ? { architecture: c.architecture } : {}),
+        cpu: asked.cpu,
+        memory: asked.memory,
+        pods: asked.pods,
+        ...(storage > 0n ? { storage: asked.storage as string } : {}),
+        ...(c.gpu && gpu > 0n ? { gpu: { ...c.gpu, cores: asked.gpu as string } } : {}),
+      },
+    };
+    delete soldData.policies;
+    const left = (unsold(flavor) as bigint[]).map((u, i) => u - (need.amounts[i] as bigint));
+    const [lc, lm, lp, ls, lg] = left as [bigint, bigint, bigint, bigint, bigint];
+    const sold: Flavor = { ...flavor, type: { name: 'k8slice', data: soldData } };
+    const q = (s: string) => parseQuantity(s) as bigint;
+    if (lc < q(p.cpuMin) || lm < q(p.memoryMin) || lp < q(p.podsMin)) return { sold };
+    const remainderData: K8Slice = {
+      ...t.data,
+      characteristics: {
+        ...c,
+        cpu: formatQuantity(lc),
+        memory: formatQuantity(lm, true),
+        pods: formatQuantity(lp),
+        ...(c.storage !== undefined ? { storage: formatQuantity(ls, true) } : {}),
+        ...(c.gpu ? { gpu: { ...c.gpu, cores: formatQuantity(lg) } } : {}),
+      },
+    };
+    return { sold, remainder: { ...flavor, type: { name: 'k8slice', data: remainderData } } };
+  }
+  if (t.name === 'vm' && t.data.Policy) {
+    const count = Number(need.amounts[0]);
+    const agg = t.data.Policy.Aggregatable;
+    const soldData = { ...t.data, Count: count };
+    delete soldData.Policy;
+    const sold: Flavor = { ...flavor, type: { name: 'vm', data: soldData } };
+    const left = agg.MaxCount - count;
+    if (left < agg.MinCount) return { sold };
+    const remainder: Flavor = {
+      ...flavor,
+      type: { name: 'vm', data: { ...t.data, Policy: { Aggregatable: { ...agg, MaxCount: left } } } },
+    };
+    return { sold, remainder };
+  }
+  return { sold: flavor };
+}

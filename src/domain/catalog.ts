@@ -1,0 +1,244 @@
+/**
+ * The catalog: every live flavor in memory, indexed by id and by type, and the catalog
+ * scheduler that renews or retracts each flavor at its deadline. LIST reads only memory;
+ * every change goes through the journal (durable, then published).
+ */
+import { toRfc3339, type Clock } from '../clock.js';
+import { HubError } from '../errors.js';
+import type { Change, StoredFlavor } from '../store/store.js';
+import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../types/wire.js';
+import type { DeadlineQueue } from './deadlines.js';
+import { makeEntry, type FlavorEntry } from './flavor-entry.js';
+import { checkFlavorType } from './flavor-rules.js';
+import { FLAVOR_TYPES, type FlavorTypeName } from './flavor-types.js';
+import { diffFields, type EventDraft } from './events.js';
+import { newFlavorId } from './ids.js';
+import type { Journal } from './journal.js';
+import { canManage, canPublish, type Principal } from './principal.js';
+import type { Selector } from './selector.js';
+
+export interface CatalogOptions {
+  defaultTtlSeconds: number;
+}
+
+/**
+ * Called when a flavor leaves the catalog for any reason other than its own sale; adds the
+ * ending of its holds to the change and returns what to do once that change is durable.
+ */
+export type RemovalHook = (flavorId: string, change: Change) => () => void;
+
+const MAX_RENEW_LEAD_MS = 30_000;
+
+function stored(entry: FlavorEntry, status: StoredFlavor['status'] = 'live'): StoredFlavor {
+  return {
+    flavorId: entry.flavor.flavorId,
+    providerId: entry.flavor.providerId,
+    status,
+    json: entry.json,
+    expiresAt: entry.expiresAt,
+    autoRenew: entry.autoRenew,
+    ttlSeconds: entry.ttlSeconds,
+  };
+}
+
+export class Catalog {
+  private readonly entries = new Map<string, FlavorEntry>();
+  private readonly byType = new Map<FlavorTypeName, Map<string, FlavorEntry>>(
+    FLAVOR_TYPES.map((t) => [t, new Map()]),
+  );
+  private removalHook: RemovalHook = () => () => {};
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly journal: Journal,
+    private readonly deadlines: DeadlineQueue,
+    private readonly options: CatalogOptions,
+  ) {}
+
+  /** Fills the index from the store at start and schedules every deadline. */
+  load(flavors: StoredFlavor[]): void {
+    for (const f of flavors) {
+      const entry = makeEntry(JSON.parse(f.json) as Flavor, f.autoRenew, f.ttlSeconds);
+      this.index(entry);
+    }
+  }
+
+  onRemoval(hook: RemovalHook): void {
+    this.removalHook = hook;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** A flavor that exists and has not expired (available or not); undefined otherwise. */
+  get(flavorId: string): FlavorEntry | undefined {
+    const e = this.entries.get(flavorId);
+    return e && e.expiresAt > this.clock.now() ? e : undefined;
+  }
+
+  /** Flavors on offer (available, not expired) that match, optionally of one type. */
+  list(selector: Selector | undefined, type?: FlavorTypeName): FlavorEntry[] {
+    const now = this.clock.now();
+    const source = type ? (this.byType.get(type) as Map<string, FlavorEntry>) : this.entries;
+    const out: FlavorEntry[] = [];
+    for (const e of source.values()) {
+      if (e.expiresAt <= now || !e.flavor.availability) continue;
+      if (selector && !selector.test(e.facts)) continue;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** The JSON array LIST answers, joined from each flavor's cached JSON. */
+  listJson(selector: Selector | undefined, type?: FlavorTypeName): string {
+    const parts = this.list(selector, type).map((e) => e.json);
+    return `[${parts.join(',')}]`;
+  }
+
+  async publish(principal: Principal, body: FlavorPublish): Promise<Flavor> {
+    if (!canPublish(principal)) throw new HubError('FORBIDDEN', 'Only a provider or an admin publishes flavors');
+    checkFlavorType(body.type);
+    const now = this.clock.now();
+    const ttlSeconds = body.ttlSeconds ?? this.options.defaultTtlSeconds;
+    const id = principal.identity;
+    const flavor: Flavor = {
+      flavorId: newFlavorId(),
+      providerId: id.NodeID,
+      timestamp: toRfc3339(now),
+      expirationTime: toRfc3339(now + ttlSeconds * 1000),
+      type: body.type,
+      price: body.price,
+      owner: {
+        domain: id.Domain,
+        nodeId: id.NodeID,
+        ip: id.IP,
+        ...(id.AdditionalInformation ? { additionalInformation: id.AdditionalInformation } : {}),
+      },
+      availability: true,
+      ...(body.location ? { location: body.location } : {}),
+      ...(body.networkPropertyType !== undefined ? { networkPropertyType: body.networkPropertyType } : {}),
+    };
+    const entry = makeEntry(flavor, body.autoRenew ?? true, ttlSeconds);
+    this.index(entry);
+    await this.journal.write({ flavors: [stored(entry)] }, [{ kind: 'added', flavor: entry }]);
+    return flavor;
+  }
+
+  async refresh(principal: Principal, flavorId: string, body: FlavorRefresh): Promise<Flavor> {
+    const prev = this.require(principal, flavorId);
+    const now = this.clock.now();
+    const ttlSeconds = body.ttlSeconds ?? prev.ttlSeconds;
+    const flavor: Flavor = {
+      ...prev.flavor,
+      timestamp: toRfc3339(now),
+      expirationTime: toRfc3339(now + ttlSeconds * 1000),
+      ...(body.price ? { price: body.price } : {}),
+      ...(body.availability !== undefined ? { availability: body.availability } : {}),
+    };
+    await this.replace(prev, flavor, ttlSeconds);
+    return flavor;
+  }
+
+  async withdraw(principal: Principal, flavorId: string, message?: string): Promise<Flavor> {
+    const entry = this.require(principal, flavorId);
+    await this.remove(entry, { Code: 'operator', Message: message ?? 'withdrawn by its provider' });
+    return entry.flavor;
+  }
+
+  /**
+   * Records a sale: the remainder stays on offer (REFRESH_FLAVOR of what changed) or, when
+   * nothing sellable is left, the flavor leaves (WITHDRAW_FLAVOR, sold). Memory changes now;
+   * the caller commits the returned pieces with the contract in one change.
+   */
+  sold(entry: FlavorEntry, remainder: Flavor | undefined): { flavors: StoredFlavor[]; drafts: EventDraft[] } {
+    if (remainder) {
+      const next = makeEntry(remainder, entry.autoRenew, entry.ttlSeconds);
+      this.index(next);
+      const changes = diffFields(entry.flavor, remainder);
+      return { flavors: [stored(next)], drafts: [{ kind: 'refreshed', flavor: next, prev: entry, changes }] };
+    }
+    this.unindex(entry);
+    return {
+      flavors: [stored(entry, 'withdrawn')],
+      drafts: [{ kind: 'withdrawn', flavor: entry, reason: { Code: 'sold', Message: 'sold out' } }],
+    };
+  }
+
+  /** Closes the scheduler's part: nothing of the catalog fires after this. */
+  close(): void {
+    for (const id of this.entries.keys()) this.deadlines.cancel(scheduleKey(id));
+  }
+
+  private require(principal: Principal, flavorId: string): FlavorEntry {
+    const entry = this.get(flavorId);
+    if (!entry) throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${flavorId} on offer`);
+    if (!canManage(principal, entry.flavor.providerId)) {
+      throw new HubError('FORBIDDEN', 'Only the owning provider or an admin manages this flavor');
+    }
+    return entry;
+  }
+
+  private async replace(prev: FlavorEntry, flavor: Flavor, ttlSeconds: number): Promise<void> {
+    const next = makeEntry(flavor, prev.autoRenew, ttlSeconds);
+    this.index(next);
+    const changes = diffFields(prev.flavor, flavor);
+    await this.journal.write({ flavors: [stored(next)] }, [{ kind: 'refreshed', flavor: next, prev, changes }]);
+  }
+
+  private async remove(entry: FlavorEntry, reason: WithdrawReason): Promise<void> {
+    this.unindex(entry);
+    const change: Change = { flavors: [stored(entry, 'withdrawn')] };
+    const after = this.removalHook(entry.flavor.flavorId, change);
+    await this.journal.write(change, [{ kind: 'withdrawn', flavor: entry, reason }]);
+    after();
+  }
+
+  private index(entry: FlavorEntry): void {
+    const id = entry.flavor.flavorId;
+    this.entries.set(id, entry);
+    (this.byType.get(entry.facts.type) as Map<string, FlavorEntry>).set(id, entry);
+    this.schedule(entry);
+  }
+
+  private unindex(entry: FlavorEntry): void {
+    const id = entry.flavor.flavorId;
+    this.entries.delete(id);
+    this.byType.get(entry.facts.type)?.delete(id);
+    this.deadlines.cancel(scheduleKey(id));
+  }
+
+  /** Renewal shortly before expiry (the lesser of 30 s and a fifth of the TTL), or retraction at it. */
+  private schedule(entry: FlavorEntry): void {
+    const id = entry.flavor.flavorId;
+    if (entry.autoRenew) {
+      const lead = Math.min(MAX_RENEW_LEAD_MS, (entry.ttlSeconds * 1000) / 5);
+      this.deadlines.schedule(scheduleKey(id), entry.expiresAt - lead, () => this.renew(id));
+    } else {
+      this.deadlines.schedule(scheduleKey(id), entry.expiresAt, () => this.retract(id));
+    }
+  }
+
+  private renew(flavorId: string): void {
+    const prev = this.entries.get(flavorId);
+    if (!prev) return;
+    const now = this.clock.now();
+    const flavor: Flavor = {
+      ...prev.flavor,
+      timestamp: toRfc3339(now),
+      expirationTime: toRfc3339(now + prev.ttlSeconds * 1000),
+    };
+    // Failures are fatal and reported by the journal; nothing awaits a scheduled change.
+    this.replace(prev, flavor, prev.ttlSeconds).catch(() => {});
+  }
+
+  private retract(flavorId: string): void {
+    const entry = this.entries.get(flavorId);
+    if (!entry) return;
+    this.remove(entry, { Code: 'expired', Message: 'offer expired' }).catch(() => {});
+  }
+}
+
+function scheduleKey(flavorId: string): string {
+  return `flavor:${flavorId}`;
+}

@@ -1,0 +1,69 @@
+/**
+ * Checks a published flavor's type data beyond what its schema can say: a partitionable
+ * k8slice must offer at least its minimum with positive steps, an aggregatable vm needs
+ * MinCount ≤ MaxCount, a service's ConfigurationTemplate must compile as a JSON Schema.
+ */
+import { Ajv } from 'ajv';
+import { HubError } from '../errors.js';
+import type { FlavorType } from '../types/wire.js';
+import { parseQuantity } from './quantity.js';
+
+const templateAjv = new Ajv({ strict: false, allErrors: false });
+
+function qty(text: string): bigint {
+  return parseQuantity(text) ?? 0n;
+}
+
+export function checkFlavorType(type: FlavorType): void {
+  if (type.name === 'k8slice') {
+    const p = type.data.policies?.partitionability;
+    const c = type.data.characteristics;
+    if (!p) return;
+    const pairs: Array<[string, string, string, string | undefined]> = [
+      ['cpu', c.cpu, p.cpuMin, p.cpuStep],
+      ['memory', c.memory, p.memoryMin, p.memoryStep],
+      ['pods', c.pods, p.podsMin, p.podsStep],
+    ];
+    for (const [name, total, min, step] of pairs) {
+      if (qty(min) > qty(total)) {
+        throw new HubError('INVALID_REQUEST', `partitionability.${name}Min is more than the flavor's ${name}`);
+      }
+      if (step !== undefined && qty(step) === 0n) {
+        throw new HubError('INVALID_REQUEST', `partitionability.${name}Step must be positive`);
+      }
+      if (qty(min) === 0n) {
+        throw new HubError('INVALID_REQUEST', `partitionability.${name}Min must be positive`);
+      }
+    }
+    if (p.gpuStep !== undefined && qty(p.gpuStep) === 0n) {
+      throw new HubError('INVALID_REQUEST', 'partitionability.gpuStep must be positive');
+    }
+  } else if (type.name === 'vm') {
+    const a = type.data.Policy?.Aggregatable;
+    if (a && a.MinCount > a.MaxCount) {
+      throw new HubError('INVALID_REQUEST', 'Policy.Aggregatable.MinCount is more than MaxCount');
+    }
+    if (type.data.Count !== undefined) {
+      throw new HubError('INVALID_REQUEST', 'Count is set by the hub on a sold vm, not published');
+    }
+  } else if (type.name === 'service') {
+    try {
+      templateAjv.compile(type.data.Characteristics.ConfigurationTemplate);
+    } catch (err) {
+      throw new HubError('INVALID_REQUEST', `ConfigurationTemplate is not a valid JSON Schema: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Compiles a service's ConfigurationTemplate, cached per template text. */
+const compiled = new Map<string, ReturnType<Ajv['compile']>>();
+export function templateValidator(template: object): ReturnType<Ajv['compile']> {
+  const key = JSON.stringify(template);
+  let fn = compiled.get(key);
+  if (!fn) {
+    fn = templateAjv.compile(template);
+    if (compiled.size > 1000) compiled.clear();
+    compiled.set(key, fn);
+  }
+  return fn;
+}

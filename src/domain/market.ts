@@ -1,0 +1,85 @@
+/**
+ * The domain core assembled: catalog, reservations, contracts, the journal and the event
+ * bus, over one store and one clock. Adapters (REST routes, the WebSocket hub) talk to this
+ * and nothing below it; it knows nothing of HTTP, WebSockets or SQL.
+ */
+import type { Clock } from '../clock.js';
+import { HubError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { Contract } from '../types/wire.js';
+import { Catalog } from './catalog.js';
+import { DeadlineQueue } from './deadlines.js';
+import type { EventBus } from './event-bus.js';
+import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
+import { fromRecord } from './events.js';
+import { Journal, type FatalHandler } from './journal.js';
+import { nodeId, type Principal } from './principal.js';
+import { ReservationEngine } from './reservations.js';
+
+export interface MarketOptions {
+  clock: Clock;
+  store: Store;
+  ttpSeconds: number;
+  flavorTtlSeconds: number;
+  contractDays: number;
+  history: HistoryBound;
+  onFatal: FatalHandler;
+}
+
+const DAY_MS = 86_400_000;
+
+export class Market {
+  private closed = false;
+
+  private constructor(
+    readonly clock: Clock,
+    readonly store: Store,
+    readonly bus: EventBus,
+    readonly catalog: Catalog,
+    readonly reservations: ReservationEngine,
+    private readonly deadlines: DeadlineQueue,
+  ) {}
+
+  /** Loads the store and rebuilds every index and deadline. */
+  static async open(o: MarketOptions): Promise<Market> {
+    const loaded = await o.store.load();
+    const bus = new MemoryEventBus(o.clock, o.history, {
+      lastSeq: loaded.lastSeq,
+      events: loaded.events.map(fromRecord),
+    });
+    const journal = new Journal(o.store, bus, o.clock, o.onFatal);
+    const deadlines = new DeadlineQueue(o.clock);
+    const catalog = new Catalog(o.clock, journal, deadlines, { defaultTtlSeconds: o.flavorTtlSeconds });
+    const reservations = new ReservationEngine(o.clock, o.store, journal, catalog, deadlines, {
+      ttpMs: o.ttpSeconds * 1000,
+      contractMs: o.contractDays * DAY_MS,
+    });
+    catalog.load(loaded.flavors);
+    await reservations.load(loaded.openTransactions);
+    return new Market(o.clock, o.store, bus, catalog, reservations, deadlines);
+  }
+
+  async contract(principal: Principal, id: string): Promise<Contract> {
+    const c = await this.store.contract(id);
+    const me = nodeId(principal);
+    if (!c || (principal.role !== 'admin' && c.buyerId !== me && c.sellerId !== me)) {
+      throw new HubError('CONTRACT_NOT_FOUND');
+    }
+    return JSON.parse(c.json) as Contract;
+  }
+
+  /** The caller's contracts, as buyer or seller, newest first. */
+  async contracts(principal: Principal): Promise<Contract[]> {
+    const rows = await this.store.contractsOf(nodeId(principal));
+    return rows.map((c) => JSON.parse(c.json) as Contract);
+  }
+
+  /** Stops every deadline and answers every waiter; the store is closed by its owner. Safe twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reservations.close();
+    this.catalog.close();
+    this.deadlines.close();
+  }
+}

@@ -1,0 +1,22 @@
+/** Who is calling: a role and a REAR node identity, resolved from a bearer token. */
+import type { NodeIdentity, TokenEntry } from '../types/wire.js';
+
+export type Role = TokenEntry['role'];
+
+export interface Principal {
+  readonly role: Role;
+  readonly identity: NodeIdentity;
+}
+
+export function nodeId(p: Principal): string {
+  return p.identity.NodeID;
+}
+
+export function canPublish(p: Principal): boolean {
+  return p.role === 'provider' || p.role === 'admin';
+}
+
+/** Owner provider or admin. */
+export function canManage(p: Principal, providerId: string): boolean {
+  return p.role === 'admin' || (p.role === 'provider' && p.identity.NodeID === providerId);
+}

@@ -1,0 +1,437 @@
+/**
+ * RESERVE_FLAVOR and PURCHASE_FLAVOR: one lock per flavor (for a pooled flavor, its free
+ * capacity), a first-come-first-served line of waiting buyers, a Time To Purchase on each
+ * hold, and purchases whose contract, sold capacity and end of hold are one durable commit
+ * made before the buyer is answered.
+ *
+ * All bookkeeping happens synchronously in memory (so two requests can never both take the
+ * last unit); each change is then committed through the journal, and the buyer is answered
+ * only once it is durable.
+ */
+import { toRfc3339, type Clock } from '../clock.js';
+import { HubError } from '../errors.js';
+import type { Change, Store, StoredTransaction } from '../store/store.js';
+import type { Configuration, Contract, NodeIdentity, Reservation, Transaction } from '../types/wire.js';
+import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
+import type { Catalog } from './catalog.js';
+import type { DeadlineQueue } from './deadlines.js';
+import type { FlavorEntry } from './flavor-entry.js';
+import { newContractId, newTransactionId } from './ids.js';
+import type { Journal } from './journal.js';
+import { nodeId, type Principal } from './principal.js';
+
+export interface ReservationOptions {
+  /** Time To Purchase, ms. */
+  ttpMs: number;
+  /** How long a contract runs after its purchase, ms. */
+  contractMs: number;
+}
+
+export interface ReserveOptions {
+  /** Longest wait for the lock, ms (Prefer: wait); defaults to one TTP. */
+  waitMs?: number;
+  /** Aborted when the client goes away: it leaves the line. */
+  signal?: AbortSignal;
+}
+
+interface Hold {
+  readonly tx: Transaction;
+  readonly buyerId: string;
+  readonly need: Need;
+  readonly key: string;
+  purchasing?: Promise<Contract>;
+}
+
+interface Waiter {
+  readonly buyer: NodeIdentity;
+  readonly flavorId: string;
+  readonly need: Need;
+  readonly configuration: Configuration | undefined;
+  readonly key: string;
+  readonly deadline: string;
+  readonly promise: Promise<Transaction>;
+  resolve(tx: Transaction): void;
+  reject(err: HubError): void;
+  onAbort?: () => void;
+  signal?: AbortSignal;
+}
+
+interface Pool {
+  holds: Hold[];
+  waiters: Waiter[];
+}
+
+export interface PurchaseResult {
+  contract: Contract;
+  replayed: boolean;
+}
+
+const HOLD = 'hold:';
+let waiterCounter = 0;
+
+export class ReservationEngine {
+  private readonly pools = new Map<string, Pool>();
+  private readonly holds = new Map<string, Hold>();
+  /** buyer|flavor|configuration → the live hold or waiting request, for idempotent retries. */
+  private readonly byKey = new Map<string, Hold | Waiter>();
+  private closed = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly store: Store,
+    private readonly journal: Journal,
+    private readonly catalog: Catalog,
+    private readonly deadlines: DeadlineQueue,
+    private readonly options: ReservationOptions,
+  ) {
+    catalog.onRemoval((flavorId, change) => this.endFlavor(flavorId, change));
+  }
+
+  /** Restores live holds after a restart; those whose TTP ran out meanwhile are expired. */
+  async load(open: StoredTransaction[]): Promise<void> {
+    const ended: StoredTransaction[] = [];
+    const now = this.clock.now();
+    for (const st of open) {
+      const tx = { ...(JSON.parse(st.json) as Transaction), Status: 'reserved' as const };
+      const entry = this.catalog.get(st.flavorId);
+      let need: Need | undefined;
+      try {
+        need = entry && needFor(entry, tx.Configuration);
+      } catch {
+        need = undefined;
+      }
+      if (!entry || !need || st.expiresAt <= now) {
+        ended.push({ ...st, status: entry && need ? 'expired' : 'cancelled' });
+        continue;
+      }
+      this.addHold({ tx, buyerId: st.buyerId, need, key: holdKey(st.buyerId, st.flavorId, tx.Configuration) }, st.expiresAt);
+    }
+    if (ended.length > 0) await this.journal.write({ transactions: ended });
+  }
+
+  async reserve(principal: Principal, body: Reservation, opts: ReserveOptions = {}): Promise<Transaction> {
+    if (this.closed) throw new HubError('UNAVAILABLE');
+    const buyer = body.Buyer ?? principal.identity;
+    if (buyer.NodeID !== principal.identity.NodeID || buyer.Domain !== principal.identity.Domain) {
+      throw new HubError('FORBIDDEN', 'Buyer must be the caller');
+    }
+    const entry = this.onOffer(body.FlavorID);
+    const need = needFor(entry, body.Configuration);
+    const key = holdKey(buyer.NodeID, body.FlavorID, body.Configuration);
+    const existing = this.byKey.get(key);
+    if (existing) return 'tx' in existing ? existing.tx : existing.promise;
+
+    const pool = this.pool(body.FlavorID);
+    if (pool.waiters.length === 0 && fits(need, unsold(entry.flavor), pool.holds.map((h) => h.need))) {
+      return this.grant(buyer, body.FlavorID, need, body.Configuration, key);
+    }
+    const waitMs = opts.waitMs ?? this.options.ttpMs;
+    if (waitMs <= 0) throw this.reserved(pool);
+    return this.enqueue(pool, buyer, body.FlavorID, need, body.Configuration, key, waitMs, opts.signal);
+  }
+
+  async transaction(principal: Principal, id: string): Promise<Transaction> {
+    const hold = this.holds.get(id);
+    if (hold && visible(principal, hold.buyerId)) return hold.tx;
+    const st = await this.store.transaction(id);
+    if (!st || !visible(principal, st.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');
+    return { ...(JSON.parse(st.json) as Transaction), Status: st.status };
+  }
+
+  async cancel(principal: Principal, id: string): Promise<void> {
+    const hold = this.holds.get(id);
+    if (hold && visible(principal, hold.buyerId)) {
+      if (hold.purchasing) throw new HubError('TRANSACTION_EXPIRED', 'The transaction is being purchased');
+      await this.endHold(hold, 'cancelled');
+      return;
+    }
+    const st = await this.store.transaction(id);
+    if (!st || !visible(principal, st.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');
+    if (st.status === 'cancelled') return;
+    throw new HubError('TRANSACTION_EXPIRED', `The transaction is already ${st.status}`);
+  }
+
+  async purchase(principal: Principal, id: string): Promise<PurchaseResult> {
+    const hold = this.holds.get(id);
+    if (hold && hold.buyerId === nodeId(principal)) {
+      if (hold.purchasing) return { contract: await hold.purchasing, replayed: true };
+      if (this.clock.now() >= Date.parse(hold.tx.ExpirationTime)) {
+        await this.endHold(hold, 'expired');
+        throw new HubError('TRANSACTION_EXPIRED', 'The Time To Purchase ran out');
+      }
+      const entry = this.catalog.get(hold.tx.FlavorID);
+      if (!entry) {
+        await this.endHold(hold, 'cancelled');
+        throw new HubError('TRANSACTION_EXPIRED', 'The flavor is no longer on offer');
+      }
+      hold.purchasing = this.sell(hold, entry);
+      return { contract: await hold.purchasing, replayed: false };
+    }
+    const st = await this.store.transaction(id);
+    if (!st || st.buyerId !== nodeId(principal)) throw new HubError('TRANSACTION_NOT_FOUND');
+    if (st.status === 'purchased') {
+      const c = await this.store.contractByTransaction(id);
+      if (c) return { contract: JSON.parse(c.json) as Contract, replayed: true };
+    }
+    throw new HubError('TRANSACTION_EXPIRED', `The transaction is ${st.status}`);
+  }
+
+  /** Answers every waiting reserver (503) and stops every TTP deadline; safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const pool of this.pools.values()) {
+      for (const w of pool.waiters) this.finishWaiter(w, new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
+      pool.waiters = [];
+    }
+    for (const id of this.holds.keys()) this.deadlines.cancel(HOLD + id);
+  }
+
+  /** Live holds and waiting requests, for tests and metrics. */
+  stats(): { holds: number; waiters: number } {
+    let waiters = 0;
+    for (const p of this.pools.values()) waiters += p.waiters.length;
+    return { holds: this.holds.size, waiters };
+  }
+
+  private onOffer(flavorId: string): FlavorEntry {
+    const entry = this.catalog.get(flavorId);
+    if (!entry || !entry.flavor.availability) throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${flavorId} on offer`);
+    return entry;
+  }
+
+  private pool(flavorId: string): Pool {
+    let pool = this.pools.get(flavorId);
+    if (!pool) {
+      pool = { holds: [], waiters: [] };
+      this.pools.set(flavorId, pool);
+    }
+    return pool;
+  }
+
+  private dropPoolIfIdle(flavorId: string): void {
+    const pool = this.pools.get(flavorId);
+    if (pool && pool.holds.length === 0 && pool.waiters.length === 0) this.pools.delete(flavorId);
+  }
+
+  private reserved(pool: Pool): HubError {
+    const now = this.clock.now();
+    const soonest = Math.min(...pool.holds.map((h) => Date.parse(h.tx.ExpirationTime)));
+    const seconds = Number.isFinite(soonest) ? Math.max(1, Math.ceil((soonest - now) / 1000)) : 1;
+    return new HubError('FLAVOR_RESERVED', 'Another buyer holds this flavor', { 'Retry-After': String(seconds) });
+  }
+
+  private addHold(hold: Hold, expiresAt: number): void {
+    this.pool(hold.tx.FlavorID).holds.push(hold);
+    this.holds.set(hold.tx.TransactionID, hold);
+    this.byKey.set(hold.key, hold);
+    this.deadlines.schedule(HOLD + hold.tx.TransactionID, expiresAt, () => {
+      if (this.holds.get(hold.tx.TransactionID) === hold && !hold.purchasing) {
+        this.endHold(hold, 'expired').catch(() => {});
+      }
+    });
+  }
+
+  private removeHold(hold: Hold): void {
+    const flavorId = hold.tx.FlavorID;
+    const pool = this.pools.get(flavorId);
+    if (pool) pool.holds = pool.holds.filter((h) => h !== hold);
+    this.holds.delete(hold.tx.TransactionID);
+    if (this.byKey.get(hold.key) === hold) this.byKey.delete(hold.key);
+    this.deadlines.cancel(HOLD + hold.tx.TransactionID);
+  }
+
+  private async grant(
+    buyer: NodeIdentity,
+    flavorId: string,
+    need: Need,
+    configuration: Configuration | undefined,
+    key: string,
+  ): Promise<Transaction> {
+    const expiresAt = this.clock.now() + this.options.ttpMs;
+    const tx: Transaction = {
+      TransactionID: newTransactionId(),
+      FlavorID: flavorId,
+      Buyer: buyer,
+      ExpirationTime: toRfc3339(expiresAt),
+      ...(configuration ? { Configuration: configuration } : {}),
+      Status: 'reserved',
+    };
+    this.addHold({ tx, buyerId: buyer.NodeID, need, key }, expiresAt);
+    await this.journal.write({ transactions: [storedTx(tx, buyer.NodeID, 'reserved', expiresAt)] });
+    return tx;
+  }
+
+  private enqueue(
+    pool: Pool,
+    buyer: NodeIdentity,
+    flavorId: string,
+    need: Need,
+    configuration: Configuration | undefined,
+    key: string,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Transaction> {
+    let resolve!: (tx: Transaction) => void;
+    let reject!: (err: HubError) => void;
+    const promise = new Promise<Transaction>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const waiter: Waiter = {
+      buyer,
+      flavorId,
+      need,
+      configuration,
+      key,
+      deadline: `wait:${++waiterCounter}`,
+      promise,
+      resolve,
+      reject,
+    };
+    pool.waiters.push(waiter);
+    this.byKey.set(key, waiter);
+    this.deadlines.schedule(waiter.deadline, this.clock.now() + waitMs, () => {
+      this.leaveLine(waiter);
+      this.finishWaiter(waiter, this.reserved(this.pool(flavorId)));
+      this.serve(flavorId);
+    });
+    if (signal) {
+      waiter.signal = signal;
+      waiter.onAbort = () => {
+        this.leaveLine(waiter);
+        this.finishWaiter(waiter, new HubError('FLAVOR_RESERVED', 'The client left the line'));
+        this.serve(flavorId);
+      };
+      if (signal.aborted) waiter.onAbort();
+      else signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    // A rejection nobody awaits (the client left) must not crash the process.
+    promise.catch(() => {});
+    return promise;
+  }
+
+  private leaveLine(waiter: Waiter): void {
+    const pool = this.pools.get(waiter.flavorId);
+    if (pool) pool.waiters = pool.waiters.filter((w) => w !== waiter);
+    if (this.byKey.get(waiter.key) === waiter) this.byKey.delete(waiter.key);
+    this.deadlines.cancel(waiter.deadline);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  }
+
+  private finishWaiter(waiter: Waiter, outcome: HubError | Promise<Transaction>): void {
+    if (this.byKey.get(waiter.key) === waiter) this.byKey.delete(waiter.key);
+    if (outcome instanceof HubError) waiter.reject(outcome);
+    else outcome.then(waiter.resolve, waiter.reject);
+  }
+
+  /** Hands the lock to waiters in arrival order while the head of the line fits. */
+  private serve(flavorId: string): void {
+    const pool = this.pools.get(flavorId);
+    if (!pool || this.closed) return;
+    const entry = this.catalog.get(flavorId);
+    while (pool.waiters.length > 0) {
+      const head = pool.waiters[0] as Waiter;
+      if (!entry || !entry.flavor.availability) break;
+      if (!fits(head.need, unsold(entry.flavor), pool.holds.map((h) => h.need))) break;
+      this.leaveLine(head);
+      this.finishWaiter(head, this.grant(head.buyer, flavorId, head.need, head.configuration, head.key));
+    }
+    this.dropPoolIfIdle(flavorId);
+  }
+
+  private async endHold(hold: Hold, status: 'expired' | 'cancelled'): Promise<void> {
+    this.removeHold(hold);
+    const expiresAt = Date.parse(hold.tx.ExpirationTime);
+    this.serve(hold.tx.FlavorID);
+    await this.journal.write({ transactions: [storedTx(hold.tx, hold.buyerId, status, expiresAt)] });
+  }
+
+  private async sell(hold: Hold, entry: FlavorEntry): Promise<Contract> {
+    const now = this.clock.now();
+    const flavorId = entry.flavor.flavorId;
+    this.removeHold(hold);
+    const { sold, remainder } = sale(entry.flavor, hold.need, hold.tx.Configuration);
+    const catalogPart = this.catalog.sold(entry, remainder);
+    const owner = entry.flavor.owner;
+    const contract: Contract = {
+      ContractID: newContractId(),
+      TransactionID: hold.tx.TransactionID,
+      Flavor: sold,
+      Buyer: hold.tx.Buyer,
+      Seller: {
+        Domain: owner.domain,
+        NodeID: owner.nodeId,
+        IP: owner.ip,
+        ...(owner.additionalInformation ? { AdditionalInformation: owner.additionalInformation } : {}),
+      },
+      ...(hold.tx.Configuration ? { Configuration: hold.tx.Configuration } : {}),
+      ExpirationTime: toRfc3339(now + this.options.contractMs),
+      Timestamp: toRfc3339(now),
+    };
+    // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
+    // only once the sale is durable.
+    const pool = this.pool(flavorId);
+    const left = remainder ? unsold(remainder) : undefined;
+    const hopeless = pool.waiters.filter((w) => !remainder || !possible(w.need, left));
+    for (const w of hopeless) this.leaveLine(w);
+
+    const purchased = { ...hold.tx, Status: 'purchased' as const };
+    const change: Change = {
+      flavors: catalogPart.flavors,
+      transactions: [storedTx(purchased, hold.buyerId, 'purchased', Date.parse(hold.tx.ExpirationTime))],
+      contracts: [
+        {
+          contractId: contract.ContractID,
+          transactionId: contract.TransactionID,
+          buyerId: hold.buyerId,
+          sellerId: owner.nodeId,
+          createdAt: now,
+          json: JSON.stringify(contract),
+        },
+      ],
+    };
+    if (!remainder) this.endOtherHolds(flavorId, change);
+    await this.journal.write(change, [
+      ...catalogPart.drafts,
+      { kind: 'confirmed', flavorId, contractId: contract.ContractID, transactionId: hold.tx.TransactionID, buyerId: hold.buyerId },
+    ]);
+    for (const w of hopeless) this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was sold'));
+    this.serve(flavorId);
+    return contract;
+  }
+
+  /** A flavor left the catalog (withdrawn or expired): its holds end, its line hears 404. */
+  private endFlavor(flavorId: string, change: Change): () => void {
+    this.endOtherHolds(flavorId, change);
+    const pool = this.pools.get(flavorId);
+    const waiters = pool ? [...pool.waiters] : [];
+    for (const w of waiters) this.leaveLine(w);
+    this.pools.delete(flavorId);
+    return () => {
+      for (const w of waiters) this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was withdrawn'));
+    };
+  }
+
+  private endOtherHolds(flavorId: string, change: Change): void {
+    const pool = this.pools.get(flavorId);
+    for (const hold of pool ? [...pool.holds] : []) {
+      if (hold.purchasing) continue;
+      this.removeHold(hold);
+      (change.transactions ??= []).push(storedTx(hold.tx, hold.buyerId, 'cancelled', Date.parse(hold.tx.ExpirationTime)));
+    }
+  }
+}
+
+function holdKey(buyerId: string, flavorId: string, config: Configuration | undefined): string {
+  return `${buyerId}\u0000${flavorId}\u0000${config ? JSON.stringify(config) : ''}`;
+}
+
+function visible(principal: Principal, buyerId: string): boolean {
+  return principal.role === 'admin' || nodeId(principal) === buyerId;
+}
+
+function storedTx(tx: Transaction, buyerId: string, status: StoredTransaction['status'], expiresAt: number): StoredTransaction {
+  const { Status: _status, ...rest } = tx;
+  return { transactionId: tx.TransactionID, flavorId: tx.FlavorID, buyerId, status, expiresAt, json: JSON.stringify(rest) };
+}

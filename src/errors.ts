@@ -1,0 +1,79 @@
+/**
+ * The one error table. Every error the hub sends — REST body, WebSocket ERROR frame or
+ * close code — comes from here; docs/errors.md is checked against it by a test.
+ */
+import type { ErrorBody } from './types/wire.js';
+
+export const ERRORS = {
+  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
+  FORBIDDEN: { status: 403, message: 'This identity may not do that' },
+  INVALID_REQUEST: { status: 400, message: 'The request is malformed' },
+  INVALID_SELECTOR: { status: 400, message: 'The selector is not valid' },
+  INVALID_CONFIGURATION: { status: 422, message: "The configuration does not fit the flavor's policy" },
+  FLAVOR_NOT_FOUND: { status: 404, message: 'No such flavor on offer' },
+  FLAVOR_RESERVED: { status: 409, message: 'The flavor is held by another buyer' },
+  TRANSACTION_NOT_FOUND: { status: 404, message: 'No such transaction' },
+  TRANSACTION_EXPIRED: { status: 410, message: 'The transaction has expired or was cancelled' },
+  CONTRACT_NOT_FOUND: { status: 404, message: 'No such contract' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than 1 MiB' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  UNAVAILABLE: { status: 503, message: 'The hub is shutting down' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** HTTP reason phrases for the statuses of the table (the body's `error` field). */
+export const REASON_PHRASES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** WebSocket close codes the hub uses, and what a client should do about each. */
+export const CLOSE_CODES = {
+  GOING_AWAY: { code: 1001, meaning: 'The hub is shutting down: reconnect with backoff and resume with since.' },
+  MESSAGE_TOO_BIG: { code: 1009, meaning: 'A frame was over 64 KiB: do not resend it.' },
+  INTERNAL: { code: 1011, meaning: 'The hub hit a fault: reconnect with backoff and resume with since.' },
+  TRY_AGAIN_LATER: {
+    code: 1013,
+    meaning: 'The client read too slowly and its backlog passed the bound: read faster, reconnect and resume with since.',
+  },
+} as const;
+
+/** An error the hub answers with; `code` picks the row of the table. */
+export class HubError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** Extra response headers (e.g. Retry-After). */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message?: string, headers: Record<string, string> = {}) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'HubError';
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+    this.headers = headers;
+  }
+}
+
+export function errorBody(code: ErrorCode, message?: string): ErrorBody {
+  const statusCode = ERRORS[code].status;
+  return {
+    statusCode,
+    code,
+    error: REASON_PHRASES[statusCode] ?? 'Error',
+    message: message ?? ERRORS[code].message,
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The tokens file (§2): read and validated against schemas/token-entry.json, or — in demo
+ * mode without one — demo identities with fresh random tokens, written once to
+ * ./data/tokens.json and reused on later starts.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createAjv, validatorFor } from './schemas.js';
+import type { TokenEntry } from './types/wire.js';
+
+const validEntry = validatorFor<TokenEntry>(createAjv(), 'TokenEntry');
+
+export function readTokens(path: string): TokenEntry[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read tokens file ${path}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(data)) throw new Error(`tokens file ${path} must hold a JSON array`);
+  const seen = new Set<string>();
+  return data.map((entry, i) => {
+    if (!validEntry(entry)) {
+      const e = validEntry.errors?.[0];
+      throw new Error(`tokens file ${path}, entry ${i}: ${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}`);
+    }
+    if (seen.has(entry.token)) throw new Error(`tokens file ${path}, entry ${i}: duplicate token`);
+    seen.add(entry.token);
+    return entry;
+  });
+}
+
+const DEMO_IDENTITIES: Array<Omit<TokenEntry, 'token'>> = [
+  { role: 'provider', identity: { Domain: 'milan.fluidos.eu', NodeID: 'provider-milan', IP: '10.1.0.1' } },
+  { role: 'provider', identity: { Domain: 'turin.fluidos.eu', NodeID: 'provider-turin', IP: '10.2.0.1' } },
+  { role: 'provider', identity: { Domain: 'paris.fluidos.eu', NodeID: 'provider-paris', IP: '10.3.0.1' } },
+  { role: 'consumer', identity: { Domain: 'alice.example', NodeID: 'consumer-alice', IP: '10.9.0.1' } },
+  { role: 'consumer', identity: { Domain: 'bob.example', NodeID: 'consumer-bob', IP: '10.9.0.2' } },
+  { role: 'admin', identity: { Domain: 'hub.example', NodeID: 'admin', IP: '127.0.0.1' } },
+];
+
+/** The demo tokens at `path`, created with fresh random tokens when missing. */
+export function demoTokens(path: string): TokenEntry[] {
+  if (existsSync(path)) return readTokens(path);
+  const entries = DEMO_IDENTITIES.map((e) => ({
+    token: `${e.identity.NodeID}.${randomBytes(12).toString('base64url')}`,
+    ...e,
+  }));
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
+  return entries;
+}

@@ -1,0 +1,244 @@
+/**
+ * SUBSCRIBE_FLAVOR over WebSocket (§8): each connection's subscription set, snapshots that
+ * close the gap between a list and a subscribe, resumption from the bus history, and
+ * fan-out of committed events — each serialized once, the same buffer sent to every
+ * recipient. A thin adapter: it reads the market and never changes it.
+ */
+import type { WebSocket } from 'ws';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { DomainEvent } from '../domain/events.js';
+import { newSubscriptionId } from '../domain/ids.js';
+import type { Market } from '../domain/market.js';
+import type { Principal } from '../domain/principal.js';
+import { parseJsonSelector, type Selector } from '../domain/selector.js';
+import { CLOSE_CODES, HubError, type ErrorCode } from '../errors.js';
+import { createAjv, validatorFor } from '../schemas.js';
+import type { ClientMessage, SubscribeFlavorMessage, UnsubscribeFlavorMessage } from '../types/wire.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import { selectorHears, SubscriptionIndex, type Subscription } from './subscriptions.js';
+
+export interface HubOptions extends ConnectionLimits {
+  /** Interval of protocol pings; a client that misses one is dropped. */
+  pingIntervalMs: number;
+  /** Subscriptions one connection may hold. */
+  maxSubscriptionsPerConnection: number;
+}
+
+const validate = validatorFor<ClientMessage>(createAjv(), 'ClientMessage');
+
+export class WsHub {
+  private readonly connections = new Set<Connection>();
+  private readonly index = new SubscriptionIndex<Connection>();
+  private readonly unlisten: () => void;
+  private pingTimer: TimerHandle | undefined;
+  private closed = false;
+  /** Deliveries made, for benchmarks and metrics. */
+  delivered = 0;
+
+  constructor(
+    private readonly market: Market,
+    private readonly clock: Clock,
+    private readonly options: HubOptions,
+  ) {
+    this.unlisten = market.bus.listen((e) => this.deliver(e));
+    this.armPing();
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Takes a freshly upgraded socket of an authenticated principal. */
+  accept(socket: WebSocket, principal: Principal): void {
+    if (this.closed) {
+      socket.close(CLOSE_CODES.GOING_AWAY.code, 'shutting down');
+      return;
+    }
+    const conn = new Connection(socket, principal, this.options);
+    this.connections.add(conn);
+    this.index.addConnection(conn);
+    socket.on('pong', () => (conn.alive = true));
+    socket.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
+    socket.once('close', () => this.drop(conn));
+  }
+
+  /** Closes every client with 1001 and stops the ping timer; safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unlisten();
+    this.pingTimer?.cancel();
+    for (const conn of this.connections) conn.close(CLOSE_CODES.GOING_AWAY.code, 'hub shutting down');
+  }
+
+  private drop(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    for (const sub of conn.subs.values()) this.index.remove(sub);
+    conn.subs.clear();
+    this.index.removeConnection(conn);
+  }
+
+  private armPing(): void {
+    if (this.closed || this.options.pingIntervalMs <= 0) return;
+    this.pingTimer = this.clock.setTimer(() => {
+      for (const conn of this.connections) {
+        if (!conn.alive) {
+          conn.socket.terminate();
+          continue;
+        }
+        conn.alive = false;
+        conn.socket.ping();
+      }
+      this.armPing();
+    }, this.options.pingIntervalMs);
+  }
+
+  private deliver(event: DomainEvent): void {
+    const recipients = this.index.recipients(event);
+    if (recipients.size > 0) {
+      const bytes = Buffer.from(event.wire);
+      for (const conn of recipients) conn.send(bytes);
+      this.delivered += recipients.size;
+    }
+    // Nothing follows a withdrawal: subscriptions to that flavor end with it.
+    if (event.kind === 'withdrawn') {
+      for (const sub of this.index.flavorSubscriptions(event.flavorId)) {
+        this.index.remove(sub);
+        sub.conn.subs.delete(sub.id);
+      }
+    }
+  }
+
+  private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    let msg: unknown;
+    try {
+      if (isBinary) throw new Error('binary');
+      msg = JSON.parse(data.toString('utf8'));
+    } catch {
+      this.error(conn, undefined, 'INVALID_REQUEST', 'Every frame must be one JSON text message');
+      return;
+    }
+    const id = typeof (msg as { id?: unknown })?.id === 'string' ? (msg as { id: string }).id : undefined;
+    if (!validate(msg)) {
+      const e = validate.errors?.[0];
+      const where = e ? `${e.instancePath || 'message'} ${e.message ?? 'is invalid'}` : 'is invalid';
+      this.error(conn, id, 'INVALID_REQUEST', `Unknown or malformed message: ${where}`);
+      return;
+    }
+    try {
+      switch (msg.type) {
+        case 'SUBSCRIBE_FLAVOR':
+          this.subscribe(conn, msg);
+          break;
+        case 'UNSUBSCRIBE_FLAVOR':
+          this.unsubscribe(conn, msg);
+          break;
+        case 'PING':
+          conn.send(JSON.stringify({ type: 'PONG', ...(id !== undefined ? { id } : {}) }));
+          break;
+      }
+    } catch (err) {
+      if (err instanceof HubError) this.error(conn, id, err.code, err.message);
+      else this.error(conn, id, 'INTERNAL', 'Internal error');
+    }
+  }
+
+  private error(conn: Connection, id: string | undefined, code: ErrorCode, message: string): void {
+    conn.send(JSON.stringify({ type: 'ERROR', ...(id !== undefined ? { id } : {}), code, message }));
+  }
+
+  private subscribe(conn: Connection, msg: SubscribeFlavorMessage): void {
+    const hasFlavor = msg.flavorId !== undefined;
+    if (hasFlavor === (msg.selector !== undefined)) {
+      throw new HubError('INVALID_REQUEST', 'SUBSCRIBE_FLAVOR takes exactly one of flavorId and selector');
+    }
+    const selector = msg.selector ? parseJsonSelector(msg.selector) : undefined;
+    const { catalog, bus } = this.market;
+    const resumable = msg.since !== undefined && bus.reaches(msg.since);
+    const backlog: DomainEvent[] = [];
+    if (resumable) {
+      for (const e of bus.replay(msg.since as number)) {
+        if (hasFlavor ? e.flavorId === msg.flavorId && e.kind !== 'confirmed' : selectorHears(selector as Selector, e)) {
+          backlog.push(e);
+        }
+      }
+    }
+    let flavors: string[] = [];
+    if (hasFlavor) {
+      const entry = catalog.get(msg.flavorId as string);
+      if (!entry && backlog.length === 0) {
+        throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${msg.flavorId} on offer`);
+      }
+      if (!resumable && entry) flavors = [entry.json];
+    } else if (!resumable) {
+      flavors = catalog.list(selector).map((e) => e.json);
+    }
+
+    const sub = this.findOrAdd(conn, msg.flavorId, selector);
+    const head: Record<string, unknown> = {
+      type: 'SUBSCRIBED',
+      ...(msg.id !== undefined ? { id: msg.id } : {}),
+      subscription: sub.id,
+      ...(hasFlavor ? { flavorId: msg.flavorId } : { selector: msg.selector }),
+      ...(msg.since !== undefined ? { recovered: resumable } : {}),
+      seq: bus.lastSeq,
+    };
+    const text = JSON.stringify(head);
+    conn.send(`${text.slice(0, -1)},"flavors":[${flavors.join(',')}]}`);
+    for (const e of backlog) conn.send(e.wire);
+    // A flavor whose withdrawal was just replayed has nothing more to say.
+    if (hasFlavor && !catalog.get(msg.flavorId as string)) {
+      this.index.remove(sub);
+      conn.subs.delete(sub.id);
+    }
+  }
+
+  private findOrAdd(conn: Connection, flavorId: string | undefined, selector: Selector | undefined): Subscription<Connection> {
+    for (const s of conn.subs.values()) {
+      if (flavorId !== undefined ? s.flavorId === flavorId : s.selector?.key === selector?.key && s.flavorId === undefined) {
+        return s;
+      }
+    }
+    if (conn.subs.size >= this.options.maxSubscriptionsPerConnection) {
+      throw new HubError('INVALID_REQUEST', `At most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`);
+    }
+    const sub: Subscription<Connection> = {
+      id: newSubscriptionId(),
+      conn,
+      ...(flavorId !== undefined ? { flavorId } : {}),
+      ...(selector ? { selector } : {}),
+    };
+    conn.subs.set(sub.id, sub);
+    this.index.add(sub);
+    return sub;
+  }
+
+  private unsubscribe(conn: Connection, msg: UnsubscribeFlavorMessage): void {
+    const named = [msg.subscription, msg.flavorId, msg.selector].filter((v) => v !== undefined).length;
+    if (named !== 1) {
+      throw new HubError('INVALID_REQUEST', 'UNSUBSCRIBE_FLAVOR takes exactly one of subscription, flavorId and selector');
+    }
+    const key = msg.selector ? parseJsonSelector(msg.selector).key : undefined;
+    const ended: string[] = [];
+    for (const s of [...conn.subs.values()]) {
+      const hit =
+        msg.subscription !== undefined
+          ? s.id === msg.subscription
+          : msg.flavorId !== undefined
+            ? s.flavorId === msg.flavorId
+            : s.flavorId === undefined && s.selector?.key === key;
+      if (!hit) continue;
+      this.index.remove(s);
+      conn.subs.delete(s.id);
+      ended.push(s.id);
+    }
+    // Idempotent: unsubscribing what is already gone still answers UNSUBSCRIBED.
+    conn.send(
+      JSON.stringify({
+        type: 'UNSUBSCRIBED',
+        ...(msg.id !== undefined ? { id: msg.id } : {}),
+        ...(ended.length === 1 ? { subscription: ended[0] } : {}),
+      }),
+    );
+  }
+}
