@@ -4,6 +4,7 @@
  */
 import type { ErrorBody } from './types/wire.js';
 
+/** `extension`: not in the contract; the hub adds it where the contract is silent. */
 export const ERRORS = {
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   FORBIDDEN: { status: 403, message: 'This identity may not do that' },
@@ -14,14 +15,14 @@ export const ERRORS = {
   FLAVOR_RESERVED: { status: 409, message: 'The flavor is held by another buyer' },
   TRANSACTION_NOT_FOUND: { status: 404, message: 'No such transaction' },
   TRANSACTION_EXPIRED: { status: 410, message: 'The transaction has expired or was cancelled' },
-  CONTRACT_NOT_FOUND: { status: 404, message: 'No such contract' },
-  ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
+  CONTRACT_NOT_FOUND: { status: 404, message: 'No such contract', extension: true },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such route', extension: true },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json', extension: true },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than 1 MiB' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
-  UNAVAILABLE: { status: 503, message: 'The hub is shutting down' },
+  UNAVAILABLE: { status: 503, message: 'The hub is shutting down', extension: true },
   INTERNAL: { status: 500, message: 'Internal error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; extension?: boolean }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -28,8 +28,14 @@ export class DeadlineQueue {
   private timer: TimerHandle | undefined;
   private armedAt = Infinity;
   private closed = false;
+  /** Heap entries examined by firings so far (due or stale): the cost of the scheduler. */
+  private popped = 0;
 
   constructor(private readonly clock: Clock) {}
+
+  stats(): { live: number; heap: number; popped: number } {
+    return { live: this.live.size, heap: this.heap.length, popped: this.popped };
+  }
 
   /** Runs fn at `at` (ms since epoch), replacing any deadline already held under key. */
   schedule(key: string, at: number, fn: () => void): void {
@@ -75,6 +81,7 @@ export class DeadlineQueue {
       const top = this.heap[0];
       if (!top || top.at > now || this.closed) break;
       this.pop();
+      this.popped++;
       const entry = this.live.get(top.key);
       if (!entry || entry.version !== top.version) continue;
       this.live.delete(top.key);

@@ -1,0 +1,18 @@
+import { afterAll } from 'vitest';
+import { rmSync } from 'node:fs';
+import { SqliteStore } from '../../src/store/store-sqlite.js';
+import { tempDbPath } from '../helpers/hub.js';
+import { storeSuite } from './store-suite.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+storeSuite('SQLite file', {
+  async create() {
+    const { dir, path } = tempDbPath();
+    dirs.push(dir);
+    return { store: new SqliteStore(path), reopen: async () => new SqliteStore(path) };
+  },
+});

@@ -1,0 +1,135 @@
+/**
+ * The storage suite every backend must pass, written against a factory: the promises on
+ * the Store interface (atomic, durable across reopen, ordered, seq and history kept).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Change, Store, StoredContract, StoredFlavor, StoredTransaction } from '../../src/store/store.js';
+
+export interface StoreFactory {
+  /** A fresh, empty store. */
+  create(): Promise<{ store: Store; reopen: () => Promise<Store> }>;
+}
+
+const flavor = (id: string, status: StoredFlavor['status'] = 'live'): StoredFlavor => ({
+  flavorId: id,
+  providerId: 'prov-a',
+  status,
+  json: JSON.stringify({ flavorId: id }),
+  expiresAt: 1000,
+  autoRenew: true,
+  ttlSeconds: 60,
+});
+
+const tx = (id: string, status: StoredTransaction['status'] = 'reserved'): StoredTransaction => ({
+  transactionId: id,
+  flavorId: 'f1',
+  buyerId: 'cons-0',
+  status,
+  expiresAt: 2000,
+  json: JSON.stringify({ TransactionID: id }),
+});
+
+const contract = (id: string, txId: string, at = 5): StoredContract => ({
+  contractId: id,
+  transactionId: txId,
+  buyerId: 'cons-0',
+  sellerId: 'prov-a',
+  createdAt: at,
+  json: JSON.stringify({ ContractID: id }),
+});
+
+export function storeSuite(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    it('starts empty', async () => {
+      const { store } = await factory.create();
+      const loaded = await store.load();
+      expect(loaded).toEqual({ flavors: [], openTransactions: [], events: [], lastSeq: 0 });
+      await store.close();
+    });
+
+    it('keeps what was committed across a reopen', async () => {
+      const { store, reopen } = await factory.create();
+      await store.commit({
+        flavors: [flavor('f1'), flavor('f2', 'withdrawn')],
+        transactions: [tx('t1'), tx('t2', 'purchased')],
+        contracts: [contract('c1', 't2')],
+        events: [{ seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' }],
+      });
+      await store.close();
+      const again = await reopen();
+      const loaded = await again.load();
+      expect(loaded.flavors.map((f) => f.flavorId)).toEqual(['f1']);
+      expect(loaded.flavors[0]).toEqual(flavor('f1'));
+      expect(loaded.openTransactions.map((t) => t.transactionId)).toEqual(['t1']);
+      expect(loaded.events).toEqual([{ seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' }]);
+      expect(loaded.lastSeq).toBe(1);
+      expect(await again.transaction('t2')).toEqual(tx('t2', 'purchased'));
+      expect(await again.contract('c1')).toEqual(contract('c1', 't2'));
+      expect(await again.contractByTransaction('t2')).toEqual(contract('c1', 't2'));
+      expect((await again.contractsOf('prov-a')).map((c) => c.contractId)).toEqual(['c1']);
+      expect((await again.contractsOf('cons-0')).map((c) => c.contractId)).toEqual(['c1']);
+      expect(await again.contractsOf('nobody')).toEqual([]);
+      await again.close();
+    });
+
+    it('updates in place: a later commit of the same flavor or transaction wins', async () => {
+      const { store } = await factory.create();
+      await store.commit({ flavors: [flavor('f1')], transactions: [tx('t1')] });
+      await store.commit({ flavors: [flavor('f1', 'withdrawn')], transactions: [tx('t1', 'expired')] });
+      const loaded = await store.load();
+      expect(loaded.flavors).toEqual([]);
+      expect(loaded.openTransactions).toEqual([]);
+      expect((await store.transaction('t1'))?.status).toBe('expired');
+      await store.close();
+    });
+
+    it('is atomic: a failing change leaves nothing behind and does not sink its neighbours', async () => {
+      const { store } = await factory.create();
+      await store.commit({ transactions: [tx('t1')], contracts: [contract('c1', 't1')] });
+      const ok1: Change = { flavors: [flavor('a')] };
+      // A second contract for the same transaction violates the one-contract-per-transaction rule.
+      const bad: Change = { flavors: [flavor('b')], contracts: [contract('c2', 't1')] };
+      const ok2: Change = { flavors: [flavor('c')] };
+      const results = await Promise.allSettled([store.commit(ok1), store.commit(bad), store.commit(ok2)]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const loaded = await store.load();
+      expect(loaded.flavors.map((f) => f.flavorId).sort()).toEqual(['a', 'c']);
+      expect(await store.contract('c2')).toBeUndefined();
+      await store.close();
+    });
+
+    it('resolves commits in call order', async () => {
+      const { store } = await factory.create();
+      const order: number[] = [];
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.commit({ events: [{ seq: i + 1, at: i, flavorId: 'f', wire: '{}' }] }).then(() => order.push(i)),
+        ),
+      );
+      expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect((await store.load()).events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      await store.close();
+    });
+
+    it('prunes history but remembers the last seq', async () => {
+      const { store, reopen } = await factory.create();
+      await store.commit({
+        events: [1, 2, 3].map((seq) => ({ seq, at: seq, flavorId: 'f', wire: '{}', prev: '{"p":1}', buyerId: 'b' })),
+      });
+      await store.commit({ pruneEventsThrough: 3 });
+      await store.close();
+      const again = await reopen();
+      const loaded = await again.load();
+      expect(loaded.events).toEqual([]);
+      expect(loaded.lastSeq).toBe(3);
+      await again.close();
+    });
+
+    it('close() is safe twice and refuses later commits', async () => {
+      const { store } = await factory.create();
+      await store.close();
+      await store.close();
+      await expect(store.commit({})).rejects.toThrow();
+    });
+  });
+}

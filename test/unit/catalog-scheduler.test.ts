@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/clock.js';
+import type { DomainEvent } from '../../src/domain/events.js';
+import { Market } from '../../src/domain/market.js';
+import type { Principal } from '../../src/domain/principal.js';
+import { SqliteStore } from '../../src/store/store-sqlite.js';
+import { k8slice } from '../helpers/hub.js';
+
+const provider: Principal = { role: 'provider', identity: { Domain: 'a', NodeID: 'prov-a', IP: '1' } };
+const flush = () => new Promise((r) => setImmediate(r));
+
+async function open(clock: FakeClock) {
+  const market = await Market.open({
+    clock,
+    store: new SqliteStore(':memory:'),
+    ttpSeconds: 60,
+    flavorTtlSeconds: 300,
+    contractDays: 30,
+    history: { maxEvents: 1000, maxAgeMs: 900_000 },
+    onFatal: (err) => {
+      throw err;
+    },
+  });
+  const events: DomainEvent[] = [];
+  market.bus.listen((e) => events.push(e));
+  return { market, events };
+}
+
+let opened: Market[] = [];
+afterEach(async () => {
+  for (const m of opened) {
+    m.close();
+    await m.store.close();
+  }
+  opened = [];
+});
+
+describe('catalog scheduler (fake clock)', () => {
+  it('renews an autoRenew flavor shortly before it expires, with REFRESH_FLAVOR', async () => {
+    const clock = new FakeClock();
+    const { market, events } = await open(clock);
+    opened.push(market);
+    const t0 = clock.now();
+    const f = await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 10, autoRenew: true });
+    const firstExpiry = Date.parse(f.expirationTime);
+    clock.advance(7_900); // the lead is a fifth of the TTL: renewal at 8 s
+    await flush();
+    expect(events.map((e) => e.kind)).toEqual(['added']);
+    clock.advance(200);
+    await flush();
+    expect(events.map((e) => e.kind)).toEqual(['added', 'refreshed']);
+    const refresh = events[1] as Extract<DomainEvent, { kind: 'refreshed' }>;
+    expect(refresh.changes.map((c) => c.FieldModified).sort()).toEqual(['expirationTime', 'timestamp']);
+    expect(Date.parse(refresh.flavor.flavor.expirationTime)).toBe(t0 + 8_000 + 10_000);
+    expect(Date.parse(refresh.flavor.flavor.expirationTime)).toBeGreaterThan(firstExpiry);
+    // It keeps renewing; it never expires.
+    clock.advance(60_000);
+    await flush();
+    expect(market.catalog.get(f.flavorId)).toBeDefined();
+    expect(events.filter((e) => e.kind === 'refreshed').length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('retracts a flavor without autoRenew at its expirationTime, with WITHDRAW_FLAVOR (expired)', async () => {
+    const clock = new FakeClock();
+    const { market, events } = await open(clock);
+    opened.push(market);
+    const f = await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 5, autoRenew: false });
+    clock.advance(4_999);
+    await flush();
+    expect(market.catalog.get(f.flavorId)).toBeDefined();
+    clock.advance(1);
+    expect(market.catalog.get(f.flavorId)).toBeUndefined();
+    await flush();
+    const last = events.at(-1) as Extract<DomainEvent, { kind: 'withdrawn' }>;
+    expect(last.kind).toBe('withdrawn');
+    expect(last.reason.Code).toBe('expired');
+    expect(market.catalog.size).toBe(0);
+  });
+
+  it('never lists an expired flavor, even before the scheduler retracts it', async () => {
+    const clock = new FakeClock();
+    const { market } = await open(clock);
+    opened.push(market);
+    const f = await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 5, autoRenew: false });
+    // Time moves without the scheduler's timer firing (as when the event loop is busy).
+    (clock as unknown as { current: number }).current += 6_000;
+    expect(market.catalog.get(f.flavorId)).toBeUndefined();
+    expect(market.catalog.list(undefined)).toEqual([]);
+  });
+
+  it('does work in proportion to the flavors due, not the catalog size', async () => {
+    const clock = new FakeClock();
+    const { market, events } = await open(clock);
+    opened.push(market);
+    for (let i = 0; i < 2000; i++) await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 86_400 });
+    for (let i = 0; i < 5; i++) await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 10, autoRenew: false });
+    const deadlines = (market as unknown as { deadlines: { stats(): { popped: number } } }).deadlines;
+    const before = deadlines.stats().popped;
+    clock.advance(10_000);
+    await flush();
+    expect(deadlines.stats().popped - before).toBe(5);
+    expect(events.filter((e) => e.kind === 'withdrawn')).toHaveLength(5);
+  });
+
+  it('rebuilds deadlines from the store at start, retracting what expired while down', async () => {
+    const clock = new FakeClock();
+    const store = new SqliteStore(':memory:');
+    const first = await Market.open({
+      clock,
+      store,
+      ttpSeconds: 60,
+      flavorTtlSeconds: 300,
+      contractDays: 30,
+      history: { maxEvents: 1000, maxAgeMs: 900_000 },
+      onFatal: () => {},
+    });
+    const f = await first.catalog.publish(provider, { ...k8slice(), ttlSeconds: 5, autoRenew: false });
+    first.close();
+    clock.advance(10_000);
+    const second = await Market.open({
+      clock,
+      store,
+      ttpSeconds: 60,
+      flavorTtlSeconds: 300,
+      contractDays: 30,
+      history: { maxEvents: 1000, maxAgeMs: 900_000 },
+      onFatal: () => {},
+    });
+    opened.push(second);
+    const events: DomainEvent[] = [];
+    second.bus.listen((e) => events.push(e));
+    clock.advance(0);
+    await flush();
+    expect(events.map((e) => [e.kind, e.flavorId])).toEqual([['withdrawn', f.flavorId]]);
+    expect(second.catalog.size).toBe(0);
+  });
+});
