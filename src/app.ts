@@ -33,6 +33,8 @@ export interface AppOptions {
   history?: Partial<HistoryBound>;
   rateLimit?: Partial<RateLimit>;
   ws?: Partial<HubOptions>;
+  /** How long close() lets in-flight requests finish before it cuts every connection. */
+  shutdownGraceMs?: number;
   /** Called when the store fails a write; defaults to logging and closing the app. */
   onFatal?: FatalHandler;
 }
@@ -46,6 +48,7 @@ export const DEFAULTS = {
   contractDays: 30,
   history: { maxEvents: 100_000, maxAgeMs: 15 * 60_000 },
   rateLimit: { perSecond: 200, burst: 400 },
+  shutdownGraceMs: 5_000,
   ws: {
     pingIntervalMs: 30_000,
     maxBacklogBytes: 4 * 1024 * 1024,
@@ -120,6 +123,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // Close clients with 1001 and answer waiting reservers before the server drains.
       hub.close();
       market.reservations.close();
+      // In-flight requests get a grace period; a connection that never goes idle (a client
+      // that vanished mid-request) must not hold the shutdown forever.
+      const grace = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
+      grace.unref();
+      app.server.once('close', () => clearTimeout(grace));
       done();
     },
   });

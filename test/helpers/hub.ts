@@ -46,7 +46,7 @@ export async function startHub(options: Partial<AppOptions> & { consumers?: numb
   const owned = options.dbPath ? undefined : tempDbPath();
   const dbPath = options.dbPath ?? (owned as { path: string }).path;
   const entries = options.tokens ? [...options.tokens] : makeTokens(options.consumers ?? 3);
-  const app = await buildApp({ rateLimit: { perSecond: 0 }, ...options, db: dbPath, tokens: entries });
+  const app = await buildApp({ rateLimit: { perSecond: 0 }, shutdownGraceMs: 500, ...options, db: dbPath, tokens: entries });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const tokens: Record<string, string> = {};
   for (const e of entries) tokens[e.identity.NodeID] = e.token;
