@@ -1,0 +1,389 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { k8slice, sleep, startHub, WsClient, type TestHub } from '../helpers/hub.js';
+
+let hubs: TestHub[] = [];
+let clients: WsClient[] = [];
+afterEach(async () => {
+  for (const c of clients) c.close();
+  clients = [];
+  for (const h of hubs) await h.close();
+  hubs = [];
+});
+
+async function hub(opts: Parameters<typeof startHub>[0] = {}): Promise<TestHub> {
+  const h = await startHub(opts);
+  hubs.push(h);
+  return h;
+}
+
+async function client(h: TestHub, token = C0): Promise<WsClient> {
+  const c = await WsClient.open(h.wsUrl, token);
+  clients.push(c);
+  return c;
+}
+
+const P = 'tok-provider-a';
+const C0 = 'tok-consumer-0';
+const C1 = 'tok-consumer-1';
+
+async function publish(h: TestHub, body: unknown = k8slice()): Promise<any> {
+  const r = await h.api('POST', '/api/v2/flavors', P, body);
+  expect(r.status).toBe(201);
+  return r.body;
+}
+
+describe('SUBSCRIBE_FLAVOR by flavor id', () => {
+  it('snapshot, REFRESH_FLAVOR with ModificationDetails, WITHDRAW_FLAVOR, then nothing', async () => {
+    const h = await hub();
+    const f = await publish(h);
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'r1', flavorId: f.flavorId });
+    const sub = await c.next((m) => m.type === 'SUBSCRIBED');
+    expect(sub).toMatchObject({ id: 'r1', flavorId: f.flavorId, flavors: [f] });
+    expect(sub.subscription).toMatch(/^sub-/);
+
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, { price: { amount: '2.00', currency: 'EUR', period: 'hour' } });
+    const ref = await c.next((m) => m.type === 'REFRESH_FLAVOR');
+    expect(ref.flavorId).toBe(f.flavorId);
+    expect(ref.Flavor.price.amount).toBe('2.00');
+    expect(typeof ref.seq).toBe('number');
+    expect(Date.parse(ref.at)).toBeGreaterThan(0);
+    const fields = Object.fromEntries(ref.ModificationDetails.map((d: any) => [d.FieldModified, d]));
+    expect(fields['price.amount']).toEqual({ FieldModified: 'price.amount', OldValue: '1.00', NewValue: '2.00' });
+    expect(fields.expirationTime.OldValue).toBe(f.expirationTime);
+    expect(Object.keys(fields).sort()).toEqual(['expirationTime', 'price.amount', 'timestamp']);
+
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P, { Reason: { Message: 'gone fishing' } });
+    const wd = await c.next((m) => m.type === 'WITHDRAW_FLAVOR');
+    expect(wd.Reason).toEqual({ Message: 'gone fishing', Code: 'operator' });
+    expect(wd.seq).toBeGreaterThan(ref.seq);
+    const count = c.messages.length;
+    await publish(h);
+    c.send({ type: 'PING', id: 'p' });
+    await c.next((m) => m.type === 'PONG' && m.id === 'p');
+    expect(c.messages.slice(count).map((m) => m.type)).toEqual(['PONG']);
+  });
+
+  it('UNSUBSCRIBE_FLAVOR stops delivery, by subscription id or by flavorId', async () => {
+    const h = await hub();
+    const f = await publish(h);
+    const g = await publish(h);
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'a', flavorId: f.flavorId });
+    const sa = await c.next((m) => m.type === 'SUBSCRIBED' && m.id === 'a');
+    c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'b', flavorId: g.flavorId });
+    await c.next((m) => m.type === 'SUBSCRIBED' && m.id === 'b');
+    c.send({ type: 'UNSUBSCRIBE_FLAVOR', id: 'u1', subscription: sa.subscription });
+    expect(await c.next((m) => m.type === 'UNSUBSCRIBED' && m.id === 'u1')).toMatchObject({ subscription: sa.subscription });
+    c.send({ type: 'UNSUBSCRIBE_FLAVOR', id: 'u2', flavorId: g.flavorId });
+    await c.next((m) => m.type === 'UNSUBSCRIBED' && m.id === 'u2');
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
+    await h.api('POST', `/api/v2/flavors/${g.flavorId}/refresh`, P);
+    c.send({ type: 'PING', id: 'end' });
+    await c.next((m) => m.type === 'PONG');
+    expect(c.messages.filter((m) => m.type === 'REFRESH_FLAVOR')).toEqual([]);
+  });
+
+  it('a flavor that does not exist → ERROR FLAVOR_NOT_FOUND', async () => {
+    const h = await hub();
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'x', flavorId: 'fl-nope' });
+    expect(await c.next((m) => m.type === 'ERROR')).toMatchObject({ id: 'x', code: 'FLAVOR_NOT_FOUND' });
+  });
+});
+
+describe('SUBSCRIBE_FLAVOR by selector', () => {
+  it('snapshot of matches, FLAVOR_ADDED only for matching offers, REFRESH when an offer leaves the view', async () => {
+    const h = await hub();
+    const big = await publish(h, k8slice({ cpu: '8' }));
+    await publish(h, k8slice({ cpu: '2' }));
+    await publish(h, { type: { name: 'sensor', data: { Characteristics: { SensorType: 't' } } }, price: { amount: '1', currency: 'EUR', period: 'h' } });
+    const c = await client(h);
+    const selector = { type: 'k8slice', filter: { cpu: { range: { min: '4' } }, price: { range: { max: '2' } } } };
+    c.send({ type: 'SUBSCRIBE_FLAVOR', id: 's', selector });
+    const sub = await c.next((m) => m.type === 'SUBSCRIBED');
+    expect(sub.flavors.map((f: any) => f.flavorId)).toEqual([big.flavorId]);
+    expect(sub.selector).toEqual(selector);
+
+    const small = await publish(h, k8slice({ cpu: '1' }));
+    const large = await publish(h, k8slice({ cpu: '16' }));
+    const added = await c.next((m) => m.type === 'FLAVOR_ADDED');
+    expect(added.flavorId).toBe(large.flavorId);
+
+    // A change that takes an offer out of the view is told (it matched before); changes
+    // outside the view are not.
+    const dear = { price: { amount: '3.00', currency: 'EUR', period: 'hour' } };
+    await h.api('POST', `/api/v2/flavors/${small.flavorId}/refresh`, P);
+    await h.api('POST', `/api/v2/flavors/${big.flavorId}/refresh`, P, dear);
+    const r = await c.next((m) => m.type === 'REFRESH_FLAVOR');
+    expect(r.flavorId).toBe(big.flavorId);
+    expect(r.Flavor.price.amount).toBe('3.00');
+    await h.api('POST', `/api/v2/flavors/${big.flavorId}/refresh`, P, dear);
+    c.send({ type: 'PING', id: 'end' });
+    await c.next((m) => m.type === 'PONG');
+    expect(c.messages.filter((m) => m.type !== 'PONG' && m.type !== 'SUBSCRIBED').map((m) => m.flavorId)).toEqual([large.flavorId, big.flavorId]);
+  });
+
+  it('{} means every flavor; INVALID_SELECTOR names the key', async () => {
+    const h = await hub();
+    await publish(h);
+    await publish(h, { type: { name: 'sensor', data: { Characteristics: { SensorType: 't' } } }, price: { amount: '1', currency: 'EUR', period: 'h' } });
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
+    expect((await c.next((m) => m.type === 'SUBSCRIBED')).flavors).toHaveLength(2);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'bad', selector: { type: 'k8slice', filter: { cpu: { range: { min: 'lots' } } } } });
+    const err = await c.next((m) => m.type === 'ERROR');
+    expect(err).toMatchObject({ id: 'bad', code: 'INVALID_SELECTOR' });
+    expect(err.message).toContain('filter[cpu][range][min]');
+  });
+});
+
+describe('sales over the channel', () => {
+  it('a purchase → WITHDRAW_FLAVOR (sold) to subscribers, CONFIRM_RESERVATION to the buyer’s sockets only', async () => {
+    const h = await hub();
+    const f = await publish(h);
+    const buyerA = await client(h, C0);
+    const buyerB = await client(h, C0);
+    const other = await client(h, C1);
+    for (const c of [buyerA, buyerB, other]) {
+      c.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
+      await c.next((m) => m.type === 'SUBSCRIBED');
+    }
+    const tx = (await h.api('POST', '/api/v2/reservations', C0, { FlavorID: f.flavorId })).body;
+    const contract = (await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C0)).body;
+    for (const c of [buyerA, buyerB, other]) {
+      const wd = await c.next((m) => m.type === 'WITHDRAW_FLAVOR');
+      expect(wd.Reason.Code).toBe('sold');
+    }
+    for (const c of [buyerA, buyerB]) {
+      expect(await c.next((m) => m.type === 'CONFIRM_RESERVATION')).toMatchObject({
+        ContractID: contract.ContractID,
+        TransactionID: tx.TransactionID,
+        FlavorID: f.flavorId,
+      });
+    }
+    other.send({ type: 'PING', id: 'end' });
+    await other.next((m) => m.type === 'PONG');
+    expect(other.messages.some((m) => m.type === 'CONFIRM_RESERVATION')).toBe(false);
+  });
+
+  it('a partition sale → REFRESH_FLAVOR of the remainder', async () => {
+    const h = await hub();
+    const f = await publish(h, k8slice({ cpu: '4', memory: '4Gi', pods: '40' }, {}));
+    const c = await client(h, C1);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', selector: { type: 'k8slice' } });
+    await c.next((m) => m.type === 'SUBSCRIBED');
+    const tx = (
+      await h.api('POST', '/api/v2/reservations', C0, {
+        FlavorID: f.flavorId,
+        Configuration: { type: 'k8slice', data: { cpu: '1', memory: '1Gi', pods: '10' } },
+      })
+    ).body;
+    await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C0);
+    const r = await c.next((m) => m.type === 'REFRESH_FLAVOR');
+    const fields = Object.fromEntries(r.ModificationDetails.map((d: any) => [d.FieldModified, [d.OldValue, d.NewValue]]));
+    expect(fields).toEqual({
+      'type.data.characteristics.cpu': ['4', '3'],
+      'type.data.characteristics.memory': ['4Gi', '3Gi'],
+      'type.data.characteristics.pods': ['40', '30'],
+    });
+  });
+});
+
+describe('the catalog scheduler, live', () => {
+  it('retracts a 1-second flavor (expired) and renews an autoRenew one', async () => {
+    const h = await hub();
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
+    await c.next((m) => m.type === 'SUBSCRIBED');
+    const dies = await publish(h, { ...k8slice(), ttlSeconds: 1, autoRenew: false });
+    const lives = await publish(h, { ...k8slice(), ttlSeconds: 1, autoRenew: true });
+    const wd = await c.next((m) => m.type === 'WITHDRAW_FLAVOR', 3000);
+    expect(wd).toMatchObject({ flavorId: dies.flavorId, Reason: { Code: 'expired' } });
+    const rf = await c.next((m) => m.type === 'REFRESH_FLAVOR' && m.flavorId === lives.flavorId, 3000);
+    expect(Date.parse(rf.Flavor.expirationTime)).toBeGreaterThan(Date.parse(lives.expirationTime));
+    await sleep(1200);
+    expect((await h.api('GET', `/api/v2/flavors/${lives.flavorId}`, C0)).status).toBe(200);
+  });
+});
+
+describe('resume with since', () => {
+  it('replays what was missed after a drop, in order, with no gap and no duplicate', async () => {
+    const h = await hub();
+    const f = await publish(h);
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
+    const sub = await c.next((m) => m.type === 'SUBSCRIBED');
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
+    const seen = await c.next((m) => m.type === 'REFRESH_FLAVOR');
+    expect(seen.seq).toBeGreaterThan(sub.seq);
+    c.close();
+    // Missed while away:
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, { price: { amount: '5', currency: 'EUR', period: 'h' } });
+    const g = await publish(h);
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P);
+    const again = await client(h);
+    again.send({ type: 'SUBSCRIBE_FLAVOR', id: 'resume', selector: {}, since: seen.seq });
+    const resumed = await again.next((m) => m.type === 'SUBSCRIBED');
+    expect(resumed.recovered).toBe(true);
+    expect(resumed.flavors).toEqual([]);
+    const replay = await again.next((m) => m.type === 'WITHDRAW_FLAVOR');
+    const events = again.messages.filter((m) => m.seq !== undefined && m.type !== 'SUBSCRIBED');
+    expect(events.map((m) => m.type)).toEqual(['REFRESH_FLAVOR', 'FLAVOR_ADDED', 'WITHDRAW_FLAVOR']);
+    expect(events[1].flavorId).toBe(g.flavorId);
+    const seqs = events.map((m) => m.seq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(seqs[0]).toBeGreaterThan(seen.seq);
+    // Then live, with nothing twice.
+    await h.api('POST', `/api/v2/flavors/${g.flavorId}/refresh`, P);
+    const live = await again.next((m) => m.type === 'REFRESH_FLAVOR' && m.flavorId === g.flavorId && m.seq > replay.seq);
+    expect(live.seq).toBeGreaterThan(replay.seq);
+    const all = again.messages.filter((m) => m.seq !== undefined && m.type !== 'SUBSCRIBED').map((m) => m.seq);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('resumes a flavorId subscription, and says recovered:false with a snapshot past the history', async () => {
+    const h = await hub({ history: { maxEvents: 5 } });
+    const f = await publish(h);
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
+    const sub = await c.next((m) => m.type === 'SUBSCRIBED');
+    c.close();
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
+    const near = await client(h);
+    near.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId, since: sub.seq });
+    expect((await near.next((m) => m.type === 'SUBSCRIBED')).recovered).toBe(true);
+    expect((await near.next((m) => m.type === 'REFRESH_FLAVOR')).flavorId).toBe(f.flavorId);
+    for (let i = 0; i < 10; i++) await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
+    const far = await client(h);
+    far.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId, since: sub.seq });
+    const snap = await far.next((m) => m.type === 'SUBSCRIBED');
+    expect(snap.recovered).toBe(false);
+    expect(snap.flavors.map((x: any) => x.flavorId)).toEqual([f.flavorId]);
+    expect(snap.flavors[0].timestamp).not.toBe(f.timestamp);
+  });
+
+  it('keeps the history across a restart', async () => {
+    const h = await hub();
+    const f = await publish(h);
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
+    const sub = await c.next((m) => m.type === 'SUBSCRIBED');
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
+    await c.next((m) => m.type === 'REFRESH_FLAVOR');
+    c.close();
+    await h.app.close();
+    const h2 = await hub({ dbPath: h.dbPath });
+    const again = await client(h2);
+    again.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId, since: sub.seq });
+    expect((await again.next((m) => m.type === 'SUBSCRIBED')).recovered).toBe(true);
+    expect((await again.next((m) => m.type === 'REFRESH_FLAVOR')).flavorId).toBe(f.flavorId);
+  });
+});
+
+describe('protocol hygiene', () => {
+  it('malformed frames and unknown types → ERROR INVALID_REQUEST, connection stays open', async () => {
+    const h = await hub();
+    const c = await client(h);
+    const bad: unknown[] = [
+      'not json',
+      '[]',
+      { type: 'NOPE' },
+      { type: 'SUBSCRIBE_FLAVOR' },
+      { type: 'SUBSCRIBE_FLAVOR', flavorId: 'a', selector: {} },
+      { type: 'SUBSCRIBE_FLAVOR', flavorId: 42 },
+      { type: 'SUBSCRIBE_FLAVOR', flavorId: 'a', since: -1 },
+      { type: 'UNSUBSCRIBE_FLAVOR' },
+      { type: 'PING', extra: true },
+    ];
+    for (const [i, frame] of bad.entries()) {
+      const before = c.messages.length;
+      c.send(typeof frame === 'string' ? frame : frame);
+      const err = await c.next((m) => m.type === 'ERROR', 2000, before);
+      expect(err.code, JSON.stringify(frame)).toBe('INVALID_REQUEST');
+      expect(typeof err.message).toBe('string');
+      expect(i).toBeGreaterThanOrEqual(0);
+    }
+    c.socket.send(Buffer.from([1, 2, 3]), { binary: true });
+    await c.next((m) => m.type === 'ERROR', 2000, c.messages.length);
+    c.send({ type: 'PING', id: 'alive' });
+    expect(await c.next((m) => m.type === 'PONG')).toEqual({ type: 'PONG', id: 'alive' });
+  });
+
+  it('a frame over 64 KiB closes the connection with 1009', async () => {
+    const h = await hub();
+    const c = await client(h);
+    c.send({ type: 'PING', id: 'x'.repeat(70 * 1024) });
+    expect(await c.closed()).toBe(1009);
+  });
+
+  it('a client that never reads is closed 1013 while a normal client keeps receiving', async () => {
+    const h = await hub({ ws: { maxBacklogBytes: 256 * 1024, closeGraceMs: 60_000 } });
+    const bulky = {
+      type: { name: 'sensor', data: { Characteristics: { SensorType: 't', Blob: 'z'.repeat(200 * 1024) } } },
+      price: { amount: '1', currency: 'EUR', period: 'h' },
+    };
+    const f = await publish(h, bulky);
+    const slow = await client(h, C1);
+    const normal = await client(h, C0);
+    for (const c of [slow, normal]) {
+      c.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
+      await c.next((m) => m.type === 'SUBSCRIBED');
+    }
+    // The slow client stops reading from its socket.
+    (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const N = 60;
+    for (let i = 0; i < N; i++) await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
+    await normal.next(() => normal.messages.filter((m) => m.type === 'REFRESH_FLAVOR').length === N, 10_000);
+    expect(h.app.hub.size).toBe(2);
+    (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await slow.closed(10_000)).toBe(1013);
+    expect(slow.messages.filter((m) => m.type === 'REFRESH_FLAVOR').length).toBeLessThan(N);
+  });
+
+  it('drops a connection that stops answering pings', async () => {
+    const h = await hub({ ws: { pingIntervalMs: 150 } });
+    const live = await client(h);
+    const dead = await client(h, C1);
+    (dead.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    await sleep(600);
+    expect(h.app.hub.size).toBe(1);
+    live.send({ type: 'PING', id: 'still' });
+    await live.next((m) => m.type === 'PONG');
+  });
+
+  it('an upgrade without a valid token is an HTTP 401; access_token works for browsers', async () => {
+    const h = await hub();
+    await expect(WsClient.open(h.wsUrl)).rejects.toThrow(/401/);
+    await expect(WsClient.open(h.wsUrl, 'wrong-token')).rejects.toThrow(/401/);
+    await expect(WsClient.open(h.wsUrl, 'wrong-token', true)).rejects.toThrow(/401/);
+    const viaQuery = await WsClient.open(h.wsUrl, C0, true);
+    clients.push(viaQuery);
+    viaQuery.send({ type: 'PING' });
+    expect(await viaQuery.next((m) => m.type === 'PONG')).toEqual({ type: 'PONG' });
+    const plain = await h.api('GET', '/api/v2/subscriptions', C0);
+    expect(plain.status).toBe(400);
+  });
+
+  it('closes clients with 1001 when the hub shuts down', async () => {
+    const h = await hub();
+    const c = await client(h);
+    const closing = h.close();
+    expect(await c.closed()).toBe(1001);
+    await closing;
+  });
+
+  it('the raw ws library sees text frames of one JSON message each', async () => {
+    const h = await hub();
+    const socket = new WebSocket(h.wsUrl, { headers: { authorization: `Bearer ${C0}` } });
+    const frame = await new Promise<{ data: string; binary: boolean }>((resolve, reject) => {
+      socket.once('open', () => socket.send(JSON.stringify({ type: 'PING', id: '1' })));
+      socket.once('message', (data, binary) => resolve({ data: data.toString(), binary }));
+      socket.once('error', reject);
+    });
+    socket.terminate();
+    expect(frame.binary).toBe(false);
+    expect(JSON.parse(frame.data)).toEqual({ type: 'PONG', id: '1' });
+  });
+});
