@@ -125,14 +125,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       market.reservations.close();
       // In-flight requests get a grace period; a connection that never goes idle (a client
       // that vanished mid-request) must not hold the shutdown forever.
-      const grace = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
+      const grace = setTimeout(
+        () => app.server.closeAllConnections(),
+        options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+      );
       grace.unref();
       app.server.once('close', () => clearTimeout(grace));
       done();
     },
   });
 
-  app.get('/healthz', { schema: { response: { 200: ref('Health') } } }, async () => ({ status: 'ok' as const }));
+  app.get('/healthz', { schema: { response: { 200: ref('Health') } } }, async () => ({
+    status: 'ok' as const,
+  }));
 
   const tokens = new TokenRegistry(options.tokens);
   const authenticate = authHook(tokens, clock, { ...DEFAULTS.rateLimit, ...options.rateLimit });
@@ -148,7 +153,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         config: { queryToken: true },
         schema: { response: ERROR_RESPONSES },
         handler: async () => {
-          throw new HubError('INVALID_REQUEST', 'GET /api/v2/subscriptions must be a WebSocket upgrade');
+          throw new HubError(
+            'INVALID_REQUEST',
+            'GET /api/v2/subscriptions must be a WebSocket upgrade',
+          );
         },
         wsHandler: (socket, request) => hub.accept(socket, request.principal),
       });

@@ -65,7 +65,10 @@ async function main(): Promise<void> {
     listenTextResolver: (addr) => `${LISTEN_PREFIX}${addr}`,
   });
 
-  const shown = config.host === '0.0.0.0' || config.host === '::' ? address : `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(address).port}`;
+  const shown =
+    config.host === '0.0.0.0' || config.host === '::'
+      ? address
+      : `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(address).port}`;
   const lines = [
     '',
     `REAR hub on ${shown}  (API under ${shown}/api/v2, WebSocket ${shown.replace(/^http/, 'ws')}/api/v2/subscriptions)`,
@@ -74,7 +77,9 @@ async function main(): Promise<void> {
   if (!config.tokens) {
     lines.push(`Demo tokens (${demoTokensPath}):`);
     for (const t of tokens) {
-      lines.push(`  ${t.role.padEnd(8)} ${t.identity.NodeID.padEnd(16)} ${t.token}   ${shown}/#token=${t.token}`);
+      lines.push(
+        `  ${t.role.padEnd(8)} ${t.identity.NodeID.padEnd(16)} ${t.token}   ${shown}/#token=${t.token}`,
+      );
     }
   }
   console.log(lines.join('\n'));

@@ -21,7 +21,12 @@ export const FLAGS = [
   ['--host', 'REAR_HOST', '127.0.0.1', 'address to bind'],
   ['--port', 'REAR_PORT', '5000', 'port; 0 picks a free one'],
   ['--db', 'REAR_DB', './data/rear-hub.db', 'SQLite file, or :memory:'],
-  ['--tokens', 'REAR_TOKENS', 'demo tokens in ./data/tokens.json', 'tokens file (JSON array of {token, role, identity})'],
+  [
+    '--tokens',
+    'REAR_TOKENS',
+    'demo tokens in ./data/tokens.json',
+    'tokens file (JSON array of {token, role, identity})',
+  ],
   ['--ttp', 'REAR_TTP', '60', 'Time To Purchase of a reservation, seconds'],
   ['--flavor-ttl', 'REAR_FLAVOR_TTL', '300', 'default validity of a published flavor, seconds'],
   ['--demo / --no-demo', 'REAR_DEMO', 'on without --tokens', 'demo catalog and a demo market'],
@@ -29,7 +34,10 @@ export const FLAGS = [
 ] as const;
 
 export function helpText(): string {
-  const rows = FLAGS.map(([flag, env, def, meaning]) => `  ${flag.padEnd(20)} ${env.padEnd(17)} ${meaning} (default: ${def})`);
+  const rows = FLAGS.map(
+    ([flag, env, def, meaning]) =>
+      `  ${flag.padEnd(20)} ${env.padEnd(17)} ${meaning} (default: ${def})`,
+  );
   return [
     'Usage: npm start -- [flags]   (or: rear-hub serve [flags])',
     '',
@@ -43,8 +51,15 @@ export class ConfigError extends Error {}
 
 function positiveNumber(name: string, text: string, allowZero = false): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || !/^\d+(\.\d+)?$/.test(text.trim())) {
-    throw new ConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${text}"`);
+  if (
+    !Number.isFinite(n) ||
+    n < 0 ||
+    (!allowZero && n === 0) ||
+    !/^\d+(\.\d+)?$/.test(text.trim())
+  ) {
+    throw new ConfigError(
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${text}"`,
+    );
   }
   return n;
 }
@@ -83,15 +98,27 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
   if (v.help) return undefined;
   const tokens = v.tokens ?? env.REAR_TOKENS ?? undefined;
   const port = positiveNumber('--port', v.port ?? env.REAR_PORT ?? '5000', true);
-  if (!Number.isInteger(port) || port > 65535) throw new ConfigError(`--port must be 0..65535, got ${port}`);
+  if (!Number.isInteger(port) || port > 65535)
+    throw new ConfigError(`--port must be 0..65535, got ${port}`);
   return {
     host: v.host ?? env.REAR_HOST ?? '127.0.0.1',
     port,
     db: v.db ?? env.REAR_DB ?? './data/rear-hub.db',
     tokens: tokens || undefined,
     ttpSeconds: positiveNumber('--ttp', v.ttp ?? env.REAR_TTP ?? '60'),
-    flavorTtlSeconds: positiveNumber('--flavor-ttl', v['flavor-ttl'] ?? env.REAR_FLAVOR_TTL ?? '300'),
-    demo: v.demo ?? (env.REAR_DEMO !== undefined && env.REAR_DEMO !== '' ? bool('REAR_DEMO', env.REAR_DEMO) : !tokens),
-    rateLimit: positiveNumber('--rate-limit', v['rate-limit'] ?? env.REAR_RATE_LIMIT ?? '200', true),
+    flavorTtlSeconds: positiveNumber(
+      '--flavor-ttl',
+      v['flavor-ttl'] ?? env.REAR_FLAVOR_TTL ?? '300',
+    ),
+    demo:
+      v.demo ??
+      (env.REAR_DEMO !== undefined && env.REAR_DEMO !== ''
+        ? bool('REAR_DEMO', env.REAR_DEMO)
+        : !tokens),
+    rateLimit: positiveNumber(
+      '--rate-limit',
+      v['rate-limit'] ?? env.REAR_RATE_LIMIT ?? '200',
+      true,
+    ),
   };
 }

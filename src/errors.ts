@@ -10,14 +10,21 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: 'This identity may not do that' },
   INVALID_REQUEST: { status: 400, message: 'The request is malformed' },
   INVALID_SELECTOR: { status: 400, message: 'The selector is not valid' },
-  INVALID_CONFIGURATION: { status: 422, message: "The configuration does not fit the flavor's policy" },
+  INVALID_CONFIGURATION: {
+    status: 422,
+    message: "The configuration does not fit the flavor's policy",
+  },
   FLAVOR_NOT_FOUND: { status: 404, message: 'No such flavor on offer' },
   FLAVOR_RESERVED: { status: 409, message: 'The flavor is held by another buyer' },
   TRANSACTION_NOT_FOUND: { status: 404, message: 'No such transaction' },
   TRANSACTION_EXPIRED: { status: 410, message: 'The transaction has expired or was cancelled' },
   CONTRACT_NOT_FOUND: { status: 404, message: 'No such contract', extension: true },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route', extension: true },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json', extension: true },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'The body must be application/json',
+    extension: true,
+  },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than 1 MiB' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   UNAVAILABLE: { status: 503, message: 'The hub is shutting down', extension: true },
@@ -44,12 +51,19 @@ export const REASON_PHRASES: Record<number, string> = {
 
 /** WebSocket close codes the hub uses, and what a client should do about each. */
 export const CLOSE_CODES = {
-  GOING_AWAY: { code: 1001, meaning: 'The hub is shutting down: reconnect with backoff and resume with since.' },
+  GOING_AWAY: {
+    code: 1001,
+    meaning: 'The hub is shutting down: reconnect with backoff and resume with since.',
+  },
   MESSAGE_TOO_BIG: { code: 1009, meaning: 'A frame was over 64 KiB: do not resend it.' },
-  INTERNAL: { code: 1011, meaning: 'The hub hit a fault: reconnect with backoff and resume with since.' },
+  INTERNAL: {
+    code: 1011,
+    meaning: 'The hub hit a fault: reconnect with backoff and resume with since.',
+  },
   TRY_AGAIN_LATER: {
     code: 1013,
-    meaning: 'The client read too slowly and its backlog passed the bound: read faster, reconnect and resume with since.',
+    meaning:
+      'The client read too slowly and its backlog passed the bound: read faster, reconnect and resume with since.',
   },
 } as const;
 

@@ -16,14 +16,16 @@ export function readTokens(path: string): TokenEntry[] {
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read tokens file ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read tokens file ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (!Array.isArray(data)) throw new Error(`tokens file ${path} must hold a JSON array`);
   const seen = new Set<string>();
   return data.map((entry, i) => {
     if (!validEntry(entry)) {
       const e = validEntry.errors?.[0];
-      throw new Error(`tokens file ${path}, entry ${i}: ${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}`);
+      throw new Error(
+        `tokens file ${path}, entry ${i}: ${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}`,
+      );
     }
     if (seen.has(entry.token)) throw new Error(`tokens file ${path}, entry ${i}: duplicate token`);
     seen.add(entry.token);
@@ -32,10 +34,22 @@ export function readTokens(path: string): TokenEntry[] {
 }
 
 const DEMO_IDENTITIES: Array<Omit<TokenEntry, 'token'>> = [
-  { role: 'provider', identity: { Domain: 'milan.fluidos.eu', NodeID: 'provider-milan', IP: '10.1.0.1' } },
-  { role: 'provider', identity: { Domain: 'turin.fluidos.eu', NodeID: 'provider-turin', IP: '10.2.0.1' } },
-  { role: 'provider', identity: { Domain: 'paris.fluidos.eu', NodeID: 'provider-paris', IP: '10.3.0.1' } },
-  { role: 'consumer', identity: { Domain: 'alice.example', NodeID: 'consumer-alice', IP: '10.9.0.1' } },
+  {
+    role: 'provider',
+    identity: { Domain: 'milan.fluidos.eu', NodeID: 'provider-milan', IP: '10.1.0.1' },
+  },
+  {
+    role: 'provider',
+    identity: { Domain: 'turin.fluidos.eu', NodeID: 'provider-turin', IP: '10.2.0.1' },
+  },
+  {
+    role: 'provider',
+    identity: { Domain: 'paris.fluidos.eu', NodeID: 'provider-paris', IP: '10.3.0.1' },
+  },
+  {
+    role: 'consumer',
+    identity: { Domain: 'alice.example', NodeID: 'consumer-alice', IP: '10.9.0.1' },
+  },
   { role: 'consumer', identity: { Domain: 'bob.example', NodeID: 'consumer-bob', IP: '10.9.0.2' } },
   { role: 'admin', identity: { Domain: 'hub.example', NodeID: 'admin', IP: '127.0.0.1' } },
 ];

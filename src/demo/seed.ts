@@ -7,7 +7,10 @@ import type { Market } from '../domain/market.js';
 import type { Principal } from '../domain/principal.js';
 import type { FlavorPublish, TokenEntry } from '../types/wire.js';
 
-const CITIES: Record<string, { city: string; country: string; latitude: string; longitude: string }> = {
+const CITIES: Record<
+  string,
+  { city: string; country: string; latitude: string; longitude: string }
+> = {
   'provider-milan': { city: 'Milan', country: 'IT', latitude: '45.4642', longitude: '9.1900' },
   'provider-turin': { city: 'Turin', country: 'IT', latitude: '45.0703', longitude: '7.6869' },
   'provider-paris': { city: 'Paris', country: 'FR', latitude: '48.8566', longitude: '2.3522' },
@@ -19,7 +22,9 @@ function price(amount: number): FlavorPublish['price'] {
 
 /** Lifetimes: mostly renewing, every fifth left to expire after a few minutes. */
 function lifetime(i: number): Pick<FlavorPublish, 'ttlSeconds' | 'autoRenew'> {
-  return i % 5 === 4 ? { ttlSeconds: 180 + 60 * (i % 4), autoRenew: false } : { ttlSeconds: 60 + 30 * (i % 4), autoRenew: true };
+  return i % 5 === 4
+    ? { ttlSeconds: 180 + 60 * (i % 4), autoRenew: false }
+    : { ttlSeconds: 60 + 30 * (i % 4), autoRenew: true };
 }
 
 export function demoFlavors(providerIndex: number): FlavorPublish[] {
@@ -38,9 +43,14 @@ export function demoFlavors(providerIndex: number): FlavorPublish[] {
             memory: `${cpu * 4}Gi`,
             pods: String(30 * (i + 1)),
             storage: `${cpu * 25}Gi`,
-            ...(i >= 4 ? { gpu: { model: 'nvidia-a100', cores: String(i - 2), memory: '40Gi' } } : {}),
+            ...(i >= 4
+              ? { gpu: { model: 'nvidia-a100', cores: String(i - 2), memory: '40Gi' } }
+              : {}),
           },
-          properties: { latency: 5 + 10 * p + i, carbonFootprint: { embodied: 100 + 10 * i, operational: [50 + p * 10] } },
+          properties: {
+            latency: 5 + 10 * p + i,
+            carbonFootprint: { embodied: 100 + 10 * i, operational: [50 + p * 10] },
+          },
           ...(partitionable
             ? {
                 policies: {
@@ -78,7 +88,9 @@ export function demoFlavors(providerIndex: number): FlavorPublish[] {
             Storage: 50 * (i + 1),
             ...(i === 3 ? { GPU: { GPUModel: 'nvidia-l4', GPUCores: 1 } } : {}),
           },
-          ...(aggregatable ? { Policy: { Aggregatable: { MinCount: 1, MaxCount: 4 + 2 * i } } } : {}),
+          ...(aggregatable
+            ? { Policy: { Aggregatable: { MinCount: 1, MaxCount: 4 + 2 * i } } }
+            : {}),
         },
       },
       price: price(0.05 * 2 ** (i + 1) + p * 0.02),
@@ -106,7 +118,10 @@ export function demoFlavors(providerIndex: number): FlavorPublish[] {
             ConfigurationTemplate: {
               type: 'object',
               required: ['username'],
-              properties: { username: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 1, maximum: 5 } },
+              properties: {
+                username: { type: 'string', minLength: 1 },
+                replicas: { type: 'integer', minimum: 1, maximum: 5 },
+              },
             },
           },
         },
@@ -121,12 +136,20 @@ export function demoFlavors(providerIndex: number): FlavorPublish[] {
     ['air-quality', 'SPS30', 'Sensirion', 0.2],
   ] as const;
   for (let i = 0; i < (p === 2 ? 3 : 2); i++) {
-    const [type, model, maker, rate] = sensors[(i + p) % sensors.length] as (typeof sensors)[number];
+    const [type, model, maker, rate] = sensors[
+      (i + p) % sensors.length
+    ] as (typeof sensors)[number];
     out.push({
       type: {
         name: 'sensor',
         data: {
-          Characteristics: { SensorType: type, SensorModel: model, SensorManufacturer: maker, SamplingRate: rate, Interface: 'mqtt' },
+          Characteristics: {
+            SensorType: type,
+            SensorModel: model,
+            SensorManufacturer: maker,
+            SamplingRate: rate,
+            Interface: 'mqtt',
+          },
           AccessType: 'stream',
         },
       },
@@ -139,7 +162,10 @@ export function demoFlavors(providerIndex: number): FlavorPublish[] {
 }
 
 /** Publishes the demo catalog through the market when it is empty (a first start). */
-export async function seedDemoCatalog(market: Market, tokens: readonly TokenEntry[]): Promise<number> {
+export async function seedDemoCatalog(
+  market: Market,
+  tokens: readonly TokenEntry[],
+): Promise<number> {
   if (market.catalog.size > 0) return 0;
   const providers = tokens.filter((t) => t.role === 'provider').slice(0, 3);
   let n = 0;

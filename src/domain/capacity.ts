@@ -20,7 +20,8 @@ import { gridMiss, type Grid } from './grid.js';
 import { formatQuantity, parseQuantity } from './quantity.js';
 
 /** A hold's share: the whole flavor, or amounts of its pool's resources. */
-export type Need = { readonly whole: true } | { readonly whole: false; readonly amounts: readonly bigint[] };
+export type Need =
+  { readonly whole: true } | { readonly whole: false; readonly amounts: readonly bigint[] };
 
 export const WHOLE: Need = { whole: true };
 
@@ -64,23 +65,31 @@ export function needFor(entry: FlavorEntry, config: Configuration | undefined): 
       return k8sliceNeed(t.data, config.data);
     case 'vm': {
       const policy = t.data.Policy?.Aggregatable;
-      if (!policy) throw invalid('This vm flavor is not aggregatable: reserve it without a Configuration');
+      if (!policy)
+        throw invalid('This vm flavor is not aggregatable: reserve it without a Configuration');
       if (!validVm(config.data)) throw invalid(`Configuration.data ${ajvMessage(validVm.errors)}`);
       const count = config.data.Count;
-      if (count < policy.MinCount) throw invalid(`Count ${count} is below MinCount ${policy.MinCount}`);
-      if (count > policy.MaxCount) throw invalid(`Count ${count} is more than the ${policy.MaxCount} machines unsold`);
+      if (count < policy.MinCount)
+        throw invalid(`Count ${count} is below MinCount ${policy.MinCount}`);
+      if (count > policy.MaxCount)
+        throw invalid(`Count ${count} is more than the ${policy.MaxCount} machines unsold`);
       return { whole: false, amounts: [BigInt(count)] };
     }
     case 'service': {
       const c = t.data.Characteristics;
-      if (!validService(config.data)) throw invalid(`Configuration.data ${ajvMessage(validService.errors)}`);
+      if (!validService(config.data))
+        throw invalid(`Configuration.data ${ajvMessage(validService.errors)}`);
       const { HostingPolicy, ConfigurationData } = config.data;
       if (HostingPolicy !== undefined && !c.HostingPolicies.includes(HostingPolicy)) {
-        throw invalid(`HostingPolicy ${HostingPolicy} is not one of ${c.HostingPolicies.join(', ')}`);
+        throw invalid(
+          `HostingPolicy ${HostingPolicy} is not one of ${c.HostingPolicies.join(', ')}`,
+        );
       }
       const validate = templateValidator(c.ConfigurationTemplate);
       if (!validate(ConfigurationData)) {
-        throw invalid(`ConfigurationData does not satisfy the ConfigurationTemplate: ${ajvMessage(validate.errors)}`);
+        throw invalid(
+          `ConfigurationData does not satisfy the ConfigurationTemplate: ${ajvMessage(validate.errors)}`,
+        );
       }
       return WHOLE;
     }
@@ -90,7 +99,8 @@ export function needFor(entry: FlavorEntry, config: Configuration | undefined): 
 }
 
 function k8sliceNeed(data: K8Slice, raw: Configuration['data']): Need {
-  if (!data.policies) throw invalid('This k8slice flavor is not partitionable: reserve it without a Configuration');
+  if (!data.policies)
+    throw invalid('This k8slice flavor is not partitionable: reserve it without a Configuration');
   if (!validK8s(raw)) throw invalid(`Configuration.data ${ajvMessage(validK8s.errors)}`);
   const grids = k8sliceGrids(data);
   const amounts = K8SLICE_RESOURCES.map((r) => {
@@ -109,7 +119,11 @@ function k8sliceNeed(data: K8Slice, raw: Configuration['data']): Need {
 }
 
 /** Whether `need` can be held now, given the unsold amounts and the needs already held. */
-export function fits(need: Need, unsoldAmounts: readonly bigint[] | undefined, held: readonly Need[]): boolean {
+export function fits(
+  need: Need,
+  unsoldAmounts: readonly bigint[] | undefined,
+  held: readonly Need[],
+): boolean {
   if (held.some((h) => h.whole)) return false;
   if (need.whole) return held.length === 0;
   if (!unsoldAmounts) return held.length === 0;
@@ -130,14 +144,18 @@ export function possible(need: Need, unsoldAmounts: readonly bigint[] | undefine
  * The flavor as sold (for the contract) and what stays on offer (undefined when the flavor
  * is sold out: a whole sale, or a remainder under the policy's minimum).
  */
-export function sale(flavor: Flavor, need: Need, config: Configuration | undefined): { sold: Flavor; remainder?: Flavor } {
+export function sale(
+  flavor: Flavor,
+  need: Need,
+  config: Configuration | undefined,
+): { sold: Flavor; remainder?: Flavor } {
   const t = flavor.type;
   if (need.whole) return { sold: flavor };
   if (t.name === 'k8slice' && t.data.policies) {
     const c = t.data.characteristics;
     const p = t.data.policies.partitionability;
     const asked = config?.data as unknown as K8SliceConfigurationData;
-    const [cpu, memory, pods, storage, gpu] = need.amounts as [bigint, bigint, bigint, bigint, bigint];
+    const [, , , storage, gpu] = need.amounts as [bigint, bigint, bigint, bigint, bigint];
     const soldData: K8Slice = {
       ...t.data,
       characteristics: {
@@ -178,7 +196,10 @@ export function sale(flavor: Flavor, need: Need, config: Configuration | undefin
     if (left < agg.MinCount) return { sold };
     const remainder: Flavor = {
       ...flavor,
-      type: { name: 'vm', data: { ...t.data, Policy: { Aggregatable: { ...agg, MaxCount: left } } } },
+      type: {
+        name: 'vm',
+        data: { ...t.data, Policy: { Aggregatable: { ...agg, MaxCount: left } } },
+      },
     };
     return { sold, remainder };
   }

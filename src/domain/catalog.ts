@@ -97,7 +97,8 @@ export class Catalog {
   }
 
   async publish(principal: Principal, body: FlavorPublish): Promise<Flavor> {
-    if (!canPublish(principal)) throw new HubError('FORBIDDEN', 'Only a provider or an admin publishes flavors');
+    if (!canPublish(principal))
+      throw new HubError('FORBIDDEN', 'Only a provider or an admin publishes flavors');
     checkFlavorType(body.type);
     const now = this.clock.now();
     const ttlSeconds = body.ttlSeconds ?? this.options.defaultTtlSeconds;
@@ -117,7 +118,9 @@ export class Catalog {
       },
       availability: true,
       ...(body.location ? { location: body.location } : {}),
-      ...(body.networkPropertyType !== undefined ? { networkPropertyType: body.networkPropertyType } : {}),
+      ...(body.networkPropertyType !== undefined
+        ? { networkPropertyType: body.networkPropertyType }
+        : {}),
     };
     const entry = makeEntry(flavor, body.autoRenew ?? true, ttlSeconds);
     this.index(entry);
@@ -151,12 +154,18 @@ export class Catalog {
    * nothing sellable is left, the flavor leaves (WITHDRAW_FLAVOR, sold). Memory changes now;
    * the caller commits the returned pieces with the contract in one change.
    */
-  sold(entry: FlavorEntry, remainder: Flavor | undefined): { flavors: StoredFlavor[]; drafts: EventDraft[] } {
+  sold(
+    entry: FlavorEntry,
+    remainder: Flavor | undefined,
+  ): { flavors: StoredFlavor[]; drafts: EventDraft[] } {
     if (remainder) {
       const next = makeEntry(remainder, entry.autoRenew, entry.ttlSeconds);
       this.index(next);
       const changes = diffFields(entry.flavor, remainder);
-      return { flavors: [stored(next)], drafts: [{ kind: 'refreshed', flavor: next, prev: entry, changes }] };
+      return {
+        flavors: [stored(next)],
+        drafts: [{ kind: 'refreshed', flavor: next, prev: entry, changes }],
+      };
     }
     this.unindex(entry);
     return {
@@ -183,7 +192,9 @@ export class Catalog {
     const next = makeEntry(flavor, prev.autoRenew, ttlSeconds);
     this.index(next);
     const changes = diffFields(prev.flavor, flavor);
-    await this.journal.write({ flavors: [stored(next)] }, [{ kind: 'refreshed', flavor: next, prev, changes }]);
+    await this.journal.write({ flavors: [stored(next)] }, [
+      { kind: 'refreshed', flavor: next, prev, changes },
+    ]);
   }
 
   private async remove(entry: FlavorEntry, reason: WithdrawReason): Promise<void> {

@@ -42,7 +42,8 @@ export class MemoryEventBus implements EventBus {
   }
 
   publish(event: DomainEvent): void {
-    if (event.seq <= this.last) throw new Error(`event seq ${event.seq} does not grow past ${this.last}`);
+    if (event.seq <= this.last)
+      throw new Error(`event seq ${event.seq} does not grow past ${this.last}`);
     this.last = event.seq;
     this.history.push(event);
     this.trim();

@@ -50,7 +50,13 @@ export type EventDraft =
   | { kind: 'added'; flavor: FlavorEntry }
   | { kind: 'refreshed'; flavor: FlavorEntry; prev: FlavorEntry; changes: ModificationDetail[] }
   | { kind: 'withdrawn'; flavor: FlavorEntry; reason: WithdrawReason }
-  | { kind: 'confirmed'; flavorId: string; contractId: string; transactionId: string; buyerId: string };
+  | {
+      kind: 'confirmed';
+      flavorId: string;
+      contractId: string;
+      transactionId: string;
+      buyerId: string;
+    };
 
 /** Gives a draft its seq and time, and serializes its wire form once. */
 export function stamp(draft: EventDraft, seq: number, at: number): DomainEvent {
@@ -67,14 +73,31 @@ export function stamp(draft: EventDraft, seq: number, at: number): DomainEvent {
       const wire =
         `{"type":"REFRESH_FLAVOR",${head},"flavorId":${JSON.stringify(id)},"Flavor":${draft.flavor.json},` +
         `"ModificationDetails":${JSON.stringify(draft.changes)}}`;
-      return { kind: 'refreshed', seq, at, flavorId: id, wire, flavor: draft.flavor, prev: draft.prev, changes: draft.changes };
+      return {
+        kind: 'refreshed',
+        seq,
+        at,
+        flavorId: id,
+        wire,
+        flavor: draft.flavor,
+        prev: draft.prev,
+        changes: draft.changes,
+      };
     }
     case 'withdrawn': {
       const id = draft.flavor.flavor.flavorId;
       const wire =
         `{"type":"WITHDRAW_FLAVOR",${head},"flavorId":${JSON.stringify(id)},"Flavor":${draft.flavor.json},` +
         `"Reason":${JSON.stringify(draft.reason)}}`;
-      return { kind: 'withdrawn', seq, at, flavorId: id, wire, flavor: draft.flavor, reason: draft.reason };
+      return {
+        kind: 'withdrawn',
+        seq,
+        at,
+        flavorId: id,
+        wire,
+        flavor: draft.flavor,
+        reason: draft.reason,
+      };
     }
     case 'confirmed': {
       const wire =
@@ -148,7 +171,12 @@ export function fromRecord(r: EventRecord): DomainEvent {
       };
     }
     case 'WITHDRAW_FLAVOR':
-      return { ...base, kind: 'withdrawn', flavor: makeEntry(msg.Flavor, false, 0), reason: msg.Reason };
+      return {
+        ...base,
+        kind: 'withdrawn',
+        flavor: makeEntry(msg.Flavor, false, 0),
+        reason: msg.Reason,
+      };
     case 'CONFIRM_RESERVATION':
       return {
         ...base,

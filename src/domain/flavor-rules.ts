@@ -26,7 +26,10 @@ export function checkFlavorType(type: FlavorType): void {
     ];
     for (const [name, total, min, step] of pairs) {
       if (qty(min) > qty(total)) {
-        throw new HubError('INVALID_REQUEST', `partitionability.${name}Min is more than the flavor's ${name}`);
+        throw new HubError(
+          'INVALID_REQUEST',
+          `partitionability.${name}Min is more than the flavor's ${name}`,
+        );
       }
       if (step !== undefined && qty(step) === 0n) {
         throw new HubError('INVALID_REQUEST', `partitionability.${name}Step must be positive`);
@@ -50,7 +53,10 @@ export function checkFlavorType(type: FlavorType): void {
     try {
       templateAjv.compile(type.data.Characteristics.ConfigurationTemplate);
     } catch (err) {
-      throw new HubError('INVALID_REQUEST', `ConfigurationTemplate is not a valid JSON Schema: ${(err as Error).message}`);
+      throw new HubError(
+        'INVALID_REQUEST',
+        `ConfigurationTemplate is not a valid JSON Schema: ${(err as Error).message}`,
+      );
     }
   }
 }

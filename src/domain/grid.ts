@@ -37,7 +37,10 @@ export function gridHasIn(g: Grid, lo: bigint | undefined, hi: bigint | undefine
 }
 
 /** Why v is not offered, for a 422 message; undefined when it is. */
-export function gridMiss(g: Grid, v: bigint): 'below minimum' | 'off the step grid' | 'more than is unsold' | undefined {
+export function gridMiss(
+  g: Grid,
+  v: bigint,
+): 'below minimum' | 'off the step grid' | 'more than is unsold' | undefined {
   if (v < g.min) return 'below minimum';
   if (v > g.max) return 'more than is unsold';
   if (g.step === 0n ? v !== g.min : (v - g.min) % g.step !== 0n) return 'off the step grid';

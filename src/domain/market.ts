@@ -49,7 +49,9 @@ export class Market {
     });
     const journal = new Journal(o.store, bus, o.clock, o.onFatal);
     const deadlines = new DeadlineQueue(o.clock);
-    const catalog = new Catalog(o.clock, journal, deadlines, { defaultTtlSeconds: o.flavorTtlSeconds });
+    const catalog = new Catalog(o.clock, journal, deadlines, {
+      defaultTtlSeconds: o.flavorTtlSeconds,
+    });
     const reservations = new ReservationEngine(o.clock, o.store, journal, catalog, deadlines, {
       ttpMs: o.ttpSeconds * 1000,
       contractMs: o.contractDays * DAY_MS,

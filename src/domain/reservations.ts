@@ -11,7 +11,13 @@
 import { toRfc3339, type Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Change, Store, StoredTransaction } from '../store/store.js';
-import type { Configuration, Contract, NodeIdentity, Reservation, Transaction } from '../types/wire.js';
+import type {
+  Configuration,
+  Contract,
+  NodeIdentity,
+  Reservation,
+  Transaction,
+} from '../types/wire.js';
 import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
 import type { Catalog } from './catalog.js';
 import type { DeadlineQueue } from './deadlines.js';
@@ -104,12 +110,19 @@ export class ReservationEngine {
         ended.push({ ...st, status: entry && need ? 'expired' : 'cancelled' });
         continue;
       }
-      this.addHold({ tx, buyerId: st.buyerId, need, key: holdKey(st.buyerId, st.flavorId, tx.Configuration) }, st.expiresAt);
+      this.addHold(
+        { tx, buyerId: st.buyerId, need, key: holdKey(st.buyerId, st.flavorId, tx.Configuration) },
+        st.expiresAt,
+      );
     }
     if (ended.length > 0) await this.journal.write({ transactions: ended });
   }
 
-  async reserve(principal: Principal, body: Reservation, opts: ReserveOptions = {}): Promise<Transaction> {
+  async reserve(
+    principal: Principal,
+    body: Reservation,
+    opts: ReserveOptions = {},
+  ): Promise<Transaction> {
     if (this.closed) throw new HubError('UNAVAILABLE');
     const buyer = body.Buyer ?? principal.identity;
     if (buyer.NodeID !== principal.identity.NodeID || buyer.Domain !== principal.identity.Domain) {
@@ -122,12 +135,28 @@ export class ReservationEngine {
     if (existing) return 'tx' in existing ? existing.tx : existing.promise;
 
     const pool = this.pool(body.FlavorID);
-    if (pool.waiters.length === 0 && fits(need, unsold(entry.flavor), pool.holds.map((h) => h.need))) {
+    if (
+      pool.waiters.length === 0 &&
+      fits(
+        need,
+        unsold(entry.flavor),
+        pool.holds.map((h) => h.need),
+      )
+    ) {
       return this.grant(buyer, body.FlavorID, need, body.Configuration, key);
     }
     const waitMs = opts.waitMs ?? this.options.ttpMs;
     if (waitMs <= 0) throw this.reserved(pool);
-    return this.enqueue(pool, buyer, body.FlavorID, need, body.Configuration, key, waitMs, opts.signal);
+    return this.enqueue(
+      pool,
+      buyer,
+      body.FlavorID,
+      need,
+      body.Configuration,
+      key,
+      waitMs,
+      opts.signal,
+    );
   }
 
   async transaction(principal: Principal, id: string): Promise<Transaction> {
@@ -141,7 +170,8 @@ export class ReservationEngine {
   async cancel(principal: Principal, id: string): Promise<void> {
     const hold = this.holds.get(id);
     if (hold && visible(principal, hold.buyerId)) {
-      if (hold.purchasing) throw new HubError('TRANSACTION_EXPIRED', 'The transaction is being purchased');
+      if (hold.purchasing)
+        throw new HubError('TRANSACTION_EXPIRED', 'The transaction is being purchased');
       await this.endHold(hold, 'cancelled');
       return;
     }
@@ -181,7 +211,11 @@ export class ReservationEngine {
     if (this.closed) return;
     this.closed = true;
     for (const pool of this.pools.values()) {
-      for (const w of pool.waiters) this.finishWaiter(w, new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
+      for (const w of pool.waiters)
+        this.finishWaiter(
+          w,
+          new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }),
+        );
       pool.waiters = [];
     }
     for (const id of this.holds.keys()) this.deadlines.cancel(HOLD + id);
@@ -196,7 +230,8 @@ export class ReservationEngine {
 
   private onOffer(flavorId: string): FlavorEntry {
     const entry = this.catalog.get(flavorId);
-    if (!entry || !entry.flavor.availability) throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${flavorId} on offer`);
+    if (!entry || !entry.flavor.availability)
+      throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${flavorId} on offer`);
     return entry;
   }
 
@@ -218,7 +253,9 @@ export class ReservationEngine {
     const now = this.clock.now();
     const soonest = Math.min(...pool.holds.map((h) => Date.parse(h.tx.ExpirationTime)));
     const seconds = Number.isFinite(soonest) ? Math.max(1, Math.ceil((soonest - now) / 1000)) : 1;
-    return new HubError('FLAVOR_RESERVED', 'Another buyer holds this flavor', { 'Retry-After': String(seconds) });
+    return new HubError('FLAVOR_RESERVED', 'Another buyer holds this flavor', {
+      'Retry-After': String(seconds),
+    });
   }
 
   private addHold(hold: Hold, expiresAt: number): void {
@@ -333,9 +370,19 @@ export class ReservationEngine {
     while (pool.waiters.length > 0) {
       const head = pool.waiters[0] as Waiter;
       if (!entry || !entry.flavor.availability) break;
-      if (!fits(head.need, unsold(entry.flavor), pool.holds.map((h) => h.need))) break;
+      if (
+        !fits(
+          head.need,
+          unsold(entry.flavor),
+          pool.holds.map((h) => h.need),
+        )
+      )
+        break;
       this.leaveLine(head);
-      this.finishWaiter(head, this.grant(head.buyer, flavorId, head.need, head.configuration, head.key));
+      this.finishWaiter(
+        head,
+        this.grant(head.buyer, flavorId, head.need, head.configuration, head.key),
+      );
     }
     this.dropPoolIfIdle(flavorId);
   }
@@ -344,7 +391,9 @@ export class ReservationEngine {
     this.removeHold(hold);
     const expiresAt = Date.parse(hold.tx.ExpirationTime);
     this.serve(hold.tx.FlavorID);
-    await this.journal.write({ transactions: [storedTx(hold.tx, hold.buyerId, status, expiresAt)] });
+    await this.journal.write({
+      transactions: [storedTx(hold.tx, hold.buyerId, status, expiresAt)],
+    });
   }
 
   private async sell(hold: Hold, entry: FlavorEntry): Promise<Contract> {
@@ -363,7 +412,9 @@ export class ReservationEngine {
         Domain: owner.domain,
         NodeID: owner.nodeId,
         IP: owner.ip,
-        ...(owner.additionalInformation ? { AdditionalInformation: owner.additionalInformation } : {}),
+        ...(owner.additionalInformation
+          ? { AdditionalInformation: owner.additionalInformation }
+          : {}),
       },
       ...(hold.tx.Configuration ? { Configuration: hold.tx.Configuration } : {}),
       ExpirationTime: toRfc3339(now + this.options.contractMs),
@@ -379,7 +430,9 @@ export class ReservationEngine {
     const purchased = { ...hold.tx, Status: 'purchased' as const };
     const change: Change = {
       flavors: catalogPart.flavors,
-      transactions: [storedTx(purchased, hold.buyerId, 'purchased', Date.parse(hold.tx.ExpirationTime))],
+      transactions: [
+        storedTx(purchased, hold.buyerId, 'purchased', Date.parse(hold.tx.ExpirationTime)),
+      ],
       contracts: [
         {
           contractId: contract.ContractID,
@@ -394,9 +447,16 @@ export class ReservationEngine {
     if (!remainder) this.endOtherHolds(flavorId, change);
     await this.journal.write(change, [
       ...catalogPart.drafts,
-      { kind: 'confirmed', flavorId, contractId: contract.ContractID, transactionId: hold.tx.TransactionID, buyerId: hold.buyerId },
+      {
+        kind: 'confirmed',
+        flavorId,
+        contractId: contract.ContractID,
+        transactionId: hold.tx.TransactionID,
+        buyerId: hold.buyerId,
+      },
     ]);
-    for (const w of hopeless) this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was sold'));
+    for (const w of hopeless)
+      this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was sold'));
     this.serve(flavorId);
     return contract;
   }
@@ -409,7 +469,8 @@ export class ReservationEngine {
     for (const w of waiters) this.leaveLine(w);
     this.pools.delete(flavorId);
     return () => {
-      for (const w of waiters) this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was withdrawn'));
+      for (const w of waiters)
+        this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was withdrawn'));
     };
   }
 
@@ -418,7 +479,9 @@ export class ReservationEngine {
     for (const hold of pool ? [...pool.holds] : []) {
       if (hold.purchasing) continue;
       this.removeHold(hold);
-      (change.transactions ??= []).push(storedTx(hold.tx, hold.buyerId, 'cancelled', Date.parse(hold.tx.ExpirationTime)));
+      (change.transactions ??= []).push(
+        storedTx(hold.tx, hold.buyerId, 'cancelled', Date.parse(hold.tx.ExpirationTime)),
+      );
     }
   }
 }
@@ -431,7 +494,20 @@ function visible(principal: Principal, buyerId: string): boolean {
   return principal.role === 'admin' || nodeId(principal) === buyerId;
 }
 
-function storedTx(tx: Transaction, buyerId: string, status: StoredTransaction['status'], expiresAt: number): StoredTransaction {
-  const { Status: _status, ...rest } = tx;
-  return { transactionId: tx.TransactionID, flavorId: tx.FlavorID, buyerId, status, expiresAt, json: JSON.stringify(rest) };
+function storedTx(
+  tx: Transaction,
+  buyerId: string,
+  status: StoredTransaction['status'],
+  expiresAt: number,
+): StoredTransaction {
+  const rest: Omit<Transaction, 'Status'> & { Status?: string } = { ...tx };
+  delete rest.Status;
+  return {
+    transactionId: tx.TransactionID,
+    flavorId: tx.FlavorID,
+    buyerId,
+    status,
+    expiresAt,
+    json: JSON.stringify(rest),
+  };
 }

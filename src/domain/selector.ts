@@ -79,7 +79,8 @@ function parseValue(spec: FieldSpec, raw: Raw, key: string): bigint | string {
 
 function fieldPredicate(field: string, spec: FieldSpec, filter: FieldFilter): [Predicate, string] {
   const ops = Object.keys(filter);
-  const matchOp = filter.match !== undefined ? 'match' : filter.exact !== undefined ? 'exact' : undefined;
+  const matchOp =
+    filter.match !== undefined ? 'match' : filter.exact !== undefined ? 'exact' : undefined;
   if (filter.match !== undefined && filter.exact !== undefined) {
     throw bad(keyName(field, 'exact'), 'match and exact on one field');
   }
@@ -100,8 +101,14 @@ function fieldPredicate(field: string, spec: FieldSpec, filter: FieldFilter): [P
   if (range.min === undefined && range.max === undefined) {
     throw bad(keyName(field, 'range'), 'needs min or max');
   }
-  const lo = range.min === undefined ? undefined : (parseValue(spec, range.min, keyName(field, 'range', 'min')) as bigint);
-  const hi = range.max === undefined ? undefined : (parseValue(spec, range.max, keyName(field, 'range', 'max')) as bigint);
+  const lo =
+    range.min === undefined
+      ? undefined
+      : (parseValue(spec, range.min, keyName(field, 'range', 'min')) as bigint);
+  const hi =
+    range.max === undefined
+      ? undefined
+      : (parseValue(spec, range.max, keyName(field, 'range', 'max')) as bigint);
   if (lo !== undefined && hi !== undefined && lo > hi) {
     throw bad(keyName(field, 'range', 'min'), 'min is greater than max');
   }
@@ -142,21 +149,31 @@ export function compileSelector(
   const keys: string[] = [];
   for (const [field, ff] of Object.entries(filter)) {
     if (ff === undefined) continue;
-    const spec = (type && Object.hasOwn(TYPE_FIELDS[type], field) ? TYPE_FIELDS[type][field] : undefined) ??
+    const spec =
+      (type && Object.hasOwn(TYPE_FIELDS[type], field) ? TYPE_FIELDS[type][field] : undefined) ??
       (Object.hasOwn(COMMON_FIELDS, field) ? COMMON_FIELDS[field] : undefined);
     if (!spec) {
-      throw bad(`filter[${field}]`, type ? `unknown field for ${type}` : 'unknown field (without a type only price and providerId apply)');
+      throw bad(
+        `filter[${field}]`,
+        type
+          ? `unknown field for ${type}`
+          : 'unknown field (without a type only price and providerId apply)',
+      );
     }
     if (typeof ff !== 'object' || ff === null) throw bad(`filter[${field}]`, 'must be an object');
     for (const op of Object.keys(ff)) {
-      if (op !== 'match' && op !== 'exact' && op !== 'range') throw bad(keyName(field, op), 'unknown operator');
+      if (op !== 'match' && op !== 'exact' && op !== 'range')
+        throw bad(keyName(field, op), 'unknown operator');
     }
     const [p, k] = fieldPredicate(field, spec, ff);
     predicates.push(p);
     keys.push(k);
   }
   keys.sort();
-  const json: SubscriptionSelector = { ...(type ? { type } : {}), filter: filter as SubscriptionSelector['filter'] };
+  const json: SubscriptionSelector = {
+    ...(type ? { type } : {}),
+    filter: filter as SubscriptionSelector['filter'],
+  };
   const typeTest: Predicate | undefined = type ? (f) => f.type === type : undefined;
   const all = typeTest ? [typeTest, ...predicates] : predicates;
   return {

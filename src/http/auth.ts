@@ -67,7 +67,10 @@ export function authHook(tokens: TokenRegistry, clock: Clock, limit: RateLimit) 
         const wait = Math.max(1, Math.ceil((1 - b.tokens) / limit.perSecond));
         reply.header('Retry-After', String(wait));
         buckets.set(token as string, b);
-        throw new HubError('RATE_LIMITED', `Over ${limit.perSecond} requests per second for this token`);
+        throw new HubError(
+          'RATE_LIMITED',
+          `Over ${limit.perSecond} requests per second for this token`,
+        );
       }
       b.tokens -= 1;
       buckets.set(token as string, b);

@@ -17,9 +17,11 @@ function classify(err: FastifyError): { code: ErrorCode; message?: string } {
   if (err instanceof HubError) return { code: err.code, message: err.message };
   if (err.validation) return { code: 'INVALID_REQUEST', message: err.message };
   const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
-  if (mapped === 'PAYLOAD_TOO_LARGE' || mapped === 'UNSUPPORTED_MEDIA_TYPE') return { code: mapped };
+  if (mapped === 'PAYLOAD_TOO_LARGE' || mapped === 'UNSUPPORTED_MEDIA_TYPE')
+    return { code: mapped };
   if (mapped) return { code: mapped, message: err.message };
-  if (err instanceof SyntaxError) return { code: 'INVALID_REQUEST', message: 'The body is not valid JSON' };
+  if (err instanceof SyntaxError)
+    return { code: 'INVALID_REQUEST', message: 'The body is not valid JSON' };
   const status = err.statusCode ?? 500;
   if (status === 404) return { code: 'ROUTE_NOT_FOUND' };
   if (status === 413) return { code: 'PAYLOAD_TOO_LARGE' };
@@ -38,6 +40,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
+    reply
+      .code(404)
+      .send(
+        errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
+      );
   });
 }

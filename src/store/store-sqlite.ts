@@ -7,7 +7,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Change, Loaded, Store, StoredContract, StoredEvent, StoredFlavor, StoredTransaction } from './store.js';
+import type {
+  Change,
+  Loaded,
+  Store,
+  StoredContract,
+  StoredEvent,
+  StoredFlavor,
+  StoredTransaction,
+} from './store.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 
 interface Pending {
@@ -67,13 +75,16 @@ export class SqliteStore implements Store {
       contractsOf: db.prepare(
         `SELECT * FROM contracts WHERE buyer_id = ? OR seller_id = ? ORDER BY created_at DESC, contract_id`,
       ),
-      allContracts: db.prepare(`SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT ?`),
+      allContracts: db.prepare(
+        `SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT ?`,
+      ),
     };
   }
 
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as
+      { version: number } | undefined;
     let version = row?.version ?? 0;
     if (!row) this.db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
     for (const [i, sql] of MIGRATIONS.entries()) {
@@ -140,7 +151,8 @@ export class SqliteStore implements Store {
   }
 
   private apply(change: Change): void {
-    for (const f of change.flavors ?? []) this.stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
+    for (const f of change.flavors ?? [])
+      this.stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
     for (const t of change.transactions ?? []) this.stmt.upsertTransaction.run(t);
     for (const c of change.contracts ?? []) this.stmt.insertContract.run(c);
     let maxSeq = 0;
@@ -218,7 +230,12 @@ function toContract(r: Row): StoredContract {
 }
 
 function toEvent(r: Row): StoredEvent {
-  const e: StoredEvent = { seq: Number(r.seq), at: Number(r.at), flavorId: r.flavor_id as string, wire: r.wire as string };
+  const e: StoredEvent = {
+    seq: Number(r.seq),
+    at: Number(r.at),
+    flavorId: r.flavor_id as string,
+    wire: r.wire as string,
+  };
   if (r.prev !== null) e.prev = r.prev as string;
   if (r.buyer_id !== null) e.buyerId = r.buyer_id as string;
   return e;

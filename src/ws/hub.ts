@@ -13,7 +13,11 @@ import type { Principal } from '../domain/principal.js';
 import { parseJsonSelector, type Selector } from '../domain/selector.js';
 import { CLOSE_CODES, HubError, type ErrorCode } from '../errors.js';
 import { createAjv, validatorFor } from '../schemas.js';
-import type { ClientMessage, SubscribeFlavorMessage, UnsubscribeFlavorMessage } from '../types/wire.js';
+import type {
+  ClientMessage,
+  SubscribeFlavorMessage,
+  UnsubscribeFlavorMessage,
+} from '../types/wire.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { selectorHears, SubscriptionIndex, type Subscription } from './subscriptions.js';
 
@@ -68,7 +72,8 @@ export class WsHub {
     this.closed = true;
     this.unlisten();
     this.pingTimer?.cancel();
-    for (const conn of this.connections) conn.close(CLOSE_CODES.GOING_AWAY.code, 'hub shutting down');
+    for (const conn of this.connections)
+      conn.close(CLOSE_CODES.GOING_AWAY.code, 'hub shutting down');
   }
 
   private drop(conn: Connection): void {
@@ -118,10 +123,13 @@ export class WsHub {
       this.error(conn, undefined, 'INVALID_REQUEST', 'Every frame must be one JSON text message');
       return;
     }
-    const id = typeof (msg as { id?: unknown })?.id === 'string' ? (msg as { id: string }).id : undefined;
+    const id =
+      typeof (msg as { id?: unknown })?.id === 'string' ? (msg as { id: string }).id : undefined;
     if (!validate(msg)) {
       const e = validate.errors?.[0];
-      const where = e ? `${e.instancePath || 'message'} ${e.message ?? 'is invalid'}` : 'is invalid';
+      const where = e
+        ? `${e.instancePath || 'message'} ${e.message ?? 'is invalid'}`
+        : 'is invalid';
       this.error(conn, id, 'INVALID_REQUEST', `Unknown or malformed message: ${where}`);
       return;
     }
@@ -144,13 +152,18 @@ export class WsHub {
   }
 
   private error(conn: Connection, id: string | undefined, code: ErrorCode, message: string): void {
-    conn.send(JSON.stringify({ type: 'ERROR', ...(id !== undefined ? { id } : {}), code, message }));
+    conn.send(
+      JSON.stringify({ type: 'ERROR', ...(id !== undefined ? { id } : {}), code, message }),
+    );
   }
 
   private subscribe(conn: Connection, msg: SubscribeFlavorMessage): void {
     const hasFlavor = msg.flavorId !== undefined;
     if (hasFlavor === (msg.selector !== undefined)) {
-      throw new HubError('INVALID_REQUEST', 'SUBSCRIBE_FLAVOR takes exactly one of flavorId and selector');
+      throw new HubError(
+        'INVALID_REQUEST',
+        'SUBSCRIBE_FLAVOR takes exactly one of flavorId and selector',
+      );
     }
     const selector = msg.selector ? parseJsonSelector(msg.selector) : undefined;
     const { catalog, bus } = this.market;
@@ -158,7 +171,11 @@ export class WsHub {
     const backlog: DomainEvent[] = [];
     if (resumable) {
       for (const e of bus.replay(msg.since as number)) {
-        if (hasFlavor ? e.flavorId === msg.flavorId && e.kind !== 'confirmed' : selectorHears(selector as Selector, e)) {
+        if (
+          hasFlavor
+            ? e.flavorId === msg.flavorId && e.kind !== 'confirmed'
+            : selectorHears(selector as Selector, e)
+        ) {
           backlog.push(e);
         }
       }
@@ -193,14 +210,25 @@ export class WsHub {
     }
   }
 
-  private findOrAdd(conn: Connection, flavorId: string | undefined, selector: Selector | undefined): Subscription<Connection> {
+  private findOrAdd(
+    conn: Connection,
+    flavorId: string | undefined,
+    selector: Selector | undefined,
+  ): Subscription<Connection> {
     for (const s of conn.subs.values()) {
-      if (flavorId !== undefined ? s.flavorId === flavorId : s.selector?.key === selector?.key && s.flavorId === undefined) {
+      if (
+        flavorId !== undefined
+          ? s.flavorId === flavorId
+          : s.selector?.key === selector?.key && s.flavorId === undefined
+      ) {
         return s;
       }
     }
     if (conn.subs.size >= this.options.maxSubscriptionsPerConnection) {
-      throw new HubError('INVALID_REQUEST', `At most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`);
+      throw new HubError(
+        'INVALID_REQUEST',
+        `At most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`,
+      );
     }
     const sub: Subscription<Connection> = {
       id: newSubscriptionId(),
@@ -214,9 +242,14 @@ export class WsHub {
   }
 
   private unsubscribe(conn: Connection, msg: UnsubscribeFlavorMessage): void {
-    const named = [msg.subscription, msg.flavorId, msg.selector].filter((v) => v !== undefined).length;
+    const named = [msg.subscription, msg.flavorId, msg.selector].filter(
+      (v) => v !== undefined,
+    ).length;
     if (named !== 1) {
-      throw new HubError('INVALID_REQUEST', 'UNSUBSCRIBE_FLAVOR takes exactly one of subscription, flavorId and selector');
+      throw new HubError(
+        'INVALID_REQUEST',
+        'UNSUBSCRIBE_FLAVOR takes exactly one of subscription, flavorId and selector',
+      );
     }
     const key = msg.selector ? parseJsonSelector(msg.selector).key : undefined;
     const ended: string[] = [];

@@ -59,7 +59,11 @@ export class SubscriptionIndex<C extends Recipient> {
       set.add(sub);
     } else if (sub.selector) {
       let group = this.bySelector.get(sub.selector.key);
-      if (!group) this.bySelector.set(sub.selector.key, (group = { selector: sub.selector, subs: new Set() }));
+      if (!group)
+        this.bySelector.set(
+          sub.selector.key,
+          (group = { selector: sub.selector, subs: new Set() }),
+        );
       group.subs.add(sub);
     }
   }
@@ -97,6 +101,10 @@ export class SubscriptionIndex<C extends Recipient> {
   }
 
   stats(): { flavorKeys: number; selectors: number; buyers: number } {
-    return { flavorKeys: this.byFlavor.size, selectors: this.bySelector.size, buyers: this.byBuyer.size };
+    return {
+      flavorKeys: this.byFlavor.size,
+      selectors: this.bySelector.size,
+      buyers: this.byBuyer.size,
+    };
   }
 }

@@ -14,25 +14,47 @@ export interface TestHub {
   dbPath: string;
   tokens: Record<string, string>;
   entries: TokenEntry[];
-  api(method: string, path: string, token?: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  api(
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse>;
   close(): Promise<void>;
 }
 
 export interface ApiResponse {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   text: string;
 }
 
 export function makeTokens(consumers = 3): TokenEntry[] {
   const entries: TokenEntry[] = [
-    { token: 'tok-provider-a', role: 'provider', identity: { Domain: 'a.test', NodeID: 'prov-a', IP: '10.0.0.1' } },
-    { token: 'tok-provider-b', role: 'provider', identity: { Domain: 'b.test', NodeID: 'prov-b', IP: '10.0.0.2' } },
-    { token: 'tok-admin-xyz', role: 'admin', identity: { Domain: 'hub.test', NodeID: 'admin', IP: '127.0.0.1' } },
+    {
+      token: 'tok-provider-a',
+      role: 'provider',
+      identity: { Domain: 'a.test', NodeID: 'prov-a', IP: '10.0.0.1' },
+    },
+    {
+      token: 'tok-provider-b',
+      role: 'provider',
+      identity: { Domain: 'b.test', NodeID: 'prov-b', IP: '10.0.0.2' },
+    },
+    {
+      token: 'tok-admin-xyz',
+      role: 'admin',
+      identity: { Domain: 'hub.test', NodeID: 'admin', IP: '127.0.0.1' },
+    },
   ];
   for (let i = 0; i < consumers; i++) {
-    entries.push({ token: `tok-consumer-${i}`, role: 'consumer', identity: { Domain: `c${i}.test`, NodeID: `cons-${i}`, IP: `10.1.0.${i % 250}` } });
+    entries.push({
+      token: `tok-consumer-${i}`,
+      role: 'consumer',
+      identity: { Domain: `c${i}.test`, NodeID: `cons-${i}`, IP: `10.1.0.${i % 250}` },
+    });
   }
   return entries;
 }
@@ -42,11 +64,19 @@ export function tempDbPath(): { dir: string; path: string } {
   return { dir, path: join(dir, 'hub.db') };
 }
 
-export async function startHub(options: Partial<AppOptions> & { consumers?: number; dbPath?: string } = {}): Promise<TestHub> {
+export async function startHub(
+  options: Partial<AppOptions> & { consumers?: number; dbPath?: string } = {},
+): Promise<TestHub> {
   const owned = options.dbPath ? undefined : tempDbPath();
   const dbPath = options.dbPath ?? (owned as { path: string }).path;
   const entries = options.tokens ? [...options.tokens] : makeTokens(options.consumers ?? 3);
-  const app = await buildApp({ rateLimit: { perSecond: 0 }, shutdownGraceMs: 500, ...options, db: dbPath, tokens: entries });
+  const app = await buildApp({
+    rateLimit: { perSecond: 0 },
+    shutdownGraceMs: 500,
+    ...options,
+    db: dbPath,
+    tokens: entries,
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const tokens: Record<string, string> = {};
   for (const e of entries) tokens[e.identity.NodeID] = e.token;
@@ -58,7 +88,8 @@ export async function startHub(options: Partial<AppOptions> & { consumers?: numb
     dbPath,
     tokens,
     entries,
-    api: (method, path, token, body, headers = {}) => request(address, method, path, token, body, headers),
+    api: (method, path, token, body, headers = {}) =>
+      request(address, method, path, token, body, headers),
     async close() {
       if (closed) return;
       closed = true;
@@ -83,18 +114,31 @@ export async function request(
     payload = typeof body === 'string' ? body : JSON.stringify(body);
     h['content-type'] ??= 'application/json';
   }
-  const res = await fetch(base + path, { method, headers: h, ...(payload !== undefined ? { body: payload } : {}) });
+  const res = await fetch(base + path, {
+    method,
+    headers: h,
+    ...(payload !== undefined ? { body: payload } : {}),
+  });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    parsed = undefined;
+    // Not JSON: the test looks at `text`.
   }
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
-export const k8slice = (over: Partial<{ cpu: string; memory: string; pods: string; architecture: string; storage: string }> = {}, partition?: Record<string, string>): FlavorPublish => ({
+export const k8slice = (
+  over: Partial<{
+    cpu: string;
+    memory: string;
+    pods: string;
+    architecture: string;
+    storage: string;
+  }> = {},
+  partition?: Record<string, string>,
+): FlavorPublish => ({
   type: {
     name: 'k8slice',
     data: {
@@ -121,7 +165,7 @@ export const k8slice = (over: Partial<{ cpu: string; memory: string; pods: strin
 
 /** A WebSocket client that queues every JSON message it receives. */
 export class WsClient {
-  readonly messages: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly messages: any[] = [];
   private waiters: Array<() => void> = [];
   closeCode: number | undefined;
   private constructor(readonly socket: WebSocket) {
@@ -137,10 +181,15 @@ export class WsClient {
 
   static open(url: string, token?: string, query = false): Promise<WsClient> {
     const target = query && token ? `${url}?access_token=${encodeURIComponent(token)}` : url;
-    const socket = new WebSocket(target, token && !query ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const socket = new WebSocket(
+      target,
+      token && !query ? { headers: { authorization: `Bearer ${token}` } } : {},
+    );
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new WsClient(socket)));
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      socket.once('unexpected-response', (_req, res) =>
+        reject(new Error(`upgrade refused: ${res.statusCode}`)),
+      );
       socket.once('error', reject);
     });
   }
@@ -150,12 +199,13 @@ export class WsClient {
   }
 
   /** Waits until a message satisfies pred (searching from index `from`) and returns it. */
-  async next(pred: (m: any) => boolean, timeoutMs = 5000, from = 0): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async next(pred: (m: any) => boolean, timeoutMs = 5000, from = 0): Promise<any> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.messages.slice(from).find(pred);
       if (found) return found;
-      if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before the message arrived`);
+      if (this.closeCode !== undefined)
+        throw new Error(`socket closed (${this.closeCode}) before the message arrived`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out; got ${JSON.stringify(this.messages.slice(-5))}`);
       await new Promise<void>((r) => {

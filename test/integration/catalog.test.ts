@@ -19,7 +19,18 @@ const C = 'tok-consumer-0';
 const A = 'tok-admin-xyz';
 
 const vm = {
-  type: { name: 'vm', data: { Characteristics: { Architecture: 'amd64', OS: 'debian-12', CPU: 4, Memory: 8192, Storage: 100 } } },
+  type: {
+    name: 'vm',
+    data: {
+      Characteristics: {
+        Architecture: 'amd64',
+        OS: 'debian-12',
+        CPU: 4,
+        Memory: 8192,
+        Storage: 100,
+      },
+    },
+  },
   price: { amount: '0.40', currency: 'EUR', period: 'hour' },
 };
 const service = {
@@ -39,7 +50,10 @@ const service = {
   price: { amount: '0.30', currency: 'EUR', period: 'hour' },
 };
 const sensor = {
-  type: { name: 'sensor', data: { Characteristics: { SensorType: 'temperature', SamplingRate: 2 } } },
+  type: {
+    name: 'sensor',
+    data: { Characteristics: { SensorType: 'temperature', SamplingRate: 2 } },
+  },
   price: { amount: '0.01', currency: 'EUR', period: 'hour' },
 };
 
@@ -47,7 +61,11 @@ describe('catalog over REST', () => {
   it('publishes, lists, gets, refreshes and withdraws', async () => {
     const h = await hub();
     const before = Date.now();
-    const pub = await h.api('POST', '/api/v2/flavors', P, { ...k8slice(), ttlSeconds: 120, location: { city: 'Turin' } });
+    const pub = await h.api('POST', '/api/v2/flavors', P, {
+      ...k8slice(),
+      ttlSeconds: 120,
+      location: { city: 'Turin' },
+    });
     expect(pub.status).toBe(201);
     const f = pub.body;
     expect(f.flavorId).toMatch(/^fl-/);
@@ -58,7 +76,8 @@ describe('catalog over REST', () => {
     expect(Date.parse(f.timestamp)).toBeGreaterThanOrEqual(before - 5);
     expect(Date.parse(f.expirationTime) - Date.parse(f.timestamp)).toBe(120_000);
 
-    for (const body of [vm, service, sensor]) expect((await h.api('POST', '/api/v2/flavors', P2, body)).status).toBe(201);
+    for (const body of [vm, service, sensor])
+      expect((await h.api('POST', '/api/v2/flavors', P2, body)).status).toBe(201);
 
     const all = await h.api('GET', '/api/v2/flavors', C);
     expect(all.status).toBe(200);
@@ -98,15 +117,24 @@ describe('catalog over REST', () => {
     expect(noBody.status).toBe(200);
     expect(noBody.body.price.amount).toBe('1.25');
 
-    const off = await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, { availability: false });
+    const off = await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, {
+      availability: false,
+    });
     expect(off.body.availability).toBe(false);
     expect((await h.api('GET', '/api/v2/flavors/k8slices', C)).body).toEqual([]);
-    expect((await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, { availability: true })).status).toBe(200);
+    expect(
+      (await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, { availability: true }))
+        .status,
+    ).toBe(200);
 
-    const wd = await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P, { Reason: { Message: 'maintenance' } });
+    const wd = await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P, {
+      Reason: { Message: 'maintenance' },
+    });
     expect(wd.status).toBe(200);
     expect(wd.body.flavorId).toBe(f.flavorId);
-    expect((await h.api('GET', `/api/v2/flavors/${f.flavorId}`, C)).body.code).toBe('FLAVOR_NOT_FOUND');
+    expect((await h.api('GET', `/api/v2/flavors/${f.flavorId}`, C)).body.code).toBe(
+      'FLAVOR_NOT_FOUND',
+    );
     expect((await h.api('GET', '/api/v2/flavors', C)).body).toHaveLength(3);
     expect((await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P)).status).toBe(404);
     expect((await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P)).status).toBe(404);
@@ -122,18 +150,29 @@ describe('catalog over REST', () => {
   it('selects by the query-string selector, and names a bad key', async () => {
     const h = await hub();
     await h.api('POST', '/api/v2/flavors', P, k8slice({ cpu: '2', memory: '4Gi' }));
-    await h.api('POST', '/api/v2/flavors', P, k8slice({ cpu: '8', memory: '32Gi', architecture: 'arm64' }));
+    await h.api(
+      'POST',
+      '/api/v2/flavors',
+      P,
+      k8slice({ cpu: '8', memory: '32Gi', architecture: 'arm64' }),
+    );
     await h.api('POST', '/api/v2/flavors', P2, k8slice({ cpu: '16000m', memory: '64Gi' }));
     const q = (s: string) => h.api('GET', `/api/v2/flavors/k8slices?${s}`, C);
     const cpus = (r: { body: Array<{ type: { data: { characteristics: { cpu: string } } } }> }) =>
       r.body.map((f) => f.type.data.characteristics.cpu).sort();
     expect(cpus(await q('filter[cpu][range][min]=8'))).toEqual(['16000m', '8']);
-    expect(cpus(await q('filter[cpu][range][min]=8&filter[architecture][match]=amd64'))).toEqual(['16000m']);
+    expect(cpus(await q('filter[cpu][range][min]=8&filter[architecture][match]=amd64'))).toEqual([
+      '16000m',
+    ]);
     expect(cpus(await q('filter[cpu][match]=16'))).toEqual(['16000m']);
     expect(cpus(await q('filter[memory][range][max]=4Gi'))).toEqual(['2']);
     expect(cpus(await q('filter[providerId][match]=prov-b'))).toEqual(['16000m']);
-    expect(cpus(await q(encodeURI('filter[price][range][min]=1.00&filter[price][range][max]=1')))).toHaveLength(3);
-    expect((await h.api('GET', '/api/v2/flavors?filter[providerId][exact]=prov-a', C)).body).toHaveLength(2);
+    expect(
+      cpus(await q(encodeURI('filter[price][range][min]=1.00&filter[price][range][max]=1'))),
+    ).toHaveLength(3);
+    expect(
+      (await h.api('GET', '/api/v2/flavors?filter[providerId][exact]=prov-a', C)).body,
+    ).toHaveLength(2);
 
     for (const [query, key] of [
       ['filter[cpux][match]=1', 'filter[cpux]'],
@@ -153,7 +192,9 @@ describe('catalog over REST', () => {
 
   it('never lists or returns a flavor past its expirationTime', async () => {
     const h = await hub();
-    const f = (await h.api('POST', '/api/v2/flavors', P, { ...k8slice(), ttlSeconds: 1, autoRenew: false })).body;
+    const f = (
+      await h.api('POST', '/api/v2/flavors', P, { ...k8slice(), ttlSeconds: 1, autoRenew: false })
+    ).body;
     expect((await h.api('GET', `/api/v2/flavors/${f.flavorId}`, C)).status).toBe(200);
     await sleep(1100);
     expect((await h.api('GET', `/api/v2/flavors/${f.flavorId}`, C)).status).toBe(404);
@@ -166,7 +207,9 @@ describe('catalog over REST', () => {
     const a = (await first.api('POST', '/api/v2/flavors', P, k8slice())).body;
     const b = (await first.api('POST', '/api/v2/flavors', P, vm)).body;
     await first.api('POST', `/api/v2/flavors/${b.flavorId}/withdraw`, P);
-    await first.api('POST', `/api/v2/flavors/${a.flavorId}/refresh`, P, { price: { amount: '9.99', currency: 'EUR', period: 'hour' } });
+    await first.api('POST', `/api/v2/flavors/${a.flavorId}/refresh`, P, {
+      price: { amount: '9.99', currency: 'EUR', period: 'hour' },
+    });
     await first.close();
     const second = await hub({ dbPath: path });
     const list = (await second.api('GET', '/api/v2/flavors', C)).body;
@@ -196,10 +239,19 @@ describe('authentication and authorization', () => {
       ['GET', '/api/v2/subscriptions'],
     ];
     for (const [method, path] of paths) {
-      for (const headers of [{}, { authorization: 'Bearer nope-nope-nope' }, { authorization: `Basic ${P}` }]) {
+      for (const headers of [
+        {},
+        { authorization: 'Bearer nope-nope-nope' },
+        { authorization: `Basic ${P}` },
+      ] as Array<Record<string, string>>) {
         const r = await h.api(method, path, undefined, undefined, headers);
         expect(r.status, `${method} ${path}`).toBe(401);
-        expect(r.body).toEqual({ statusCode: 401, code: 'UNAUTHORIZED', error: 'Unauthorized', message: expect.any(String) });
+        expect(r.body).toEqual({
+          statusCode: 401,
+          code: 'UNAUTHORIZED',
+          error: 'Unauthorized',
+          message: expect.any(String),
+        });
       }
     }
     // A consumer lists but does not publish or manage.
@@ -236,14 +288,37 @@ describe('bad input gets a clear 4xx, never a 500', () => {
     const cases: Array<[unknown, number, string]> = [
       ['{"type": ', 400, 'INVALID_REQUEST'],
       ['[]', 400, 'INVALID_REQUEST'],
-      [{ ...k8slice(), price: { amount: 5, currency: 'EUR', period: 'h' } }, 400, 'INVALID_REQUEST'],
+      [
+        { ...k8slice(), price: { amount: 5, currency: 'EUR', period: 'h' } },
+        400,
+        'INVALID_REQUEST',
+      ],
       [{ ...k8slice(), flavorId: 'mine' }, 400, 'INVALID_REQUEST'],
       [{ ...k8slice(), ttlSeconds: -1 }, 400, 'INVALID_REQUEST'],
-      [{ ...k8slice(), price: { amount: '-1', currency: 'EUR', period: 'h' } }, 400, 'INVALID_REQUEST'],
+      [
+        { ...k8slice(), price: { amount: '-1', currency: 'EUR', period: 'h' } },
+        400,
+        'INVALID_REQUEST',
+      ],
       [k8slice({ cpu: 'four' }), 400, 'INVALID_REQUEST'],
       [{ type: { name: 'gpu', data: {} }, price: k8slice().price }, 400, 'INVALID_REQUEST'],
       [k8slice({ cpu: '1' }, { cpuMin: '2' }), 400, 'INVALID_REQUEST'],
-      [{ ...service, type: { name: 'service', data: { Characteristics: { ...service.type.data.Characteristics, ConfigurationTemplate: { type: 'nope' } } } } }, 400, 'INVALID_REQUEST'],
+      [
+        {
+          ...service,
+          type: {
+            name: 'service',
+            data: {
+              Characteristics: {
+                ...service.type.data.Characteristics,
+                ConfigurationTemplate: { type: 'nope' },
+              },
+            },
+          },
+        },
+        400,
+        'INVALID_REQUEST',
+      ],
     ];
     for (const [body, status, code] of cases) {
       const r = await h.api('POST', '/api/v2/flavors', P, body);
@@ -252,12 +327,18 @@ describe('bad input gets a clear 4xx, never a 500', () => {
       expect(r.body.error).toBe('Bad Request');
       expect(typeof r.body.message).toBe('string');
     }
-    const big = { ...k8slice(), location: { additionalNotes: 'x'.repeat(1024) }, networkPropertyType: 'y'.repeat(2 * 1024 * 1024) };
+    const big = {
+      ...k8slice(),
+      location: { additionalNotes: 'x'.repeat(1024) },
+      networkPropertyType: 'y'.repeat(2 * 1024 * 1024),
+    };
     const tooBig = await h.api('POST', '/api/v2/flavors', P, big);
     expect(tooBig.status).toBe(413);
     expect(tooBig.body.code).toBe('PAYLOAD_TOO_LARGE');
 
-    const text = await h.api('POST', '/api/v2/flavors', P, 'hello', { 'content-type': 'text/plain' });
+    const text = await h.api('POST', '/api/v2/flavors', P, 'hello', {
+      'content-type': 'text/plain',
+    });
     expect(text.status).toBe(415);
     expect(text.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
 
@@ -265,9 +346,13 @@ describe('bad input gets a clear 4xx, never a 500', () => {
     expect(nf.status).toBe(404);
     expect(nf.body.code).toBe('ROUTE_NOT_FOUND');
 
-    const refreshBad = await h.api('POST', '/api/v2/flavors/fl-x/refresh', P, { availability: 'yes' });
+    const refreshBad = await h.api('POST', '/api/v2/flavors/fl-x/refresh', P, {
+      availability: 'yes',
+    });
     expect(refreshBad.status).toBe(400);
-    const withdrawBad = await h.api('POST', '/api/v2/flavors/fl-x/withdraw', P, { Reason: 'because' });
+    const withdrawBad = await h.api('POST', '/api/v2/flavors/fl-x/withdraw', P, {
+      Reason: 'because',
+    });
     expect(withdrawBad.status).toBe(400);
     expect((await h.api('GET', '/api/v2/flavors', C)).body).toEqual([]);
   });

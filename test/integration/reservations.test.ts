@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { k8slice, sleep, startHub, tempDbPath, type ApiResponse, type TestHub } from '../helpers/hub.js';
+import {
+  k8slice,
+  sleep,
+  startHub,
+  tempDbPath,
+  type ApiResponse,
+  type TestHub,
+} from '../helpers/hub.js';
 
 let hubs: TestHub[] = [];
 afterEach(async () => {
@@ -23,8 +30,13 @@ async function publish(h: TestHub, body: unknown = k8slice()): Promise<string> {
   return r.body.flavorId as string;
 }
 
-const reserve = (h: TestHub, i: number, flavorId: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-  h.api('POST', '/api/v2/reservations', C(i), { FlavorID: flavorId, ...extra }, headers);
+const reserve = (
+  h: TestHub,
+  i: number,
+  flavorId: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) => h.api('POST', '/api/v2/reservations', C(i), { FlavorID: flavorId, ...extra }, headers);
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -41,7 +53,9 @@ describe('RESERVE_FLAVOR: one lock per flavor and a line', () => {
     const h = await hub({ consumers: 50 });
     const f = await publish(h);
     const answered: ApiResponse[] = [];
-    const all = Array.from({ length: 50 }, (_, i) => reserve(h, i, f).then((r) => (answered.push(r), r)));
+    const all = Array.from({ length: 50 }, (_, i) =>
+      reserve(h, i, f).then((r) => (answered.push(r), r)),
+    );
     await until(() => stats(h).holds === 1 && stats(h).waiters === 49 && answered.length === 1);
     await sleep(100);
     expect(answered).toHaveLength(1);
@@ -50,7 +64,11 @@ describe('RESERVE_FLAVOR: one lock per flavor and a line', () => {
     const tx = winner.body;
     expect(Date.parse(tx.ExpirationTime) - Date.now()).toBeGreaterThan(55_000);
     const buyer = Number(tx.Buyer.NodeID.split('-')[1]);
-    const bought = await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C(buyer));
+    const bought = await h.api(
+      'POST',
+      `/api/v2/transactions/${tx.TransactionID}/purchase`,
+      C(buyer),
+    );
     expect(bought.status).toBe(200);
     const rest = await Promise.all(all);
     const statuses = rest.map((r) => r.status).sort();
@@ -134,9 +152,13 @@ describe('RESERVE_FLAVOR: one lock per flavor and a line', () => {
     const h = await hub();
     expect((await reserve(h, 0, 'fl-none')).body.code).toBe('FLAVOR_NOT_FOUND');
     const f = await publish(h);
-    const other = await reserve(h, 0, f, { Buyer: { Domain: 'c1.test', NodeID: 'cons-1', IP: '10.1.0.1' } });
+    const other = await reserve(h, 0, f, {
+      Buyer: { Domain: 'c1.test', NodeID: 'cons-1', IP: '10.1.0.1' },
+    });
     expect(other.status).toBe(403);
-    const self = await reserve(h, 0, f, { Buyer: { Domain: 'c0.test', NodeID: 'cons-0', IP: '10.1.0.0' } });
+    const self = await reserve(h, 0, f, {
+      Buyer: { Domain: 'c0.test', NodeID: 'cons-0', IP: '10.1.0.0' },
+    });
     expect(self.status).toBe(200);
     await h.api('POST', `/api/v2/flavors/${f}/withdraw`, P);
     expect((await reserve(h, 1, f)).status).toBe(404);
@@ -147,7 +169,9 @@ describe('RESERVE_FLAVOR: one lock per flavor and a line', () => {
 
 describe('partitions and configurations', () => {
   const partitionable = k8slice({ cpu: '3', memory: '3Gi', pods: '30' }, {});
-  const part = (cpu: string, memory = '1Gi', pods = '10') => ({ Configuration: { type: 'k8slice', data: { cpu, memory, pods } } });
+  const part = (cpu: string, memory = '1Gi', pods = '10') => ({
+    Configuration: { type: 'k8slice', data: { cpu, memory, pods } },
+  });
 
   it('three holds fit, the fourth waits and is served when one is cancelled', async () => {
     const h = await hub({ consumers: 4 });
@@ -160,12 +184,21 @@ describe('partitions and configurations', () => {
     await sleep(50);
     expect(fourthDone).toBe(false);
     // Holds stay listed: the capacity is not sold yet.
-    expect((await h.api('GET', `/api/v2/flavors/${f}`, C(3))).body.type.data.characteristics.cpu).toBe('3');
-    const cancel = await h.api('DELETE', `/api/v2/transactions/${holds[1]!.body.TransactionID}`, C(1));
+    expect(
+      (await h.api('GET', `/api/v2/flavors/${f}`, C(3))).body.type.data.characteristics.cpu,
+    ).toBe('3');
+    const cancel = await h.api(
+      'DELETE',
+      `/api/v2/transactions/${holds[1]!.body.TransactionID}`,
+      C(1),
+    );
     expect(cancel.status).toBe(204);
     const served = await fourth;
     expect(served.status).toBe(200);
-    expect((await h.api('GET', `/api/v2/transactions/${holds[1]!.body.TransactionID}`, C(1))).body.Status).toBe('cancelled');
+    expect(
+      (await h.api('GET', `/api/v2/transactions/${holds[1]!.body.TransactionID}`, C(1))).body
+        .Status,
+    ).toBe('cancelled');
   });
 
   it('a partition sale shrinks the listing; a sale under the minimum sells it out', async () => {
@@ -174,7 +207,12 @@ describe('partitions and configurations', () => {
     const t = (await reserve(h, 0, f, part('2', '2Gi', '20'))).body;
     const c = await h.api('POST', `/api/v2/transactions/${t.TransactionID}/purchase`, C(0));
     expect(c.status).toBe(200);
-    expect(c.body.Flavor.type.data.characteristics).toEqual({ architecture: 'amd64', cpu: '2', memory: '2Gi', pods: '20' });
+    expect(c.body.Flavor.type.data.characteristics).toEqual({
+      architecture: 'amd64',
+      cpu: '2',
+      memory: '2Gi',
+      pods: '20',
+    });
     expect(c.body.Flavor.type.data.policies).toBeUndefined();
     expect(c.body.Configuration).toEqual(part('2', '2Gi', '20').Configuration);
     const left = (await h.api('GET', `/api/v2/flavors/${f}`, C(1))).body;
@@ -182,7 +220,9 @@ describe('partitions and configurations', () => {
     // Asking for more than is left is now a 422 (more than unsold).
     expect((await reserve(h, 1, f, part('2'))).status).toBe(422);
     const t2 = (await reserve(h, 1, f, part('1'))).body;
-    expect((await h.api('POST', `/api/v2/transactions/${t2.TransactionID}/purchase`, C(1))).status).toBe(200);
+    expect(
+      (await h.api('POST', `/api/v2/transactions/${t2.TransactionID}/purchase`, C(1))).status,
+    ).toBe(200);
     expect((await h.api('GET', `/api/v2/flavors/${f}`, C(2))).status).toBe(404);
   });
 
@@ -201,7 +241,11 @@ describe('partitions and configurations', () => {
       [f, part('1', '512Mi'), /memory .* below minimum/],
       [f, part('1', '1Gi', '15'), /pods .* off the step grid/],
       [f, { Configuration: { type: 'k8slice', data: { cpu: '1' } } }, /memory/],
-      [f, { Configuration: { type: 'k8slice', data: { cpu: 'x', memory: '1Gi', pods: '10' } } }, /cpu/],
+      [
+        f,
+        { Configuration: { type: 'k8slice', data: { cpu: 'x', memory: '1Gi', pods: '10' } } },
+        /cpu/,
+      ],
       [f, { Configuration: { type: 'vm', data: { Count: 1 } } }, /does not fit/],
       [whole, part('1'), /not partitionable/],
       [sensor, { Configuration: { type: 'sensor', data: {} } }, /sensor/],
@@ -218,7 +262,13 @@ describe('partitions and configurations', () => {
   it('aggregatable vm: Count within MinCount..unsold, the listing counts machines left', async () => {
     const h = await hub({ consumers: 3 });
     const f = await publish(h, {
-      type: { name: 'vm', data: { Characteristics: { CPU: 2, Memory: 4096 }, Policy: { Aggregatable: { MinCount: 2, MaxCount: 5 } } } },
+      type: {
+        name: 'vm',
+        data: {
+          Characteristics: { CPU: 2, Memory: 4096 },
+          Policy: { Aggregatable: { MinCount: 2, MaxCount: 5 } },
+        },
+      },
       price: { amount: '0.10', currency: 'EUR', period: 'hour' },
     });
     const vmConf = (n: number) => ({ Configuration: { type: 'vm', data: { Count: n } } });
@@ -228,9 +278,14 @@ describe('partitions and configurations', () => {
     const c = (await h.api('POST', `/api/v2/transactions/${t.TransactionID}/purchase`, C(0))).body;
     expect(c.Flavor.type.data.Count).toBe(3);
     expect(c.Flavor.type.data.Policy).toBeUndefined();
-    expect((await h.api('GET', `/api/v2/flavors/${f}`, C(1))).body.type.data.Policy.Aggregatable.MaxCount).toBe(2);
+    expect(
+      (await h.api('GET', `/api/v2/flavors/${f}`, C(1))).body.type.data.Policy.Aggregatable
+        .MaxCount,
+    ).toBe(2);
     const t2 = (await reserve(h, 1, f, vmConf(2))).body;
-    expect((await h.api('POST', `/api/v2/transactions/${t2.TransactionID}/purchase`, C(1))).status).toBe(200);
+    expect(
+      (await h.api('POST', `/api/v2/transactions/${t2.TransactionID}/purchase`, C(1))).status,
+    ).toBe(200);
     expect((await h.api('GET', `/api/v2/flavors/${f}`, C(2))).status).toBe(404);
   });
 
@@ -246,17 +301,37 @@ describe('partitions and configurations', () => {
             Category: 'database',
             Tags: [],
             HostingPolicies: ['provider'],
-            ConfigurationTemplate: { type: 'object', required: ['username'], properties: { username: { type: 'string' } } },
+            ConfigurationTemplate: {
+              type: 'object',
+              required: ['username'],
+              properties: { username: { type: 'string' } },
+            },
           },
         },
       },
       price: { amount: '0.10', currency: 'EUR', period: 'hour' },
     });
     const conf = (data: unknown) => ({ Configuration: { type: 'service', data } });
-    expect((await reserve(h, 0, f, conf({ HostingPolicy: 'consumer', ConfigurationData: { username: 'u' } }))).body.message).toMatch(/HostingPolicy/);
-    expect((await reserve(h, 0, f, conf({ ConfigurationData: { user: 'u' } }))).body.message).toMatch(/ConfigurationTemplate/);
+    expect(
+      (
+        await reserve(
+          h,
+          0,
+          f,
+          conf({ HostingPolicy: 'consumer', ConfigurationData: { username: 'u' } }),
+        )
+      ).body.message,
+    ).toMatch(/HostingPolicy/);
+    expect(
+      (await reserve(h, 0, f, conf({ ConfigurationData: { user: 'u' } }))).body.message,
+    ).toMatch(/ConfigurationTemplate/);
     expect((await reserve(h, 0, f, conf({ HostingPolicy: 'provider' }))).status).toBe(422);
-    const ok = await reserve(h, 0, f, conf({ HostingPolicy: 'provider', ConfigurationData: { username: 'u' } }));
+    const ok = await reserve(
+      h,
+      0,
+      f,
+      conf({ HostingPolicy: 'provider', ConfigurationData: { username: 'u' } }),
+    );
     expect(ok.status).toBe(200);
     expect(ok.body.Configuration.data.ConfigurationData).toEqual({ username: 'u' });
   });
@@ -267,10 +342,18 @@ describe('PURCHASE_FLAVOR', () => {
     const h = await hub({ ttpSeconds: 1 });
     const f = await publish(h);
     const tx = (await reserve(h, 0, f)).body;
-    expect((await h.api('GET', `/api/v2/transactions/${tx.TransactionID}`, C(0))).body.Status).toBe('reserved');
-    expect((await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C(1))).status).toBe(404);
-    expect((await h.api('POST', '/api/v2/transactions/tx-unknown/purchase', C(0))).body.code).toBe('TRANSACTION_NOT_FOUND');
-    const first = await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C(0), { LiqoCredentials: { token: 's' } });
+    expect((await h.api('GET', `/api/v2/transactions/${tx.TransactionID}`, C(0))).body.Status).toBe(
+      'reserved',
+    );
+    expect(
+      (await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C(1))).status,
+    ).toBe(404);
+    expect((await h.api('POST', '/api/v2/transactions/tx-unknown/purchase', C(0))).body.code).toBe(
+      'TRANSACTION_NOT_FOUND',
+    );
+    const first = await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C(0), {
+      LiqoCredentials: { token: 's' },
+    });
     expect(first.status).toBe(200);
     expect(first.headers.get('idempotent-replayed')).toBeNull();
     const c = first.body;
@@ -284,7 +367,9 @@ describe('PURCHASE_FLAVOR', () => {
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(c);
-    expect((await h.api('GET', `/api/v2/transactions/${tx.TransactionID}`, C(0))).body.Status).toBe('purchased');
+    expect((await h.api('GET', `/api/v2/transactions/${tx.TransactionID}`, C(0))).body.Status).toBe(
+      'purchased',
+    );
     expect((await h.api('GET', `/api/v2/transactions/${tx.TransactionID}`, C(1))).status).toBe(404);
     expect((await h.api('GET', `/api/v2/transactions/${tx.TransactionID}`, A)).status).toBe(200);
 
@@ -292,7 +377,9 @@ describe('PURCHASE_FLAVOR', () => {
     expect((await h.api('GET', `/api/v2/contracts/${c.ContractID}`, C(0))).body).toEqual(c);
     expect((await h.api('GET', `/api/v2/contracts/${c.ContractID}`, P)).status).toBe(200);
     expect((await h.api('GET', `/api/v2/contracts/${c.ContractID}`, A)).status).toBe(200);
-    expect((await h.api('GET', `/api/v2/contracts/${c.ContractID}`, C(1))).body.code).toBe('CONTRACT_NOT_FOUND');
+    expect((await h.api('GET', `/api/v2/contracts/${c.ContractID}`, C(1))).body.code).toBe(
+      'CONTRACT_NOT_FOUND',
+    );
     expect((await h.api('GET', '/api/v2/contracts', C(0))).body).toEqual([c]);
     expect((await h.api('GET', '/api/v2/contracts', P)).body).toEqual([c]);
     expect((await h.api('GET', '/api/v2/contracts', C(1))).body).toEqual([]);
@@ -301,23 +388,41 @@ describe('PURCHASE_FLAVOR', () => {
     const g = await publish(h);
     const late = (await reserve(h, 0, g)).body;
     await sleep(1100);
-    const expired = await h.api('POST', `/api/v2/transactions/${late.TransactionID}/purchase`, C(0));
+    const expired = await h.api(
+      'POST',
+      `/api/v2/transactions/${late.TransactionID}/purchase`,
+      C(0),
+    );
     expect(expired.status).toBe(410);
     expect(expired.body.code).toBe('TRANSACTION_EXPIRED');
-    expect((await h.api('GET', `/api/v2/transactions/${late.TransactionID}`, C(0))).body.Status).toBe('expired');
+    expect(
+      (await h.api('GET', `/api/v2/transactions/${late.TransactionID}`, C(0))).body.Status,
+    ).toBe('expired');
 
     // After a cancel.
     const cx = (await reserve(h, 0, g)).body;
-    expect((await h.api('DELETE', `/api/v2/transactions/${cx.TransactionID}`, C(1))).status).toBe(404);
-    expect((await h.api('DELETE', `/api/v2/transactions/${cx.TransactionID}`, C(0))).status).toBe(204);
-    expect((await h.api('DELETE', `/api/v2/transactions/${cx.TransactionID}`, C(0))).status).toBe(204);
-    expect((await h.api('POST', `/api/v2/transactions/${cx.TransactionID}/purchase`, C(0))).status).toBe(410);
+    expect((await h.api('DELETE', `/api/v2/transactions/${cx.TransactionID}`, C(1))).status).toBe(
+      404,
+    );
+    expect((await h.api('DELETE', `/api/v2/transactions/${cx.TransactionID}`, C(0))).status).toBe(
+      204,
+    );
+    expect((await h.api('DELETE', `/api/v2/transactions/${cx.TransactionID}`, C(0))).status).toBe(
+      204,
+    );
+    expect(
+      (await h.api('POST', `/api/v2/transactions/${cx.TransactionID}/purchase`, C(0))).status,
+    ).toBe(410);
 
     // After the provider's withdraw.
     const wx = (await reserve(h, 0, g)).body;
     await h.api('POST', `/api/v2/flavors/${g}/withdraw`, P);
-    expect((await h.api('POST', `/api/v2/transactions/${wx.TransactionID}/purchase`, C(0))).status).toBe(410);
-    expect((await h.api('GET', `/api/v2/transactions/${wx.TransactionID}`, C(0))).body.Status).toBe('cancelled');
+    expect(
+      (await h.api('POST', `/api/v2/transactions/${wx.TransactionID}/purchase`, C(0))).status,
+    ).toBe(410);
+    expect((await h.api('GET', `/api/v2/transactions/${wx.TransactionID}`, C(0))).body.Status).toBe(
+      'cancelled',
+    );
   });
 
   it('concurrent purchases of one transaction yield one contract', async () => {
@@ -325,7 +430,9 @@ describe('PURCHASE_FLAVOR', () => {
     const f = await publish(h);
     const tx = (await reserve(h, 0, f)).body;
     const rs = await Promise.all(
-      Array.from({ length: 10 }, () => h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C(0))),
+      Array.from({ length: 10 }, () =>
+        h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C(0)),
+      ),
     );
     expect(rs.every((r) => r.status === 200)).toBe(true);
     expect(new Set(rs.map((r) => r.body.ContractID)).size).toBe(1);
@@ -341,7 +448,9 @@ describe('restart', () => {
     const b = await publish(first);
     const c = await publish(first);
     const sold = (await reserve(first, 2, c)).body;
-    const contract = (await first.api('POST', `/api/v2/transactions/${sold.TransactionID}/purchase`, C(2))).body;
+    const contract = (
+      await first.api('POST', `/api/v2/transactions/${sold.TransactionID}/purchase`, C(2))
+    ).body;
     const shortHold = (await reserve(first, 1, b)).body;
     await sleep(1000);
     const liveHold = (await reserve(first, 0, a)).body;
@@ -354,11 +463,20 @@ describe('restart', () => {
     expect(st.body.ExpirationTime).toBe(liveHold.ExpirationTime);
     // Still held: another buyer waits, cannot take it.
     expect((await reserve(second, 1, a, {}, { prefer: 'wait=0' })).status).toBe(409);
-    const bought = await second.api('POST', `/api/v2/transactions/${liveHold.TransactionID}/purchase`, C(0));
+    const bought = await second.api(
+      'POST',
+      `/api/v2/transactions/${liveHold.TransactionID}/purchase`,
+      C(0),
+    );
     expect(bought.status).toBe(200);
     // The expired one was released.
-    expect((await second.api('GET', `/api/v2/transactions/${shortHold.TransactionID}`, C(1))).body.Status).toBe('expired');
+    expect(
+      (await second.api('GET', `/api/v2/transactions/${shortHold.TransactionID}`, C(1))).body
+        .Status,
+    ).toBe('expired');
     expect((await reserve(second, 0, b, {}, { prefer: 'wait=0' })).status).toBe(200);
-    expect((await second.api('GET', `/api/v2/contracts/${contract.ContractID}`, C(2))).body).toEqual(contract);
+    expect(
+      (await second.api('GET', `/api/v2/contracts/${contract.ContractID}`, C(2))).body,
+    ).toEqual(contract);
   });
 });

@@ -43,18 +43,28 @@ describe('SUBSCRIBE_FLAVOR by flavor id', () => {
     expect(sub).toMatchObject({ id: 'r1', flavorId: f.flavorId, flavors: [f] });
     expect(sub.subscription).toMatch(/^sub-/);
 
-    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, { price: { amount: '2.00', currency: 'EUR', period: 'hour' } });
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, {
+      price: { amount: '2.00', currency: 'EUR', period: 'hour' },
+    });
     const ref = await c.next((m) => m.type === 'REFRESH_FLAVOR');
     expect(ref.flavorId).toBe(f.flavorId);
     expect(ref.Flavor.price.amount).toBe('2.00');
     expect(typeof ref.seq).toBe('number');
     expect(Date.parse(ref.at)).toBeGreaterThan(0);
-    const fields = Object.fromEntries(ref.ModificationDetails.map((d: any) => [d.FieldModified, d]));
-    expect(fields['price.amount']).toEqual({ FieldModified: 'price.amount', OldValue: '1.00', NewValue: '2.00' });
+    const fields = Object.fromEntries(
+      ref.ModificationDetails.map((d: any) => [d.FieldModified, d]),
+    );
+    expect(fields['price.amount']).toEqual({
+      FieldModified: 'price.amount',
+      OldValue: '1.00',
+      NewValue: '2.00',
+    });
     expect(fields.expirationTime.OldValue).toBe(f.expirationTime);
     expect(Object.keys(fields).sort()).toEqual(['expirationTime', 'price.amount', 'timestamp']);
 
-    await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P, { Reason: { Message: 'gone fishing' } });
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P, {
+      Reason: { Message: 'gone fishing' },
+    });
     const wd = await c.next((m) => m.type === 'WITHDRAW_FLAVOR');
     expect(wd.Reason).toEqual({ Message: 'gone fishing', Code: 'operator' });
     expect(wd.seq).toBeGreaterThan(ref.seq);
@@ -75,7 +85,9 @@ describe('SUBSCRIBE_FLAVOR by flavor id', () => {
     c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'b', flavorId: g.flavorId });
     await c.next((m) => m.type === 'SUBSCRIBED' && m.id === 'b');
     c.send({ type: 'UNSUBSCRIBE_FLAVOR', id: 'u1', subscription: sa.subscription });
-    expect(await c.next((m) => m.type === 'UNSUBSCRIBED' && m.id === 'u1')).toMatchObject({ subscription: sa.subscription });
+    expect(await c.next((m) => m.type === 'UNSUBSCRIBED' && m.id === 'u1')).toMatchObject({
+      subscription: sa.subscription,
+    });
     c.send({ type: 'UNSUBSCRIBE_FLAVOR', id: 'u2', flavorId: g.flavorId });
     await c.next((m) => m.type === 'UNSUBSCRIBED' && m.id === 'u2');
     await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
@@ -89,7 +101,10 @@ describe('SUBSCRIBE_FLAVOR by flavor id', () => {
     const h = await hub();
     const c = await client(h);
     c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'x', flavorId: 'fl-nope' });
-    expect(await c.next((m) => m.type === 'ERROR')).toMatchObject({ id: 'x', code: 'FLAVOR_NOT_FOUND' });
+    expect(await c.next((m) => m.type === 'ERROR')).toMatchObject({
+      id: 'x',
+      code: 'FLAVOR_NOT_FOUND',
+    });
   });
 });
 
@@ -98,9 +113,15 @@ describe('SUBSCRIBE_FLAVOR by selector', () => {
     const h = await hub();
     const big = await publish(h, k8slice({ cpu: '8' }));
     await publish(h, k8slice({ cpu: '2' }));
-    await publish(h, { type: { name: 'sensor', data: { Characteristics: { SensorType: 't' } } }, price: { amount: '1', currency: 'EUR', period: 'h' } });
+    await publish(h, {
+      type: { name: 'sensor', data: { Characteristics: { SensorType: 't' } } },
+      price: { amount: '1', currency: 'EUR', period: 'h' },
+    });
     const c = await client(h);
-    const selector = { type: 'k8slice', filter: { cpu: { range: { min: '4' } }, price: { range: { max: '2' } } } };
+    const selector = {
+      type: 'k8slice',
+      filter: { cpu: { range: { min: '4' } }, price: { range: { max: '2' } } },
+    };
     c.send({ type: 'SUBSCRIBE_FLAVOR', id: 's', selector });
     const sub = await c.next((m) => m.type === 'SUBSCRIBED');
     expect(sub.flavors.map((f: any) => f.flavorId)).toEqual([big.flavorId]);
@@ -122,17 +143,26 @@ describe('SUBSCRIBE_FLAVOR by selector', () => {
     await h.api('POST', `/api/v2/flavors/${big.flavorId}/refresh`, P, dear);
     c.send({ type: 'PING', id: 'end' });
     await c.next((m) => m.type === 'PONG');
-    expect(c.messages.filter((m) => m.type !== 'PONG' && m.type !== 'SUBSCRIBED').map((m) => m.flavorId)).toEqual([large.flavorId, big.flavorId]);
+    expect(
+      c.messages.filter((m) => m.type !== 'PONG' && m.type !== 'SUBSCRIBED').map((m) => m.flavorId),
+    ).toEqual([large.flavorId, big.flavorId]);
   });
 
   it('{} means every flavor; INVALID_SELECTOR names the key', async () => {
     const h = await hub();
     await publish(h);
-    await publish(h, { type: { name: 'sensor', data: { Characteristics: { SensorType: 't' } } }, price: { amount: '1', currency: 'EUR', period: 'h' } });
+    await publish(h, {
+      type: { name: 'sensor', data: { Characteristics: { SensorType: 't' } } },
+      price: { amount: '1', currency: 'EUR', period: 'h' },
+    });
     const c = await client(h);
     c.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
     expect((await c.next((m) => m.type === 'SUBSCRIBED')).flavors).toHaveLength(2);
-    c.send({ type: 'SUBSCRIBE_FLAVOR', id: 'bad', selector: { type: 'k8slice', filter: { cpu: { range: { min: 'lots' } } } } });
+    c.send({
+      type: 'SUBSCRIBE_FLAVOR',
+      id: 'bad',
+      selector: { type: 'k8slice', filter: { cpu: { range: { min: 'lots' } } } },
+    });
     const err = await c.next((m) => m.type === 'ERROR');
     expect(err).toMatchObject({ id: 'bad', code: 'INVALID_SELECTOR' });
     expect(err.message).toContain('filter[cpu][range][min]');
@@ -151,7 +181,8 @@ describe('sales over the channel', () => {
       await c.next((m) => m.type === 'SUBSCRIBED');
     }
     const tx = (await h.api('POST', '/api/v2/reservations', C0, { FlavorID: f.flavorId })).body;
-    const contract = (await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C0)).body;
+    const contract = (await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C0))
+      .body;
     for (const c of [buyerA, buyerB, other]) {
       const wd = await c.next((m) => m.type === 'WITHDRAW_FLAVOR');
       expect(wd.Reason.Code).toBe('sold');
@@ -182,7 +213,9 @@ describe('sales over the channel', () => {
     ).body;
     await h.api('POST', `/api/v2/transactions/${tx.TransactionID}/purchase`, C0);
     const r = await c.next((m) => m.type === 'REFRESH_FLAVOR');
-    const fields = Object.fromEntries(r.ModificationDetails.map((d: any) => [d.FieldModified, [d.OldValue, d.NewValue]]));
+    const fields = Object.fromEntries(
+      r.ModificationDetails.map((d: any) => [d.FieldModified, [d.OldValue, d.NewValue]]),
+    );
     expect(fields).toEqual({
       'type.data.characteristics.cpu': ['4', '3'],
       'type.data.characteristics.memory': ['4Gi', '3Gi'],
@@ -201,7 +234,10 @@ describe('the catalog scheduler, live', () => {
     const lives = await publish(h, { ...k8slice(), ttlSeconds: 1, autoRenew: true });
     const wd = await c.next((m) => m.type === 'WITHDRAW_FLAVOR', 3000);
     expect(wd).toMatchObject({ flavorId: dies.flavorId, Reason: { Code: 'expired' } });
-    const rf = await c.next((m) => m.type === 'REFRESH_FLAVOR' && m.flavorId === lives.flavorId, 3000);
+    const rf = await c.next(
+      (m) => m.type === 'REFRESH_FLAVOR' && m.flavorId === lives.flavorId,
+      3000,
+    );
     expect(Date.parse(rf.Flavor.expirationTime)).toBeGreaterThan(Date.parse(lives.expirationTime));
     await sleep(1200);
     expect((await h.api('GET', `/api/v2/flavors/${lives.flavorId}`, C0)).status).toBe(200);
@@ -220,7 +256,9 @@ describe('resume with since', () => {
     expect(seen.seq).toBeGreaterThan(sub.seq);
     c.close();
     // Missed while away:
-    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, { price: { amount: '5', currency: 'EUR', period: 'h' } });
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P, {
+      price: { amount: '5', currency: 'EUR', period: 'h' },
+    });
     const g = await publish(h);
     await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, P);
     const again = await client(h);
@@ -230,16 +268,24 @@ describe('resume with since', () => {
     expect(resumed.flavors).toEqual([]);
     const replay = await again.next((m) => m.type === 'WITHDRAW_FLAVOR');
     const events = again.messages.filter((m) => m.seq !== undefined && m.type !== 'SUBSCRIBED');
-    expect(events.map((m) => m.type)).toEqual(['REFRESH_FLAVOR', 'FLAVOR_ADDED', 'WITHDRAW_FLAVOR']);
+    expect(events.map((m) => m.type)).toEqual([
+      'REFRESH_FLAVOR',
+      'FLAVOR_ADDED',
+      'WITHDRAW_FLAVOR',
+    ]);
     expect(events[1].flavorId).toBe(g.flavorId);
     const seqs = events.map((m) => m.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect(seqs[0]).toBeGreaterThan(seen.seq);
     // Then live, with nothing twice.
     await h.api('POST', `/api/v2/flavors/${g.flavorId}/refresh`, P);
-    const live = await again.next((m) => m.type === 'REFRESH_FLAVOR' && m.flavorId === g.flavorId && m.seq > replay.seq);
+    const live = await again.next(
+      (m) => m.type === 'REFRESH_FLAVOR' && m.flavorId === g.flavorId && m.seq > replay.seq,
+    );
     expect(live.seq).toBeGreaterThan(replay.seq);
-    const all = again.messages.filter((m) => m.seq !== undefined && m.type !== 'SUBSCRIBED').map((m) => m.seq);
+    const all = again.messages
+      .filter((m) => m.seq !== undefined && m.type !== 'SUBSCRIBED')
+      .map((m) => m.seq);
     expect(new Set(all).size).toBe(all.length);
   });
 
@@ -321,7 +367,10 @@ describe('protocol hygiene', () => {
   it('a client that never reads is closed 1013 while a normal client keeps receiving', async () => {
     const h = await hub({ ws: { maxBacklogBytes: 256 * 1024, closeGraceMs: 60_000 } });
     const bulky = {
-      type: { name: 'sensor', data: { Characteristics: { SensorType: 't', Blob: 'z'.repeat(200 * 1024) } } },
+      type: {
+        name: 'sensor',
+        data: { Characteristics: { SensorType: 't', Blob: 'z'.repeat(200 * 1024) } },
+      },
       price: { amount: '1', currency: 'EUR', period: 'h' },
     };
     const f = await publish(h, bulky);
@@ -335,7 +384,10 @@ describe('protocol hygiene', () => {
     (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
     const N = 60;
     for (let i = 0; i < N; i++) await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
-    await normal.next(() => normal.messages.filter((m) => m.type === 'REFRESH_FLAVOR').length === N, 10_000);
+    await normal.next(
+      () => normal.messages.filter((m) => m.type === 'REFRESH_FLAVOR').length === N,
+      10_000,
+    );
     expect(h.app.hub.size).toBe(2);
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await slow.closed(10_000)).toBe(1013);

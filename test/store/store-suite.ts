@@ -3,7 +3,13 @@
  * the Store interface (atomic, durable across reopen, ordered, seq and history kept).
  */
 import { describe, expect, it } from 'vitest';
-import type { Change, Store, StoredContract, StoredFlavor, StoredTransaction } from '../../src/store/store.js';
+import type {
+  Change,
+  Store,
+  StoredContract,
+  StoredFlavor,
+  StoredTransaction,
+} from '../../src/store/store.js';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -61,7 +67,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(loaded.flavors.map((f) => f.flavorId)).toEqual(['f1']);
       expect(loaded.flavors[0]).toEqual(flavor('f1'));
       expect(loaded.openTransactions.map((t) => t.transactionId)).toEqual(['t1']);
-      expect(loaded.events).toEqual([{ seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' }]);
+      expect(loaded.events).toEqual([
+        { seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' },
+      ]);
       expect(loaded.lastSeq).toBe(1);
       expect(await again.transaction('t2')).toEqual(tx('t2', 'purchased'));
       expect(await again.contract('c1')).toEqual(contract('c1', 't2'));
@@ -75,7 +83,10 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     it('updates in place: a later commit of the same flavor or transaction wins', async () => {
       const { store } = await factory.create();
       await store.commit({ flavors: [flavor('f1')], transactions: [tx('t1')] });
-      await store.commit({ flavors: [flavor('f1', 'withdrawn')], transactions: [tx('t1', 'expired')] });
+      await store.commit({
+        flavors: [flavor('f1', 'withdrawn')],
+        transactions: [tx('t1', 'expired')],
+      });
       const loaded = await store.load();
       expect(loaded.flavors).toEqual([]);
       expect(loaded.openTransactions).toEqual([]);
@@ -90,7 +101,11 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       // A second contract for the same transaction violates the one-contract-per-transaction rule.
       const bad: Change = { flavors: [flavor('b')], contracts: [contract('c2', 't1')] };
       const ok2: Change = { flavors: [flavor('c')] };
-      const results = await Promise.allSettled([store.commit(ok1), store.commit(bad), store.commit(ok2)]);
+      const results = await Promise.allSettled([
+        store.commit(ok1),
+        store.commit(bad),
+        store.commit(ok2),
+      ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       const loaded = await store.load();
       expect(loaded.flavors.map((f) => f.flavorId).sort()).toEqual(['a', 'c']);
@@ -103,18 +118,29 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const order: number[] = [];
       await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          store.commit({ events: [{ seq: i + 1, at: i, flavorId: 'f', wire: '{}' }] }).then(() => order.push(i)),
+          store
+            .commit({ events: [{ seq: i + 1, at: i, flavorId: 'f', wire: '{}' }] })
+            .then(() => order.push(i)),
         ),
       );
       expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
-      expect((await store.load()).events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect((await store.load()).events.map((e) => e.seq)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       await store.close();
     });
 
     it('prunes history but remembers the last seq', async () => {
       const { store, reopen } = await factory.create();
       await store.commit({
-        events: [1, 2, 3].map((seq) => ({ seq, at: seq, flavorId: 'f', wire: '{}', prev: '{"p":1}', buyerId: 'b' })),
+        events: [1, 2, 3].map((seq) => ({
+          seq,
+          at: seq,
+          flavorId: 'f',
+          wire: '{}',
+          prev: '{"p":1}',
+          buyerId: 'b',
+        })),
       });
       await store.commit({ pruneEventsThrough: 3 });
       await store.close();

@@ -6,7 +6,10 @@ import type { Principal } from '../../src/domain/principal.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import { k8slice } from '../helpers/hub.js';
 
-const provider: Principal = { role: 'provider', identity: { Domain: 'a', NodeID: 'prov-a', IP: '1' } };
+const provider: Principal = {
+  role: 'provider',
+  identity: { Domain: 'a', NodeID: 'prov-a', IP: '1' },
+};
 const flush = () => new Promise((r) => setImmediate(r));
 
 async function open(clock: FakeClock) {
@@ -41,7 +44,11 @@ describe('catalog scheduler (fake clock)', () => {
     const { market, events } = await open(clock);
     opened.push(market);
     const t0 = clock.now();
-    const f = await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 10, autoRenew: true });
+    const f = await market.catalog.publish(provider, {
+      ...k8slice(),
+      ttlSeconds: 10,
+      autoRenew: true,
+    });
     const firstExpiry = Date.parse(f.expirationTime);
     clock.advance(7_900); // the lead is a fifth of the TTL: renewal at 8 s
     await flush();
@@ -50,7 +57,10 @@ describe('catalog scheduler (fake clock)', () => {
     await flush();
     expect(events.map((e) => e.kind)).toEqual(['added', 'refreshed']);
     const refresh = events[1] as Extract<DomainEvent, { kind: 'refreshed' }>;
-    expect(refresh.changes.map((c) => c.FieldModified).sort()).toEqual(['expirationTime', 'timestamp']);
+    expect(refresh.changes.map((c) => c.FieldModified).sort()).toEqual([
+      'expirationTime',
+      'timestamp',
+    ]);
     expect(Date.parse(refresh.flavor.flavor.expirationTime)).toBe(t0 + 8_000 + 10_000);
     expect(Date.parse(refresh.flavor.flavor.expirationTime)).toBeGreaterThan(firstExpiry);
     // It keeps renewing; it never expires.
@@ -64,7 +74,11 @@ describe('catalog scheduler (fake clock)', () => {
     const clock = new FakeClock();
     const { market, events } = await open(clock);
     opened.push(market);
-    const f = await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 5, autoRenew: false });
+    const f = await market.catalog.publish(provider, {
+      ...k8slice(),
+      ttlSeconds: 5,
+      autoRenew: false,
+    });
     clock.advance(4_999);
     await flush();
     expect(market.catalog.get(f.flavorId)).toBeDefined();
@@ -81,7 +95,11 @@ describe('catalog scheduler (fake clock)', () => {
     const clock = new FakeClock();
     const { market } = await open(clock);
     opened.push(market);
-    const f = await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 5, autoRenew: false });
+    const f = await market.catalog.publish(provider, {
+      ...k8slice(),
+      ttlSeconds: 5,
+      autoRenew: false,
+    });
     // Time moves without the scheduler's timer firing (as when the event loop is busy).
     (clock as unknown as { current: number }).current += 6_000;
     expect(market.catalog.get(f.flavorId)).toBeUndefined();
@@ -92,9 +110,12 @@ describe('catalog scheduler (fake clock)', () => {
     const clock = new FakeClock();
     const { market, events } = await open(clock);
     opened.push(market);
-    for (let i = 0; i < 2000; i++) await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 86_400 });
-    for (let i = 0; i < 5; i++) await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 10, autoRenew: false });
-    const deadlines = (market as unknown as { deadlines: { stats(): { popped: number } } }).deadlines;
+    for (let i = 0; i < 2000; i++)
+      await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 86_400 });
+    for (let i = 0; i < 5; i++)
+      await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 10, autoRenew: false });
+    const deadlines = (market as unknown as { deadlines: { stats(): { popped: number } } })
+      .deadlines;
     const before = deadlines.stats().popped;
     clock.advance(10_000);
     await flush();
@@ -114,7 +135,11 @@ describe('catalog scheduler (fake clock)', () => {
       history: { maxEvents: 1000, maxAgeMs: 900_000 },
       onFatal: () => {},
     });
-    const f = await first.catalog.publish(provider, { ...k8slice(), ttlSeconds: 5, autoRenew: false });
+    const f = await first.catalog.publish(provider, {
+      ...k8slice(),
+      ttlSeconds: 5,
+      autoRenew: false,
+    });
     first.close();
     clock.advance(10_000);
     const second = await Market.open({

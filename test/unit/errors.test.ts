@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderErrorDocs } from '../../scripts/gen-error-docs.js';
-import { CLOSE_CODES, ERRORS, errorBody, HubError, REASON_PHRASES, type ErrorCode } from '../../src/errors.js';
+import {
+  CLOSE_CODES,
+  ERRORS,
+  errorBody,
+  HubError,
+  REASON_PHRASES,
+  type ErrorCode,
+} from '../../src/errors.js';
 import { createAjv, validatorFor } from '../../src/schemas.js';
 
 const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
@@ -22,7 +29,8 @@ describe('the error table', () => {
       RATE_LIMITED: 429,
       INTERNAL: 500,
     };
-    for (const [code, status] of Object.entries(spec)) expect(ERRORS[code as ErrorCode].status).toBe(status);
+    for (const [code, status] of Object.entries(spec))
+      expect(ERRORS[code as ErrorCode].status).toBe(status);
   });
 
   it('gives every status a reason phrase', () => {

@@ -46,12 +46,24 @@ describe('parseQuantity', () => {
     expect(parseQuantity('1.0000000001')).toBe(NANO + 1n);
   });
 
-  it.each(['', 'abc', '1x', '-1', '1 Gi', 'Gi', '1.2.3', '1gi', '1Ki5', '1e99', '1e', 'NaN', '∞', '1'.repeat(70)])(
-    'rejects %j',
-    (text) => {
-      expect(parseQuantity(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'abc',
+    '1x',
+    '-1',
+    '1 Gi',
+    'Gi',
+    '1.2.3',
+    '1gi',
+    '1Ki5',
+    '1e99',
+    '1e',
+    'NaN',
+    '∞',
+    '1'.repeat(70),
+  ])('rejects %j', (text) => {
+    expect(parseQuantity(text)).toBeUndefined();
+  });
 });
 
 describe('parseDecimal', () => {

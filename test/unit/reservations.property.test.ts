@@ -7,8 +7,14 @@ import { SqliteStore } from '../../src/store/store-sqlite.js';
 import type { Configuration, Contract, Transaction } from '../../src/types/wire.js';
 import { k8slice } from '../helpers/hub.js';
 
-const provider: Principal = { role: 'provider', identity: { Domain: 'p', NodeID: 'prov', IP: '1' } };
-const buyers: Principal[] = [0, 1, 2, 3].map((i) => ({ role: 'consumer', identity: { Domain: `b${i}`, NodeID: `buyer-${i}`, IP: '2' } }));
+const provider: Principal = {
+  role: 'provider',
+  identity: { Domain: 'p', NodeID: 'prov', IP: '1' },
+};
+const buyers: Principal[] = [0, 1, 2, 3].map((i) => ({
+  role: 'consumer',
+  identity: { Domain: `b${i}`, NodeID: `buyer-${i}`, IP: '2' },
+}));
 const flush = async () => {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
 };
@@ -21,11 +27,26 @@ type Op =
   | { op: 'advance'; ms: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('reserve' as const), buyer: fc.nat(3), flavor: fc.nat(3), size: fc.integer({ min: 1, max: 3 }), wait: fc.option(fc.constantFrom(0, 500, 5000), { nil: undefined }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant('reserve' as const),
+      buyer: fc.nat(3),
+      flavor: fc.nat(3),
+      size: fc.integer({ min: 1, max: 3 }),
+      wait: fc.option(fc.constantFrom(0, 500, 5000), { nil: undefined }),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('purchase' as const), tx: fc.nat(20) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('cancel' as const), tx: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('withdraw' as const), flavor: fc.nat(3) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 4000 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('advance' as const),
+      ms: fc.integer({ min: 0, max: 4000 }),
+    }),
+  },
 );
 
 const CPU = 4;
@@ -50,10 +71,21 @@ async function run(ops: Op[]): Promise<void> {
   const flavors = [
     (await market.catalog.publish(provider, k8slice())).flavorId,
     (await market.catalog.publish(provider, k8slice())).flavorId,
-    (await market.catalog.publish(provider, k8slice({ cpu: String(CPU), memory: '4Gi', pods: '40' }, {}))).flavorId,
+    (
+      await market.catalog.publish(
+        provider,
+        k8slice({ cpu: String(CPU), memory: '4Gi', pods: '40' }, {}),
+      )
+    ).flavorId,
     (
       await market.catalog.publish(provider, {
-        type: { name: 'vm', data: { Characteristics: { CPU: 2 }, Policy: { Aggregatable: { MinCount: 1, MaxCount: VM_MAX } } } },
+        type: {
+          name: 'vm',
+          data: {
+            Characteristics: { CPU: 2 },
+            Policy: { Aggregatable: { MinCount: 1, MaxCount: VM_MAX } },
+          },
+        },
         price: { amount: '1', currency: 'EUR', period: 'hour' },
       })
     ).flavorId,
@@ -63,7 +95,11 @@ async function run(ops: Op[]): Promise<void> {
   let settled = 0;
 
   const config = (flavor: number, size: number): Configuration | undefined => {
-    if (flavor === 2) return { type: 'k8slice', data: { cpu: String(size), memory: `${size}Gi`, pods: String(10 * size) } };
+    if (flavor === 2)
+      return {
+        type: 'k8slice',
+        data: { cpu: String(size), memory: `${size}Gi`, pods: String(10 * size) },
+      };
     if (flavor === 3) return { type: 'vm', data: { Count: size } };
     return undefined;
   };
@@ -73,9 +109,20 @@ async function run(ops: Op[]): Promise<void> {
       case 'reserve': {
         const cfg = config(o.flavor, o.size);
         const p = market.reservations
-          .reserve(buyers[o.buyer] as Principal, { FlavorID: flavors[o.flavor] as string, ...(cfg ? { Configuration: cfg } : {}) }, o.wait === undefined ? {} : { waitMs: o.wait })
+          .reserve(
+            buyers[o.buyer] as Principal,
+            { FlavorID: flavors[o.flavor] as string, ...(cfg ? { Configuration: cfg } : {}) },
+            o.wait === undefined ? {} : { waitMs: o.wait },
+          )
           .then((tx) => granted.push({ tx, buyer: o.buyer }))
-          .catch((err: { code?: string }) => expect(['FLAVOR_NOT_FOUND', 'FLAVOR_RESERVED', 'UNAVAILABLE', 'INVALID_CONFIGURATION']).toContain(err.code))
+          .catch((err: { code?: string }) =>
+            expect([
+              'FLAVOR_NOT_FOUND',
+              'FLAVOR_RESERVED',
+              'UNAVAILABLE',
+              'INVALID_CONFIGURATION',
+            ]).toContain(err.code),
+          )
           .finally(() => settled++);
         pending.push(p);
         await flush();
@@ -87,12 +134,19 @@ async function run(ops: Op[]): Promise<void> {
         const g = granted[o.tx % Math.max(1, granted.length)];
         if (!g) break;
         const who = buyers[g.buyer] as Principal;
-        const call = o.op === 'purchase' ? market.reservations.purchase(who, g.tx.TransactionID) : market.reservations.cancel(who, g.tx.TransactionID);
-        await call.catch((err: { code?: string }) => expect(['TRANSACTION_EXPIRED']).toContain(err.code));
+        const call =
+          o.op === 'purchase'
+            ? market.reservations.purchase(who, g.tx.TransactionID)
+            : market.reservations.cancel(who, g.tx.TransactionID);
+        await call.catch((err: { code?: string }) =>
+          expect(['TRANSACTION_EXPIRED']).toContain(err.code),
+        );
         break;
       }
       case 'withdraw':
-        await market.catalog.withdraw(provider, flavors[o.flavor] as string).catch((err: { code?: string }) => expect(err.code).toBe('FLAVOR_NOT_FOUND'));
+        await market.catalog
+          .withdraw(provider, flavors[o.flavor] as string)
+          .catch((err: { code?: string }) => expect(err.code).toBe('FLAVOR_NOT_FOUND'));
         break;
       case 'advance':
         clock.advance(o.ms);
@@ -111,14 +165,23 @@ async function run(ops: Op[]): Promise<void> {
   const byTx = new Map<string, number>();
   for (const c of contracts) byTx.set(c.TransactionID, (byTx.get(c.TransactionID) ?? 0) + 1);
   for (const n of byTx.values()) expect(n).toBe(1);
-  for (const whole of [0, 1]) expect(contracts.filter((c) => c.Flavor.flavorId === flavors[whole]).length).toBeLessThanOrEqual(1);
+  for (const whole of [0, 1])
+    expect(
+      contracts.filter((c) => c.Flavor.flavorId === flavors[whole]).length,
+    ).toBeLessThanOrEqual(1);
   const cpuSold = contracts
     .filter((c) => c.Flavor.flavorId === flavors[2])
-    .reduce((s, c) => s + (c.Configuration ? Number((c.Configuration.data as { cpu: string }).cpu) : CPU), 0);
+    .reduce(
+      (s, c) => s + (c.Configuration ? Number((c.Configuration.data as { cpu: string }).cpu) : CPU),
+      0,
+    );
   expect(cpuSold).toBeLessThanOrEqual(CPU);
   const vmSold = contracts
     .filter((c) => c.Flavor.flavorId === flavors[3])
-    .reduce((s, c) => s + (c.Configuration ? (c.Configuration.data as { Count: number }).Count : VM_MAX), 0);
+    .reduce(
+      (s, c) => s + (c.Configuration ? (c.Configuration.data as { Count: number }).Count : VM_MAX),
+      0,
+    );
   expect(vmSold).toBeLessThanOrEqual(VM_MAX);
   seen.contracts += contracts.length;
   seen.partitionContracts += contracts.filter((c) => c.Configuration).length;
@@ -129,7 +192,9 @@ async function run(ops: Op[]): Promise<void> {
 
 describe('reservation engine under random interleavings (fast-check)', () => {
   it('never oversells, never yields two contracts for a transaction, answers every waiter', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 60 }), run), { numRuns: 150 });
+    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 60 }), run), {
+      numRuns: 150,
+    });
     expect(seen.contracts).toBeGreaterThan(50);
     expect(seen.partitionContracts).toBeGreaterThan(10);
     expect(seen.waited).toBeGreaterThan(10);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { factsOf } from '../../src/domain/flavor-facts.js';
-import { compileSelector, parseJsonSelector, parseQuerySelector } from '../../src/domain/selector.js';
+import {
+  compileSelector,
+  parseJsonSelector,
+  parseQuerySelector,
+} from '../../src/domain/selector.js';
 import { HubError } from '../../src/errors.js';
 import type { Flavor, FlavorType } from '../../src/types/wire.js';
 
@@ -22,27 +26,74 @@ const slice = (c: Record<string, unknown>, partition?: Record<string, string>): 
   flavor({
     name: 'k8slice',
     data: {
-      characteristics: { cpu: '4', memory: '8Gi', pods: '110', architecture: 'amd64', ...c } as never,
+      characteristics: {
+        cpu: '4',
+        memory: '8Gi',
+        pods: '110',
+        architecture: 'amd64',
+        ...c,
+      } as never,
       ...(partition
-        ? { policies: { partitionability: { cpuMin: '1', memoryMin: '1Gi', podsMin: '10', cpuStep: '1', memoryStep: '1Gi', podsStep: '10', ...partition } } }
+        ? {
+            policies: {
+              partitionability: {
+                cpuMin: '1',
+                memoryMin: '1Gi',
+                podsMin: '10',
+                cpuStep: '1',
+                memoryStep: '1Gi',
+                podsStep: '10',
+                ...partition,
+              },
+            },
+          }
         : {}),
     },
   });
 
 const vm = flavor({
   name: 'vm',
-  data: { Characteristics: { Architecture: 'amd64', OS: 'ubuntu', CPU: 4, Memory: 8192, Storage: 100, GPU: { GPUModel: 'l4', GPUCores: 2 } } },
+  data: {
+    Characteristics: {
+      Architecture: 'amd64',
+      OS: 'ubuntu',
+      CPU: 4,
+      Memory: 8192,
+      Storage: 100,
+      GPU: { GPUModel: 'l4', GPUCores: 2 },
+    },
+  },
 });
 const service = flavor({
   name: 'service',
-  data: { Characteristics: { Name: 'pg', Description: '', Category: 'database', Tags: ['sql', 'managed'], HostingPolicies: ['provider'], ConfigurationTemplate: {} } },
+  data: {
+    Characteristics: {
+      Name: 'pg',
+      Description: '',
+      Category: 'database',
+      Tags: ['sql', 'managed'],
+      HostingPolicies: ['provider'],
+      ConfigurationTemplate: {},
+    },
+  },
 });
 const sensor = flavor({
   name: 'sensor',
-  data: { Characteristics: { SensorType: 'temperature', SensorModel: 'TMP117', SensorManufacturer: 'TI', SamplingRate: 0.5 } },
+  data: {
+    Characteristics: {
+      SensorType: 'temperature',
+      SensorModel: 'TMP117',
+      SensorManufacturer: 'TI',
+      SamplingRate: 0.5,
+    },
+  },
 });
 
-function q(type: Parameters<typeof parseQuerySelector>[0], query: Record<string, string>, f: Flavor): boolean {
+function q(
+  type: Parameters<typeof parseQuerySelector>[0],
+  query: Record<string, string>,
+  f: Flavor,
+): boolean {
   return parseQuerySelector(type, query).test(factsOf(f));
 }
 
@@ -64,7 +115,9 @@ describe('k8slice selectors', () => {
     expect(q('k8slice', { 'filter[memory][range][min]': '8G' }, f)).toBe(true);
     expect(q('k8slice', { 'filter[memory][range][min]': '9G' }, f)).toBe(false);
     expect(q('k8slice', { 'filter[memory][range][max]': '8Gi' }, f)).toBe(true);
-    expect(q('k8slice', { 'filter[pods][range][min]': '100', 'filter[pods][range][max]': '110' }, f)).toBe(true);
+    expect(
+      q('k8slice', { 'filter[pods][range][min]': '100', 'filter[pods][range][max]': '110' }, f),
+    ).toBe(true);
     expect(q('k8slice', { 'filter[storage][range][min]': '100Gi' }, f)).toBe(true);
     expect(q('k8slice', { 'filter[gpu][match]': '2' }, f)).toBe(true);
     expect(q('k8slice', { 'filter[architecture][match]': 'amd64' }, f)).toBe(true);
@@ -72,8 +125,12 @@ describe('k8slice selectors', () => {
   });
 
   it('combines filters with AND', () => {
-    expect(q('k8slice', { 'filter[cpu][range][min]': '2', 'filter[architecture][match]': 'amd64' }, f)).toBe(true);
-    expect(q('k8slice', { 'filter[cpu][range][min]': '2', 'filter[architecture][match]': 'arm64' }, f)).toBe(false);
+    expect(
+      q('k8slice', { 'filter[cpu][range][min]': '2', 'filter[architecture][match]': 'amd64' }, f),
+    ).toBe(true);
+    expect(
+      q('k8slice', { 'filter[cpu][range][min]': '2', 'filter[architecture][match]': 'arm64' }, f),
+    ).toBe(false);
   });
 
   it('a flavor without a GPU offers 0 cores; without storage matches no storage filter', () => {
@@ -91,8 +148,12 @@ describe('k8slice selectors', () => {
     expect(q('k8slice', { 'filter[cpu][match]': '3' }, p)).toBe(false);
     expect(q('k8slice', { 'filter[cpu][match]': '1' }, p)).toBe(false);
     expect(q('k8slice', { 'filter[cpu][match]': '10' }, p)).toBe(false);
-    expect(q('k8slice', { 'filter[cpu][range][min]': '3', 'filter[cpu][range][max]': '3' }, p)).toBe(false);
-    expect(q('k8slice', { 'filter[cpu][range][min]': '3', 'filter[cpu][range][max]': '4' }, p)).toBe(true);
+    expect(
+      q('k8slice', { 'filter[cpu][range][min]': '3', 'filter[cpu][range][max]': '3' }, p),
+    ).toBe(false);
+    expect(
+      q('k8slice', { 'filter[cpu][range][min]': '3', 'filter[cpu][range][max]': '4' }, p),
+    ).toBe(true);
     expect(q('k8slice', { 'filter[cpu][range][max]': '1' }, p)).toBe(false);
     expect(q('k8slice', { 'filter[cpu][range][min]': '9' }, p)).toBe(false);
     expect(q('k8slice', { 'filter[memory][match]': '3Gi' }, p)).toBe(true);
@@ -123,7 +184,13 @@ describe('other types', () => {
   });
   it('price and providerId apply to every type, with or without a type', () => {
     for (const f of [vm, service, sensor, slice({})]) {
-      expect(q(undefined, { 'filter[price][range][min]': '2.5', 'filter[price][range][max]': '2.50' }, f)).toBe(true);
+      expect(
+        q(
+          undefined,
+          { 'filter[price][range][min]': '2.5', 'filter[price][range][max]': '2.50' },
+          f,
+        ),
+      ).toBe(true);
       expect(q(undefined, { 'filter[price][range][max]': '2.49' }, f)).toBe(false);
       expect(q(undefined, { 'filter[providerId][match]': 'prov-a' }, f)).toBe(true);
       expect(q(f.type.name, { 'filter[providerId][match]': 'prov-b' }, f)).toBe(false);
@@ -161,19 +228,32 @@ describe('selector errors name the offending key', () => {
   });
 
   it('type-specific fields need a type', () => {
-    expect(errorOf(() => parseQuerySelector(undefined, { 'filter[cpu][match]': '1' })).code).toBe('INVALID_SELECTOR');
+    expect(errorOf(() => parseQuerySelector(undefined, { 'filter[cpu][match]': '1' })).code).toBe(
+      'INVALID_SELECTOR',
+    );
   });
 
   it('a JSON selector with an unknown type', () => {
-    expect(errorOf(() => parseJsonSelector({ type: 'gpu' as never })).code).toBe('INVALID_SELECTOR');
+    expect(errorOf(() => parseJsonSelector({ type: 'gpu' as never })).code).toBe(
+      'INVALID_SELECTOR',
+    );
   });
 });
 
 describe('selector keys', () => {
   it('equal selectors share a key whatever the spelling', () => {
-    const a = compileSelector('k8slice', { cpu: { range: { min: '2' } }, architecture: { match: 'amd64' } });
-    const b = parseQuerySelector('k8slice', { 'filter[architecture][exact]': 'amd64', 'filter[cpu][range][min]': '2000m' });
-    const c = parseJsonSelector({ type: 'k8slices', filter: { architecture: { match: 'amd64' }, cpu: { range: { min: 2 } } } });
+    const a = compileSelector('k8slice', {
+      cpu: { range: { min: '2' } },
+      architecture: { match: 'amd64' },
+    });
+    const b = parseQuerySelector('k8slice', {
+      'filter[architecture][exact]': 'amd64',
+      'filter[cpu][range][min]': '2000m',
+    });
+    const c = parseJsonSelector({
+      type: 'k8slices',
+      filter: { architecture: { match: 'amd64' }, cpu: { range: { min: 2 } } },
+    });
     expect(a.key).toBe(b.key);
     expect(a.key).toBe(c.key);
     expect(parseJsonSelector({}).key).not.toBe(a.key);

@@ -45,7 +45,9 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
 
   app.post<{ Body: FlavorPublish }>(
     '/flavors',
-    { schema: { body: ref('FlavorPublish'), response: { 201: ref('Flavor'), ...ERROR_RESPONSES } } },
+    {
+      schema: { body: ref('FlavorPublish'), response: { 201: ref('Flavor'), ...ERROR_RESPONSES } },
+    },
     async (request, reply) => {
       const flavor = await catalog.publish(request.principal, request.body);
       return reply.code(201).type(JSON_TYPE).send(JSON.stringify(flavor));
@@ -63,7 +65,11 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
       },
     },
     async (request, reply) => {
-      const flavor = await catalog.refresh(request.principal, request.params.flavorId, request.body ?? {});
+      const flavor = await catalog.refresh(
+        request.principal,
+        request.params.flavorId,
+        request.body ?? {},
+      );
       return reply.type(JSON_TYPE).send(JSON.stringify(flavor));
     },
   );

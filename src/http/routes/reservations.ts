@@ -29,7 +29,12 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
 
   app.post<{ Body: Reservation }>(
     '/reservations',
-    { schema: { body: ref('Reservation'), response: { 200: ref('Transaction'), ...ERROR_RESPONSES } } },
+    {
+      schema: {
+        body: ref('Reservation'),
+        response: { 200: ref('Transaction'), ...ERROR_RESPONSES },
+      },
+    },
     async (request, reply) => {
       const wait = preferredWait(request.headers.prefer);
       if (wait !== undefined) reply.header('Preference-Applied', `wait=${wait}`);
@@ -42,13 +47,20 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
 
   app.get<{ Params: { id: string } }>(
     '/transactions/:id',
-    { schema: { params: ID_PARAMS('id'), response: { 200: ref('Transaction'), ...ERROR_RESPONSES } } },
+    {
+      schema: {
+        params: ID_PARAMS('id'),
+        response: { 200: ref('Transaction'), ...ERROR_RESPONSES },
+      },
+    },
     async (request) => reservations.transaction(request.principal, request.params.id),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/transactions/:id',
-    { schema: { params: ID_PARAMS('id'), response: { 204: { type: 'null' }, ...ERROR_RESPONSES } } },
+    {
+      schema: { params: ID_PARAMS('id'), response: { 204: { type: 'null' }, ...ERROR_RESPONSES } },
+    },
     async (request, reply) => {
       await reservations.cancel(request.principal, request.params.id);
       return reply.code(204).send();
@@ -67,7 +79,10 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
     },
     async (request, reply) => {
       // LiqoCredentials are accepted and deliberately not stored (they are secrets).
-      const { contract, replayed } = await reservations.purchase(request.principal, request.params.id);
+      const { contract, replayed } = await reservations.purchase(
+        request.principal,
+        request.params.id,
+      );
       if (replayed) reply.header('Idempotent-Replayed', 'true');
       return contract;
     },
