@@ -447,6 +447,10 @@ export interface WithdrawReason {
   Message: string;
   Code: 'expired' | 'sold' | 'operator';
 }
+/**
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "SubscribeFlavorMessage".
+ */
 export interface SubscribeFlavorMessage {
   type: 'SUBSCRIBE_FLAVOR';
   id?: string;
@@ -475,6 +479,10 @@ export interface RangeFilter {
   min?: string | number;
   max?: string | number;
 }
+/**
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "UnsubscribeFlavorMessage".
+ */
 export interface UnsubscribeFlavorMessage {
   type: 'UNSUBSCRIBE_FLAVOR';
   id?: string;
@@ -482,6 +490,10 @@ export interface UnsubscribeFlavorMessage {
   flavorId?: string;
   selector?: SubscriptionSelector;
 }
+/**
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "PingMessage".
+ */
 export interface PingMessage {
   type: 'PING';
   id?: string;
