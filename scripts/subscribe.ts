@@ -17,11 +17,15 @@ const { values } = parseArgs({
   },
 });
 if (!values.token) {
-  console.error('usage: npm run subscribe -- --token <token> [--url URL] [--flavor ID | --selector JSON]');
+  console.error(
+    'usage: npm run subscribe -- --token <token> [--url URL] [--flavor ID | --selector JSON]',
+  );
   process.exit(2);
 }
 const target = `${values.url.replace(/^http/, 'ws').replace(/\/$/, '')}/api/v2/subscriptions`;
-const what = values.flavor ? { flavorId: values.flavor } : { selector: JSON.parse(values.selector ?? '{}') as object };
+const what = values.flavor
+  ? { flavorId: values.flavor }
+  : { selector: JSON.parse(values.selector ?? '{}') as object };
 
 let since: number | undefined;
 let backoff = 250;
@@ -30,12 +34,20 @@ function connect(): void {
   const ws = new WebSocket(target, { headers: { authorization: `Bearer ${values.token}` } });
   ws.on('open', () => {
     backoff = 250;
-    ws.send(JSON.stringify({ type: 'SUBSCRIBE_FLAVOR', id: 'cli', ...what, ...(since !== undefined ? { since } : {}) }));
+    ws.send(
+      JSON.stringify({
+        type: 'SUBSCRIBE_FLAVOR',
+        id: 'cli',
+        ...what,
+        ...(since !== undefined ? { since } : {}),
+      }),
+    );
   });
   ws.on('message', (data) => {
     const msg = JSON.parse(data.toString()) as { type: string; seq?: number };
     if (msg.type === 'SUBSCRIBED' && msg.seq !== undefined && since === undefined) since = msg.seq;
-    if (msg.type !== 'SUBSCRIBED' && typeof msg.seq === 'number') since = Math.max(since ?? 0, msg.seq);
+    if (msg.type !== 'SUBSCRIBED' && typeof msg.seq === 'number')
+      since = Math.max(since ?? 0, msg.seq);
     console.log(JSON.stringify(msg));
   });
   ws.on('unexpected-response', (_req, res) => {
