@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/clock.ts', 'scripts/**', 'test/**'],
+    files: ['src/clock.ts', 'src/web/format.ts', 'scripts/**', 'test/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

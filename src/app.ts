@@ -16,6 +16,7 @@ import { ERROR_RESPONSES, ref } from './http/route-schemas.js';
 import { contractRoutes } from './http/routes/contracts.js';
 import { flavorRoutes } from './http/routes/flavors.js';
 import { reservationRoutes } from './http/routes/reservations.js';
+import { webRoutes } from './http/routes/web.js';
 import { createAjv, loadSchemas } from './schemas.js';
 import { openStore } from './store/index.js';
 import type { TokenEntry } from './types/wire.js';
@@ -138,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { response: { 200: ref('Health') } } }, async () => ({
     status: 'ok' as const,
   }));
+  webRoutes(app);
 
   const tokens = new TokenRegistry(options.tokens);
   const authenticate = authHook(tokens, clock, { ...DEFAULTS.rateLimit, ...options.rateLimit });
@@ -147,6 +149,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       flavorRoutes(api, market);
       reservationRoutes(api, market);
       contractRoutes(api, market);
+      api.get(
+        '/whoami',
+        { schema: { response: { 200: ref('Whoami'), ...ERROR_RESPONSES } } },
+        async (request) => ({
+          role: request.principal.role,
+          identity: request.principal.identity,
+        }),
+      );
       api.route({
         method: 'GET',
         url: '/subscriptions',

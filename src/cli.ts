@@ -6,6 +6,8 @@
 import { resolve } from 'node:path';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, parseConfig, type HubConfig } from './config.js';
+import { systemClock } from './clock.js';
+import { DemoMarket } from './demo/market.js';
 import { seedDemoCatalog } from './demo/seed.js';
 import { demoTokens, readTokens } from './tokens.js';
 
@@ -65,6 +67,17 @@ async function main(): Promise<void> {
     listenTextResolver: (addr) => `${LISTEN_PREFIX}${addr}`,
   });
 
+  let demo: DemoMarket | undefined;
+  if (config.demo) {
+    demo = new DemoMarket({
+      baseUrl: `http://${config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${new URL(address).port}`,
+      tokens,
+      clock: systemClock,
+      onError: (err) => app.log.debug({ err }, 'demo market move failed'),
+    });
+    demo.start();
+  }
+
   const shown =
     config.host === '0.0.0.0' || config.host === '::'
       ? address
@@ -89,6 +102,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
+    demo?.close();
     app.close().then(
       () => process.exit(0),
       (err: unknown) => {

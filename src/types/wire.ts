@@ -440,6 +440,16 @@ export interface VmConfigurationData {
   Count: number;
 }
 /**
+ * GET /api/v2/whoami (hub extension): the caller's role and identity.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "Whoami".
+ */
+export interface Whoami {
+  role: 'consumer' | 'provider' | 'admin';
+  identity: NodeIdentity;
+}
+/**
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "WithdrawReason".
  */
