@@ -1,0 +1,82 @@
+/**
+ * Child processes of the benchmark: each server or client group runs in its own node process
+ * (so load generators never share a core's event loop with what they measure), talks to the
+ * orchestrator over IPC, and is killed at the end whatever happens.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface Proc {
+  child: ChildProcess;
+  /** Sends a request and waits for the reply with the same id. */
+  ask<T>(msg: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  /** Resolves with the first message of this type. */
+  once<T>(type: string, timeoutMs?: number): Promise<T>;
+  kill(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+let nextId = 0;
+
+export function spawnProc(script: string, args: string[] = [], execArgv: string[] = []): Proc {
+  const path = fileURLToPath(new URL(`../${script}`, import.meta.url));
+  const child = fork(path, args, {
+    execArgv: ['--import', 'tsx', ...execArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  const waiting = new Map<number, (m: unknown) => void>();
+  const typed: Array<{ type: string; resolve: (m: unknown) => void }> = [];
+  child.on('message', (m: { id?: number; type?: string }) => {
+    if (typeof m.id === 'number' && waiting.has(m.id)) {
+      waiting.get(m.id)?.(m);
+      waiting.delete(m.id);
+      return;
+    }
+    const i = typed.findIndex((t) => t.type === m.type);
+    if (i >= 0) typed.splice(i, 1)[0]?.resolve(m);
+  });
+  const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+    Promise.race([
+      p,
+      new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`${script}: no ${what} within ${ms} ms`)), ms).unref()),
+    ]);
+  return {
+    child,
+    ask<T>(msg: Record<string, unknown>, timeoutMs = 120_000) {
+      const id = ++nextId;
+      const p = new Promise<T>((resolve) => waiting.set(id, resolve as (m: unknown) => void));
+      child.send({ ...msg, id });
+      return bounded(p, timeoutMs, `reply to ${String(msg.type)}`);
+    },
+    once<T>(type: string, timeoutMs = 180_000) {
+      const p = new Promise<T>((resolve) => typed.push({ type, resolve: resolve as (m: unknown) => void }));
+      return bounded(p, timeoutMs, type);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** In a child: answers the orchestrator's requests with `handle`. */
+export function serve(handle: (msg: { type: string; id?: number; [k: string]: unknown }) => Promise<unknown> | unknown): void {
+  process.on('message', (msg: { type: string; id?: number }) => {
+    Promise.resolve(handle(msg)).then(
+      (reply) => process.send?.({ ...(reply as object), id: msg.id }),
+      (err: unknown) => process.send?.({ error: String(err), id: msg.id }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+}

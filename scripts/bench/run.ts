@@ -1,0 +1,559 @@
+/**
+ * npm run bench [-- --quick] [-- --only P1,P3]
+ *
+ * Every figure is a ratio against a baseline measured in the same run, interleaved, medians
+ * of several rounds, because the machine is shared and noisy. Servers and load clients run
+ * in separate processes; all traffic stays on 127.0.0.1 and every loop is bounded in count
+ * and time. Prints a table, writes bench-output/results.json, and (full mode) BENCHMARKS.md.
+ * A missed target does not fail the run; a crash of the harness does.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import autocannon, { type Request as AcRequest } from 'autocannon';
+import WebSocket from 'ws';
+import { prng, randomSelectorQuery } from './lib/catalog.js';
+import { Histogram, median, stampMs } from './lib/histogram.js';
+import { spawnProc, type Proc } from './lib/proc.js';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const ONLY = argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const CONSUMERS = 200;
+
+/** autocannon's per-connection context across a request sequence. */
+interface Ctx {
+  token?: string;
+  tx?: string;
+}
+
+const S = QUICK
+  ? { listN: 2000, rounds: 2, dur: 2, p7: [1000, 5000, 20000], p8Window: 2, p2Flavors: 200, subs: 500, subProcs: 1, p4Dur: 3, p6Conns: 1000 }
+  : { listN: 10_000, rounds: 5, dur: 5, p7: [1000, 10_000, 100_000], p8Window: 10, p2Flavors: 500, subs: 5000, subProcs: 2, p4Dur: 10, p6Conns: 10_000 };
+
+interface Row {
+  id: string;
+  what: string;
+  hub: number;
+  baseline: number | undefined;
+  ratio: number | undefined;
+  unit: string;
+  target: string;
+  met: boolean;
+  note?: string;
+}
+const rows: Row[] = [];
+const log = (...a: unknown[]) => console.log('[bench]', ...a);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const want = (id: string) => !ONLY || ONLY.includes(id);
+
+async function startHub(opts: Record<string, unknown>, gc = false): Promise<{ proc: Proc; url: string }> {
+  const proc = spawnProc('servers/hub.ts', [JSON.stringify({ consumers: CONSUMERS, ...opts })], gc ? ['--expose-gc'] : []);
+  const { url } = await proc.once<{ url: string }>('ready');
+  return { proc, url };
+}
+
+async function startBaseline(opts: Record<string, unknown>, gc = false): Promise<{ proc: Proc; url: string }> {
+  const proc = spawnProc('servers/baselines.ts', [JSON.stringify(opts)], gc ? ['--expose-gc'] : []);
+  const { url } = await proc.once<{ url: string }>('ready');
+  return { proc, url };
+}
+
+async function startSubscribers(opts: Record<string, unknown>, n: number, procs: number): Promise<Proc[]> {
+  const out: Proc[] = [];
+  for (let i = 0; i < procs; i++) {
+    const share = Math.floor(n / procs) + (i < n % procs ? 1 : 0);
+    const p = spawnProc('clients/subscribers.ts', [JSON.stringify({ ...opts, n: share })]);
+    out.push(p);
+  }
+  await Promise.all(out.map((p) => p.once('ready', 300_000)));
+  return out;
+}
+
+const consumerToken = (i: number) => `bench-consumer-${i % CONSUMERS}`;
+const PROVIDER = { authorization: 'Bearer bench-provider', 'content-type': 'application/json' };
+
+// ---------------------------------------------------------------------------------------
+
+async function listRps(url: string, path: string | undefined, connections: number, duration: number, seed: number) {
+  const r = prng(seed);
+  const result = await autocannon({
+    url,
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req: AcRequest): AcRequest => ({
+          ...req,
+          path: path ?? `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`,
+          headers: { authorization: `Bearer ${consumerToken(0)}` },
+        }),
+      },
+    ],
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+}
+
+async function answerSizes(url: string, samples: number) {
+  const r = prng(7);
+  const sized: Array<{ bytes: number; count: number; body: string }> = [];
+  for (let i = 0; i < samples; i++) {
+    const res = await fetch(`${url}/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, { headers: { authorization: `Bearer ${consumerToken(0)}` } });
+    const body = await res.text();
+    sized.push({ bytes: Buffer.byteLength(body), count: (JSON.parse(body) as unknown[]).length, body });
+  }
+  sized.sort((a, b) => a.bytes - b.bytes);
+  return { median: sized[sized.length >> 1] as { bytes: number; count: number; body: string }, counts: sized.map((s) => s.count).sort((a, b) => a - b) };
+}
+
+async function p1(): Promise<void> {
+  log(`P1: LIST with a random 3-field selector, ${S.listN} flavors`);
+  const hub = await startHub({ seed: 'list', n: S.listN });
+  const sizes = await answerSizes(hub.url, 200);
+  const base = await startBaseline({ kind: 'fastify', body: sizes.median.body });
+  const hubRps: number[] = [];
+  const baseRps: number[] = [];
+  await listRps(hub.url, undefined, 10, 1, 1); // warm-up
+  await listRps(base.url, '/list', 10, 1, 1);
+  for (let i = 0; i < S.rounds; i++) {
+    hubRps.push((await listRps(hub.url, undefined, 10, S.dur, 100 + i)).rps);
+    baseRps.push((await listRps(base.url, '/list', 10, S.dur, 100 + i)).rps);
+  }
+  await Promise.all([hub.proc.kill(), base.proc.kill()]);
+  const h = median(hubRps);
+  const b = median(baseRps);
+  rows.push({
+    id: 'P1',
+    what: `LIST k8slices, random selector, ${S.listN} flavors (median answer ${sizes.median.count} flavors, ${sizes.median.bytes} B)`,
+    hub: h,
+    baseline: b,
+    ratio: h / b,
+    unit: 'req/s',
+    target: '≥ 0.5×',
+    met: h / b >= 0.5,
+    note: `answers hold ${sizes.counts[Math.floor(sizes.counts.length * 0.1)]}–${sizes.counts[Math.floor(sizes.counts.length * 0.9)]} flavors (p10–p90)`,
+  });
+}
+
+async function p7p8(): Promise<void> {
+  const lat: Record<number, { p50: number; p99: number }> = {};
+  for (const n of S.p7) {
+    log(`P7: LIST latency at ${n} flavors`);
+    const hub = await startHub({ seed: 'list', n });
+    await listRps(hub.url, undefined, 1, 1, 3);
+    const runs = [];
+    for (let i = 0; i < Math.max(2, S.rounds - 2); i++) runs.push(await listRps(hub.url, undefined, 1, S.dur, 200 + i));
+    lat[n] = { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
+    if (n === S.p7.at(-1) && want('P8')) await p8(hub.proc, n);
+    await hub.proc.kill();
+  }
+  const small = lat[S.p7[0] as number] as { p50: number; p99: number };
+  const big = lat[S.p7.at(-1) as number] as { p50: number; p99: number };
+  // autocannon reports whole milliseconds; below 1 ms the ratio is bounded by that resolution.
+  const ratio = Math.max(big.p50, 0.5) / Math.max(small.p50, 0.5);
+  rows.push({
+    id: 'P7',
+    what: `LIST latency p50 at ${S.p7.join(' / ')} flavors: ${S.p7.map((n) => `${lat[n]?.p50}`).join(' / ')} ms (p99 ${S.p7.map((n) => `${lat[n]?.p99}`).join(' / ')} ms)`,
+    hub: big.p50,
+    baseline: small.p50,
+    ratio,
+    unit: 'ms p50',
+    target: `${S.p7.at(-1)} ≤ 10× ${S.p7[0]}`,
+    met: ratio <= 10,
+  });
+}
+
+async function p8(proc: Proc, n: number): Promise<void> {
+  log(`P8: idle CPU with ${n} flavors`);
+  await sleep(2000);
+  const a = await proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });
+  await sleep(S.p8Window * 1000);
+  const b = await proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });
+  const usedUs = b.cpu.user - a.cpu.user + (b.cpu.system - a.cpu.system);
+  const pct = (usedUs / ((b.at - a.at) * 1000)) * 100;
+  rows.push({ id: 'P8', what: `hub CPU while idle, ${n} flavors (long TTLs), ${S.p8Window} s window`, hub: pct, baseline: undefined, ratio: undefined, unit: '% of a core', target: '≤ 1 %', met: pct <= 1 });
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function p2(): Promise<void> {
+  log('P2: reserve + purchase, durable, many buyers over many flavors');
+  const hub = await startHub({ seed: 'pool', n: S.p2Flavors, file: true });
+  const { ids } = await hub.proc.ask<{ ids: string[] }>({ type: 'ids' });
+  const base = await startBaseline({ kind: 'fastify' });
+  const run = async (target: 'hub' | 'base', seed: number, duration: number) => {
+    const r = prng(seed);
+    if (target === 'base') {
+      const res = await autocannon({
+        url: base.url,
+        connections: 64,
+        duration,
+        requests: [{ method: 'POST', path: '/post', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ FlavorID: 'fl-0123456789abcdef' }) }],
+      });
+      return { rps: res.requests.average, errors: res.non2xx };
+    }
+    const res = await autocannon({
+      url: hub.url,
+      connections: 64,
+      duration,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/v2/reservations',
+          setupRequest: (req: AcRequest, c: object): AcRequest => {
+            const ctx = c as Ctx;
+            ctx.token = consumerToken(Math.floor(r() * CONSUMERS));
+            const cpu = String(1 + Math.floor(r() * 4));
+            return {
+              ...req,
+              headers: { authorization: `Bearer ${ctx.token ?? ''}`, 'content-type': 'application/json' },
+              body: JSON.stringify({
+                FlavorID: ids[Math.floor(r() * ids.length)],
+                Configuration: { type: 'k8slice', data: { cpu, memory: `${cpu}Gi`, pods: cpu } },
+              }),
+            };
+          },
+          onResponse: (_status: number, body: string, c: object) => {
+            const ctx = c as Ctx;
+            try {
+              ctx.tx = (JSON.parse(body) as { TransactionID?: string }).TransactionID;
+            } catch {
+              ctx.tx = undefined;
+            }
+          },
+        },
+        {
+          method: 'POST',
+          setupRequest: (req: AcRequest, c: object): AcRequest => ({
+            ...req,
+            path: `/api/v2/transactions/${(c as Ctx).tx ?? 'none'}/purchase`,
+            headers: { authorization: `Bearer ${(c as Ctx).token ?? ''}` },
+          }),
+        },
+      ],
+    });
+    return { rps: res.requests.average, errors: res.non2xx };
+  };
+  await run('hub', 1, 1);
+  await run('base', 1, 1);
+  const h: number[] = [];
+  const b: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < S.rounds; i++) {
+    const hr = await run('hub', 10 + i, S.dur);
+    h.push(hr.rps);
+    errors += hr.errors;
+    b.push((await run('base', 10 + i, S.dur)).rps);
+  }
+  await Promise.all([hub.proc.kill(), base.proc.kill()]);
+  const hm = median(h);
+  const bm = median(b);
+  rows.push({
+    id: 'P2',
+    what: `reserve + purchase (SQLite file, synchronous=FULL), 64 connections over ${S.p2Flavors} flavors: ${Math.round(hm / 2)} sales/s`,
+    hub: hm,
+    baseline: bm,
+    ratio: hm / bm,
+    unit: 'req/s',
+    target: '≥ 0.4×',
+    met: hm / bm >= 0.4,
+    note: errors > 0 ? `${errors} non-2xx answers` : undefined,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+
+interface Report {
+  count: number;
+  closedByServer: number;
+  hist: { counts: Array<[number, number]> };
+  lastRecv: Array<[string, number]>;
+}
+
+async function collect(groups: Proc[]): Promise<Report[]> {
+  return Promise.all(groups.map((g) => g.ask<Report>({ type: 'report' })));
+}
+
+/** Waits until the subscribers stop receiving (every delivery drained), bounded. */
+async function drained(groups: Proc[], maxMs = 15_000): Promise<number> {
+  const end = Date.now() + maxMs;
+  let last = -1;
+  let lastChange = stampMs();
+  while (Date.now() < end) {
+    const total = (await collect(groups)).reduce((s, r) => s + r.count, 0);
+    if (total !== last) {
+      last = total;
+      lastChange = stampMs();
+    } else if (stampMs() - lastChange > 400) break;
+    await sleep(100);
+  }
+  return lastChange;
+}
+
+async function captureRefreshTemplate(hubUrl: string, flavorId: string): Promise<string> {
+  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/api/v2/subscriptions`, { headers: { authorization: `Bearer ${consumerToken(0)}` } });
+  await new Promise((r) => ws.once('open', r));
+  const got = new Promise<string>((resolve) => {
+    ws.on('message', (d) => {
+      const t = d.toString();
+      if (t.startsWith('{"type":"REFRESH_FLAVOR"')) resolve(t);
+    });
+  });
+  ws.send(JSON.stringify({ type: 'SUBSCRIBE_FLAVOR', flavorId }));
+  await sleep(100);
+  await fetch(`${hubUrl}/api/v2/flavors/${flavorId}/refresh`, { method: 'POST', headers: PROVIDER, body: JSON.stringify({ price: { amount: stampMs().toFixed(3), currency: 'EUR', period: 'hour' } }) });
+  const t = await got;
+  ws.close();
+  return t;
+}
+
+type Fire = (stamp: string) => Promise<void>;
+
+function hubFire(url: string, flavorId: string): Fire {
+  return async (stamp) => {
+    const res = await fetch(`${url}/api/v2/flavors/${flavorId}/refresh`, {
+      method: 'POST',
+      headers: PROVIDER,
+      body: JSON.stringify({ price: { amount: stamp, currency: 'EUR', period: 'hour' } }),
+    });
+    await res.arrayBuffer();
+  };
+}
+
+function baselineFire(url: string, template: string): Fire {
+  return async (stamp) => {
+    const body = template.replace(/"amount":"[0-9.]+"/, `"amount":"${stamp}"`);
+    const res = await fetch(`${url}/fire`, { method: 'POST', body });
+    await res.arrayBuffer();
+  };
+}
+
+/** Fires as fast as the server takes them (4 in flight) for `seconds`; returns how many. */
+async function saturate(fire: Fire, seconds: number): Promise<number> {
+  const end = stampMs() + seconds * 1000;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (stampMs() < end && n < 1_000_000) {
+        n++;
+        await fire(stampMs().toFixed(3));
+      }
+    }),
+  );
+  return n;
+}
+
+/** Fires `rate` per second for `seconds` (open loop); returns the send stamps. */
+async function paced(fire: Fire, rate: number, seconds: number): Promise<string[]> {
+  const stamps: string[] = [];
+  const inflight: Array<Promise<void>> = [];
+  const t0 = stampMs();
+  for (let i = 0; i < rate * seconds; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - stampMs();
+    if (wait > 0) await sleep(wait);
+    const s = stampMs().toFixed(3);
+    stamps.push(s);
+    inflight.push(fire(s));
+  }
+  await Promise.all(inflight);
+  return stamps;
+}
+
+async function deliveriesPerSecond(groups: Proc[], fire: Fire, seconds: number): Promise<{ rate: number; fired: number; closed: number }> {
+  await Promise.all(groups.map((g) => g.ask({ type: 'reset', latency: false })));
+  const t0 = stampMs();
+  const fired = await saturate(fire, seconds);
+  const tEnd = await drained(groups);
+  const reports = await collect(groups);
+  const total = reports.reduce((s, r) => s + r.count, 0);
+  return { rate: total / ((tEnd - t0) / 1000), fired, closed: reports.reduce((s, r) => s + r.closedByServer, 0) };
+}
+
+async function latencyRun(groups: Proc[], fire: Fire, rate: number, seconds: number) {
+  await Promise.all(groups.map((g) => g.ask({ type: 'reset', latency: true })));
+  const stamps = await paced(fire, rate, seconds);
+  await drained(groups);
+  const reports = await collect(groups);
+  const hist = new Histogram();
+  const last = new Map<string, number>();
+  for (const r of reports) {
+    hist.add(r.hist);
+    for (const [k, v] of r.lastRecv) last.set(k, Math.max(last.get(k) ?? 0, v));
+  }
+  const toLast = new Histogram();
+  for (const s of stamps) {
+    const l = last.get(s);
+    if (l !== undefined) toLast.recordMs(l - Number(s));
+  }
+  return { p50: hist.percentile(50), p99: hist.percentile(99), lastP99: toLast.percentile(99), deliveries: hist.total, events: stamps.length };
+}
+
+async function p3p4p5(): Promise<void> {
+  const n = S.subs;
+  log(`P3–P5: ${n} subscribers of one flavor, ${S.subProcs} client process(es)`);
+  const hub = await startHub({ seed: 'broadcast', n: 1, file: true });
+  const { ids } = await hub.proc.ask<{ ids: string[] }>({ type: 'ids' });
+  const flavorId = ids[0] as string;
+  const template = await captureRefreshTemplate(hub.url, flavorId);
+  const hubSubs = await startSubscribers({ kind: 'hub', url: hub.url, tokens: Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i)), flavorIds: [flavorId] }, n, S.subProcs);
+  const fireHub = hubFire(hub.url, flavorId);
+
+  if (want('P3')) {
+    const raw = await startBaseline({ kind: 'ws' });
+    const rawSubs = await startSubscribers({ kind: 'ws', url: raw.url }, n, S.subProcs);
+    const fireRaw = baselineFire(raw.url, template);
+    const h: number[] = [];
+    const b: number[] = [];
+    let closed = 0;
+    for (let i = 0; i < Math.max(2, S.rounds - 2); i++) {
+      const hr = await deliveriesPerSecond(hubSubs, fireHub, S.dur);
+      h.push(hr.rate);
+      closed += hr.closed;
+      b.push((await deliveriesPerSecond(rawSubs, fireRaw, S.dur)).rate);
+    }
+    await Promise.all([...rawSubs.map((p) => p.kill()), raw.proc.kill()]);
+    const hm = median(h);
+    const bm = median(b);
+    rows.push({
+      id: 'P3',
+      what: `REFRESH_FLAVOR deliveries/s to ${n} subscribers of one flavor, refreshes 4 in flight (${Buffer.byteLength(template)} B events)`,
+      hub: hm,
+      baseline: bm,
+      ratio: hm / bm,
+      unit: 'deliveries/s',
+      target: '≥ 0.8× raw ws',
+      met: hm / bm >= 0.8,
+      note: `${S.subProcs} client process(es)${closed ? `; ${closed} slow subscribers cut with 1013` : ''}`,
+    });
+  }
+
+  if (want('P4') || want('P5')) {
+    const sio = await startBaseline({ kind: 'socketio' });
+    const sioSubs = await startSubscribers({ kind: 'socketio', url: sio.url }, n, S.subProcs);
+    const fireSio = baselineFire(sio.url, template);
+    const hubLat = await latencyRun(hubSubs, fireHub, 20, S.p4Dur);
+    const sioLat = await latencyRun(sioSubs, fireSio, 20, S.p4Dur);
+    const hubSat = await deliveriesPerSecond(hubSubs, fireHub, S.dur);
+    const sioSat = await deliveriesPerSecond(sioSubs, fireSio, S.dur);
+    await Promise.all([...sioSubs.map((p) => p.kill()), sio.proc.kill()]);
+    rows.push({
+      id: 'P4a',
+      what: `p99 delivery latency at 20 refreshes/s to ${n} subscribers (hub p50 ${hubLat.p50} ms, Socket.IO p50 ${sioLat.p50} ms)`,
+      hub: hubLat.p99,
+      baseline: sioLat.p99,
+      ratio: hubLat.p99 / sioLat.p99,
+      unit: 'ms p99',
+      target: '≤ ⅓ of Socket.IO',
+      met: hubLat.p99 / sioLat.p99 <= 1 / 3,
+      note: `${hubLat.deliveries} / ${sioLat.deliveries} deliveries recorded`,
+    });
+    rows.push({
+      id: 'P4b',
+      what: `saturated deliveries/s to ${n} subscribers`,
+      hub: hubSat.rate,
+      baseline: sioSat.rate,
+      ratio: hubSat.rate / sioSat.rate,
+      unit: 'deliveries/s',
+      target: '≥ 1.2× Socket.IO',
+      met: hubSat.rate / sioSat.rate >= 1.2,
+    });
+    rows.push({
+      id: 'P5',
+      what: `refresh request → last of ${n} subscribers, at 20 refreshes/s (${hubLat.events} refreshes)`,
+      hub: hubLat.lastP99,
+      baseline: undefined,
+      ratio: undefined,
+      unit: 'ms p99',
+      target: '≤ 50 ms',
+      met: hubLat.lastP99 <= 50,
+    });
+  }
+  await Promise.all([...hubSubs.map((p) => p.kill()), hub.proc.kill()]);
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function p6(): Promise<void> {
+  const n = S.p6Conns;
+  log(`P6: memory per idle connection, ${n} connections (10 subscriptions each on the hub)`);
+  const measure = async (server: { proc: Proc; url: string }, subs: Record<string, unknown>) => {
+    const before = (await server.proc.ask<{ mem: NodeJS.MemoryUsage }>({ type: 'mem' })).mem;
+    const groups = await startSubscribers({ ...subs, url: server.url }, n, S.subProcs);
+    await sleep(500);
+    const after = (await server.proc.ask<{ mem: NodeJS.MemoryUsage }>({ type: 'mem' })).mem;
+    await Promise.all(groups.map((g) => g.kill()));
+    return { rss: (after.rss - before.rss) / n, heap: (after.heapUsed - before.heapUsed) / n };
+  };
+  const hub = await startHub({ seed: 'broadcast', n: 100 }, true);
+  const { ids } = await hub.proc.ask<{ ids: string[] }>({ type: 'ids' });
+  const h = await measure(hub, { kind: 'hub', tokens: Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i)), flavorIds: ids, perConnection: 10 });
+  await hub.proc.kill();
+  const raw = await startBaseline({ kind: 'ws' }, true);
+  const b = await measure(raw, { kind: 'ws' });
+  await raw.proc.kill();
+  rows.push({
+    id: 'P6',
+    what: `memory per idle connection (RSS growth / ${n}); hub with 10 subscriptions each (JS heap ${(h.heap / 1024).toFixed(1)} KiB vs ${(b.heap / 1024).toFixed(1)} KiB)`,
+    hub: h.rss / 1024,
+    baseline: b.rss / 1024,
+    ratio: h.rss / b.rss,
+    unit: 'KiB/conn',
+    target: '≤ 1.25× raw ws',
+    met: h.rss / b.rss <= 1.25,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+
+function fmt(n: number | undefined): string {
+  if (n === undefined || Number.isNaN(n)) return '—';
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (Math.abs(n) >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+function table(): string {
+  const head = '| id | measure | hub | baseline | ratio | unit | target | met |';
+  const sep = '|---|---|---|---|---|---|---|---|';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.id} | ${r.what}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.hub)} | ${fmt(r.baseline)} | ${r.ratio === undefined ? '—' : `${fmt(r.ratio)}×`} | ${r.unit} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`,
+  );
+  return [head, sep, ...lines].join('\n');
+}
+
+const started = Date.now();
+const steps: Array<[string[], () => Promise<void>]> = [
+  [['P1'], p1],
+  [['P7', 'P8'], p7p8],
+  [['P2'], p2],
+  [['P3', 'P4', 'P5'], p3p4p5],
+  [['P6'], p6],
+];
+for (const [ids, step] of steps) if (ids.some(want)) await step();
+
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+const out = table();
+console.log(`\n${out}\n\n${machine}; ${command}; ${Math.round((Date.now() - started) / 1000)} s`);
+mkdirSync('bench-output', { recursive: true });
+writeFileSync('bench-output/results.json', `${JSON.stringify({ date: new Date().toISOString(), machine, command, quick: QUICK, rows }, null, 2)}\n`);
+if (!QUICK && !ONLY) {
+  writeFileSync(
+    'BENCHMARKS.md',
+    [
+      '# Benchmarks',
+      '',
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, with \`${command}\` (${Math.round((Date.now() - started) / 1000)} s).`,
+      'Each figure is the median of interleaved rounds against a baseline measured in the same run;',
+      'servers and load clients run in separate processes on the same 2-core machine (see scripts/bench/).',
+      '',
+      out,
+      '',
+      'How each is measured: see the header of `scripts/bench/run.ts` and docs/benchmarks.md.',
+      '',
+    ].join('\n'),
+  );
+}
+process.exit(0);

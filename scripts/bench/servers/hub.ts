@@ -1,0 +1,67 @@
+/**
+ * The hub under benchmark, in its own process: buildApp exactly as production, seeded through
+ * the catalog, reporting its address and answering memory/CPU probes over IPC.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../../../src/app.js';
+import type { Principal } from '../../../src/domain/principal.js';
+import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
+import { broadcastFlavor, listFlavor, poolFlavor, prng } from '../lib/catalog.js';
+import { serve } from '../lib/proc.js';
+
+const opts = JSON.parse(process.argv[2] ?? '{}') as { seed: 'list' | 'pool' | 'broadcast'; n: number; file?: boolean; consumers?: number };
+const dir = mkdtempSync(join(tmpdir(), 'rear-bench-'));
+const consumers = opts.consumers ?? 200;
+const tokens: TokenEntry[] = [
+  { token: 'bench-provider', role: 'provider', identity: { Domain: 'bench', NodeID: 'bench-provider', IP: '127.0.0.1' } },
+  ...Array.from({ length: consumers }, (_, i): TokenEntry => ({
+    token: `bench-consumer-${i}`,
+    role: 'consumer',
+    identity: { Domain: 'bench', NodeID: `bench-consumer-${i}`, IP: '127.0.0.1' },
+  })),
+];
+const app = await buildApp({
+  db: opts.file ? join(dir, 'hub.db') : ':memory:',
+  tokens,
+  ttpSeconds: 600,
+  rateLimit: { perSecond: 0 },
+  ws: { maxSubscriptionsPerConnection: 100 },
+});
+const provider: Principal = { role: 'provider', identity: tokens[0]!.identity };
+const r = prng(42);
+const ids: string[] = [];
+const make = (i: number): FlavorPublish => (opts.seed === 'list' ? listFlavor(r, i) : opts.seed === 'pool' ? poolFlavor() : broadcastFlavor());
+for (let i = 0; i < opts.n; i += 1000) {
+  const batch = await Promise.all(
+    Array.from({ length: Math.min(1000, opts.n - i) }, (_, j) => app.market.catalog.publish(provider, make(i + j))),
+  );
+  for (const f of batch) ids.push(f.flavorId);
+}
+const url = await app.listen({ host: '127.0.0.1', port: 0 });
+
+serve(async (msg) => {
+  switch (msg.type) {
+    case 'mem':
+      (globalThis as { gc?: () => void }).gc?.();
+      await new Promise((res) => setTimeout(res, 200));
+      (globalThis as { gc?: () => void }).gc?.();
+      return { mem: process.memoryUsage() };
+    case 'cpu':
+      return { cpu: process.cpuUsage(), at: performance.now() };
+    case 'ids':
+      return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
+    case 'stats':
+      return { delivered: app.hub.delivered, connections: app.hub.size };
+    default:
+      return {};
+  }
+});
+process.send?.({ type: 'ready', url });
+process.on('SIGTERM', () => {
+  void app.close().then(() => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+});
