@@ -16,6 +16,7 @@ import { newFlavorId } from './ids.js';
 import type { Journal } from './journal.js';
 import { canManage, canPublish, type Principal } from './principal.js';
 import type { Selector } from './selector.js';
+import { TopIndex } from './top-index.js';
 
 export interface CatalogOptions {
   defaultTtlSeconds: number;
@@ -47,6 +48,8 @@ export class Catalog {
     FLAVOR_TYPES.map((t) => [t, new Map()]),
   );
   private removalHook: RemovalHook = () => () => {};
+  /** Built on first use, per "<type or *>:<field>"; kept up to date from then on. */
+  private readonly topIndexes = new Map<string, TopIndex>();
 
   constructor(
     private readonly clock: Clock,
@@ -77,16 +80,21 @@ export class Catalog {
     return e && e.expiresAt > this.clock.now() ? e : undefined;
   }
 
-  /** Flavors on offer (available, not expired) that match, optionally of one type. */
+  /**
+   * Flavors on offer (available, not expired) that match, optionally of one type. With a
+   * lower bound on a numeric field, walks the most selective top index instead of every flavor.
+   */
   list(selector: Selector | undefined, type?: FlavorTypeName): FlavorEntry[] {
     const now = this.clock.now();
-    const source = type ? (this.byType.get(type) as Map<string, FlavorEntry>) : this.entries;
+    const all = type ? (this.byType.get(type) as Map<string, FlavorEntry>) : this.entries;
+    // Within one type's flavors the selector's own type test is already true.
+    const test = selector && (type && selector.type === type ? selector.testFields : selector.test);
+    const accept = (e: FlavorEntry): boolean =>
+      e.expiresAt > now && e.flavor.availability && (test === undefined || test(e.facts));
     const out: FlavorEntry[] = [];
-    for (const e of source.values()) {
-      if (e.expiresAt <= now || !e.flavor.availability) continue;
-      if (selector && !selector.test(e.facts)) continue;
-      out.push(e);
-    }
+    const plan = selector && this.plan(selector, type, all.size / 2);
+    if (plan) plan.index.collect(plan.lo1, plan.lo2, accept, out);
+    else for (const e of all.values()) if (accept(e)) out.push(e);
     return out;
   }
 
@@ -205,17 +213,74 @@ export class Catalog {
     after();
   }
 
+  /**
+   * Picks how to answer a selector: the index on its most selective lower bound, ordered
+   * second by its next most selective one, within its string match when it has one — or
+   * undefined when no bound narrows the flavors below `worthIt` (then a scan is cheaper).
+   */
+  private plan(
+    selector: Selector,
+    type: FlavorTypeName | undefined,
+    worthIt: number,
+  ): { index: TopIndex; lo1: bigint; lo2: bigint | undefined } | undefined {
+    const bounds = selector.lowerBounds
+      .filter((b) => type || b.field === 'price')
+      .map((b) => ({ ...b, count: this.topIndex(type, b.field).count(b.lo) }))
+      .sort((a, b) => a.count - b.count);
+    const [first, second] = bounds;
+    if (!first || first.count >= worthIt) return undefined;
+    const eq = type ? selector.equalities[0] : undefined;
+    const index =
+      this.topIndexes.size < MAX_TOP_INDEXES
+        ? this.topIndex(type, first.field, second?.field, eq)
+        : this.topIndex(type, first.field);
+    const composite = this.topIndexes.get(indexName(type, first.field, second?.field, eq)) === index;
+    return { index, lo1: first.lo, lo2: composite ? second?.lo : undefined };
+  }
+
+  private topIndex(
+    type: FlavorTypeName | undefined,
+    field: string,
+    then?: string,
+    eq?: { field: string; value: string },
+  ): TopIndex {
+    const name = indexName(type, field, then, eq);
+    let index = this.topIndexes.get(name);
+    if (!index) {
+      const source = type ? (this.byType.get(type) as Map<string, FlavorEntry>) : this.entries;
+      index = new TopIndex(
+        {
+          primary: topOf(field),
+          ...(then ? { secondary: topOf(then) } : {}),
+          ...(eq ? { include: (e: FlavorEntry) => e.facts.strings[eq.field] === eq.value } : {}),
+        },
+        source.values(),
+      );
+      this.topIndexes.set(name, index);
+    }
+    return index;
+  }
+
   private index(entry: FlavorEntry): void {
     const id = entry.flavor.flavorId;
+    const prev = this.entries.get(id);
+    if (prev) prev.current = false;
+    entry.current = true;
     this.entries.set(id, entry);
     (this.byType.get(entry.facts.type) as Map<string, FlavorEntry>).set(id, entry);
+    for (const [name, index] of this.topIndexes) {
+      if (prev && indexCovers(name, prev)) index.remove(prev);
+      if (indexCovers(name, entry)) index.add(entry);
+    }
     this.schedule(entry);
   }
 
   private unindex(entry: FlavorEntry): void {
     const id = entry.flavor.flavorId;
+    entry.current = false;
     this.entries.delete(id);
     this.byType.get(entry.facts.type)?.delete(id);
+    for (const [name, index] of this.topIndexes) if (indexCovers(name, entry)) index.remove(entry);
     this.deadlines.cancel(scheduleKey(id));
   }
 
@@ -248,6 +313,21 @@ export class Catalog {
     if (!entry) return;
     this.remove(entry, { Code: 'expired', Message: 'offer expired' }).catch(() => {});
   }
+}
+
+/** Indexes kept at most; past that, plans fall back to the single-field ones. */
+const MAX_TOP_INDEXES = 64;
+
+function indexName(type: FlavorTypeName | undefined, field: string, then?: string, eq?: { field: string; value: string }): string {
+  return `${type ?? '*'}:${field}${then ? `>${then}` : ''}${eq ? `@${eq.field}=${eq.value}` : ''}`;
+}
+
+function topOf(field: string): (e: FlavorEntry) => bigint | undefined {
+  return field === 'price' ? (e) => e.facts.price : (e) => e.facts.nums[field]?.top;
+}
+
+function indexCovers(name: string, entry: FlavorEntry): boolean {
+  return name.startsWith('*:') || name.startsWith(`${entry.facts.type}:`);
 }
 
 function scheduleKey(flavorId: string): string {

@@ -13,6 +13,8 @@ export interface FlavorEntry {
   readonly expiresAt: number;
   readonly autoRenew: boolean;
   readonly ttlSeconds: number;
+  /** True while this is the catalog's version of the flavor; indexes skip entries that are not. */
+  current: boolean;
 }
 
 export function makeEntry(flavor: Flavor, autoRenew: boolean, ttlSeconds: number): FlavorEntry {
@@ -23,5 +25,6 @@ export function makeEntry(flavor: Flavor, autoRenew: boolean, ttlSeconds: number
     expiresAt: Date.parse(flavor.expirationTime),
     autoRenew,
     ttlSeconds,
+    current: false,
   };
 }

@@ -4,14 +4,16 @@
  */
 import type { Flavor, K8Slice } from '../types/wire.js';
 import type { FlavorTypeName } from './flavor-types.js';
-import { fixed, type Grid } from './grid.js';
+import { fixed, numFact, type Grid, type NumFact } from './grid.js';
 import { fromInteger, parseDecimal, parseQuantity } from './quantity.js';
 
 export interface FlavorFacts {
   readonly type: FlavorTypeName;
   readonly providerId: string;
   readonly price: bigint;
-  readonly grids: Readonly<Record<string, Grid | undefined>>;
+  readonly priceF: number;
+  /** Numeric selector fields (quantities, counts) as grids of offered sizes. */
+  readonly nums: Readonly<Record<string, NumFact | undefined>>;
   readonly strings: Readonly<Record<string, string | undefined>>;
   readonly tags: readonly string[];
 }
@@ -67,18 +69,26 @@ function optionalNumber(n: number | undefined): Grid | undefined {
   return v === undefined ? undefined : fixed(v);
 }
 
+function nums(grids: Record<string, Grid | undefined>): Record<string, NumFact | undefined> {
+  const out: Record<string, NumFact | undefined> = {};
+  for (const [k, g] of Object.entries(grids)) if (g) out[k] = numFact(g);
+  return out;
+}
+
 export function factsOf(flavor: Flavor): FlavorFacts {
   const t = flavor.type;
+  const price = parseDecimal(flavor.price.amount) ?? 0n;
   const base = {
     type: t.name,
     providerId: flavor.providerId,
-    price: parseDecimal(flavor.price.amount) ?? 0n,
+    price,
+    priceF: Number(price),
   };
   switch (t.name) {
     case 'k8slice':
       return {
         ...base,
-        grids: k8sliceGrids(t.data),
+        nums: nums(k8sliceGrids(t.data)),
         strings: { architecture: t.data.characteristics.architecture },
         tags: [],
       };
@@ -86,12 +96,12 @@ export function factsOf(flavor: Flavor): FlavorFacts {
       const c = t.data.Characteristics;
       return {
         ...base,
-        grids: {
+        nums: nums({
           cpu: c.CPU === undefined ? undefined : fixed(fromInteger(c.CPU)),
           memory: c.Memory === undefined ? undefined : fixed(fromInteger(c.Memory)),
           storage: c.Storage === undefined ? undefined : fixed(fromInteger(c.Storage)),
           gpu: fixed(fromInteger(c.GPU?.GPUCores ?? 0)),
-        },
+        }),
         strings: { architecture: c.Architecture, os: c.OS },
         tags: [],
       };
@@ -99,7 +109,7 @@ export function factsOf(flavor: Flavor): FlavorFacts {
     case 'service':
       return {
         ...base,
-        grids: {},
+        nums: {},
         strings: { category: t.data.Characteristics.Category },
         tags: t.data.Characteristics.Tags,
       };
@@ -107,7 +117,7 @@ export function factsOf(flavor: Flavor): FlavorFacts {
       const c = t.data.Characteristics;
       return {
         ...base,
-        grids: { sampling_rate: optionalNumber(c.SamplingRate) },
+        nums: nums({ sampling_rate: optionalNumber(c.SamplingRate) }),
         strings: {
           sensor_type: c.SensorType,
           sensor_model: c.SensorModel,

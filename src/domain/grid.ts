@@ -18,6 +18,29 @@ function ceilDiv(a: bigint, b: bigint): bigint {
   return a % b === 0n ? a / b : a / b + 1n;
 }
 
+/** The largest offered size, or -1 when the grid offers nothing (max under min). */
+export function gridTop(g: Grid): bigint {
+  if (g.max < g.min) return -1n;
+  return g.step === 0n ? g.min : g.min + ((g.max - g.min) / g.step) * g.step;
+}
+
+/**
+ * A numeric fact as selectors test it: the grid, its largest offered size, and float copies
+ * of min and top. Number() is monotone, so a strict float comparison decides exactly and only
+ * a float tie falls back to bigint — the common case costs two float compares.
+ */
+export interface NumFact {
+  readonly grid: Grid;
+  readonly top: bigint;
+  readonly minF: number;
+  readonly topF: number;
+}
+
+export function numFact(g: Grid): NumFact {
+  const top = gridTop(g);
+  return { grid: g, top, minF: Number(g.min), topF: Number(top) };
+}
+
 /** Whether v is one of the offered sizes. */
 export function gridHas(g: Grid, v: bigint): boolean {
   if (v < g.min || v > g.max) return false;

@@ -42,7 +42,17 @@ export interface Selector {
   readonly key: string;
   /** The selector as JSON (the form WebSocket clients send), for echoing back. */
   readonly json: SubscriptionSelector;
+  /**
+   * Necessary lower bounds on a numeric field's largest offered size (from `range.min` and
+   * from `match`): a flavor whose top is below one cannot match. The catalog picks the most
+   * selective to walk an index instead of the whole catalog.
+   */
+  readonly lowerBounds: ReadonlyArray<{ readonly field: string; readonly lo: bigint }>;
+  /** Exact string matches on a flavor's string fields (architecture, os, category, …). */
+  readonly equalities: ReadonlyArray<{ readonly field: string; readonly value: string }>;
   test(facts: FlavorFacts): boolean;
+  /** The field filters alone, for callers that already hold flavors of the selector's type. */
+  testFields(facts: FlavorFacts): boolean;
 }
 
 type Raw = string | number;
@@ -77,7 +87,14 @@ function parseValue(spec: FieldSpec, raw: Raw, key: string): bigint | string {
   }
 }
 
-function fieldPredicate(field: string, spec: FieldSpec, filter: FieldFilter): [Predicate, string] {
+interface Compiled {
+  predicate: Predicate;
+  key: string;
+  lowerBound?: bigint;
+  equals?: string;
+}
+
+function fieldPredicate(field: string, spec: FieldSpec, filter: FieldFilter): Compiled {
   const ops = Object.keys(filter);
   const matchOp =
     filter.match !== undefined ? 'match' : filter.exact !== undefined ? 'exact' : undefined;
@@ -93,7 +110,12 @@ function fieldPredicate(field: string, spec: FieldSpec, filter: FieldFilter): [P
     const key = keyName(field, matchOp);
     if (!spec.match) throw bad(key, `${field} takes range only`);
     const v = parseValue(spec, (filter.match ?? filter.exact) as Raw, key);
-    return [matchPredicate(field, spec, v), `${field}=${String(v)}`];
+    return {
+      predicate: matchPredicate(field, spec, v),
+      key: `${field}=${String(v)}`,
+      ...(typeof v === 'bigint' ? { lowerBound: v } : {}),
+      ...(spec.kind === 'string' && field !== 'providerId' ? { equals: v as string } : {}),
+    };
   }
 
   const range = filter.range ?? {};
@@ -112,7 +134,11 @@ function fieldPredicate(field: string, spec: FieldSpec, filter: FieldFilter): [P
   if (lo !== undefined && hi !== undefined && lo > hi) {
     throw bad(keyName(field, 'range', 'min'), 'min is greater than max');
   }
-  return [rangePredicate(field, spec, lo, hi), `${field}:${lo ?? ''}..${hi ?? ''}`];
+  return {
+    predicate: rangePredicate(field, spec, lo, hi),
+    key: `${field}:${lo ?? ''}..${hi ?? ''}`,
+    ...(lo !== undefined ? { lowerBound: lo } : {}),
+  };
 }
 
 function matchPredicate(field: string, spec: FieldSpec, v: bigint | string): Predicate {
@@ -122,21 +148,42 @@ function matchPredicate(field: string, spec: FieldSpec, v: bigint | string): Pre
       return (f) => f.strings[field] === v;
     case 'tags':
       return (f) => f.tags.includes(v as string);
-    default:
+    default: {
+      const x = v as bigint;
+      const xF = Number(x);
       return (f) => {
-        const g = f.grids[field];
-        return g !== undefined && gridHas(g, v as bigint);
+        const n = f.nums[field];
+        if (n === undefined || xF < n.minF || xF > n.topF) return false;
+        return gridHas(n.grid, x);
       };
+    }
   }
 }
 
+// Float comparisons decide whenever they are strict (Number() is monotone); ties fall back to bigint.
+function atLeast(xF: number, x: bigint, loF: number, lo: bigint): boolean {
+  return xF > loF || (xF === loF && x >= lo);
+}
+
 function rangePredicate(field: string, spec: FieldSpec, lo?: bigint, hi?: bigint): Predicate {
+  const loF = lo === undefined ? -Infinity : Number(lo);
+  const hiF = hi === undefined ? Infinity : Number(hi);
   if (spec.kind === 'price') {
-    return (f) => (lo === undefined || f.price >= lo) && (hi === undefined || f.price <= hi);
+    return (f) =>
+      (lo === undefined || atLeast(f.priceF, f.price, loF, lo)) &&
+      (hi === undefined || atLeast(hiF, hi, f.priceF, f.price));
+  }
+  if (hi === undefined && lo !== undefined) {
+    // Only a minimum: some offered size reaches it iff the largest one does.
+    return (f) => {
+      const n = f.nums[field];
+      return n !== undefined && atLeast(n.topF, n.top, loF, lo);
+    };
   }
   return (f) => {
-    const g = f.grids[field];
-    return g !== undefined && gridHasIn(g, lo, hi);
+    const n = f.nums[field];
+    if (n === undefined || n.topF < loF || n.minF > hiF) return false;
+    return gridHasIn(n.grid, lo, hi);
   };
 }
 
@@ -147,6 +194,8 @@ export function compileSelector(
 ): Selector {
   const predicates: Predicate[] = [];
   const keys: string[] = [];
+  const lowerBounds: Array<{ field: string; lo: bigint }> = [];
+  const equalities: Array<{ field: string; value: string }> = [];
   for (const [field, ff] of Object.entries(filter)) {
     if (ff === undefined) continue;
     const spec =
@@ -165,25 +214,29 @@ export function compileSelector(
       if (op !== 'match' && op !== 'exact' && op !== 'range')
         throw bad(keyName(field, op), 'unknown operator');
     }
-    const [p, k] = fieldPredicate(field, spec, ff);
-    predicates.push(p);
-    keys.push(k);
+    const c = fieldPredicate(field, spec, ff);
+    predicates.push(c.predicate);
+    keys.push(c.key);
+    if (c.lowerBound !== undefined) lowerBounds.push({ field, lo: c.lowerBound });
+    if (c.equals !== undefined) equalities.push({ field, value: c.equals });
   }
   keys.sort();
   const json: SubscriptionSelector = {
     ...(type ? { type } : {}),
     filter: filter as SubscriptionSelector['filter'],
   };
-  const typeTest: Predicate | undefined = type ? (f) => f.type === type : undefined;
-  const all = typeTest ? [typeTest, ...predicates] : predicates;
+  const testFields = (f: FlavorFacts): boolean => {
+    for (const p of predicates) if (!p(f)) return false;
+    return true;
+  };
   return {
     type,
     key: `${type ?? '*'}|${keys.join('&')}`,
     json,
-    test: (f) => {
-      for (const p of all) if (!p(f)) return false;
-      return true;
-    },
+    lowerBounds,
+    equalities,
+    test: type ? (f) => f.type === type && testFields(f) : testFields,
+    testFields,
   };
 }
 
@@ -194,6 +247,23 @@ const QUERY_KEY = /^filter\[([^\][]+)\]\[([^\][]+)\](?:\[([^\][]+)\])?$/;
  * filter[<field>][range][min|max]=v. Any other key is an error naming it.
  */
 export function parseQuerySelector(
+  type: FlavorTypeName | undefined,
+  query: Record<string, string | string[] | undefined>,
+): Selector {
+  // Dashboards and agents repeat their selectors: compile each distinct one once.
+  const cacheKey = `${type ?? '*'}${JSON.stringify(query)}`;
+  const hit = compiledQueries.get(cacheKey);
+  if (hit) return hit;
+  const selector = parseQuerySelectorUncached(type, query);
+  if (compiledQueries.size >= QUERY_CACHE_SIZE) compiledQueries.delete(compiledQueries.keys().next().value as string);
+  compiledQueries.set(cacheKey, selector);
+  return selector;
+}
+
+const QUERY_CACHE_SIZE = 4096;
+const compiledQueries = new Map<string, Selector>();
+
+function parseQuerySelectorUncached(
   type: FlavorTypeName | undefined,
   query: Record<string, string | string[] | undefined>,
 ): Selector {

@@ -1,0 +1,35 @@
+/** Profiles the hub under P1's load: `tsx scripts/bench/profile-list.ts [dir]` writes a .cpuprofile and prints the top self-time functions. */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import autocannon, { type Request as AcRequest } from 'autocannon';
+import { prng, randomSelectorQuery } from './lib/catalog.js';
+import { spawnProc } from './lib/proc.js';
+
+const dir = process.argv[2] ?? '/tmp/prof';
+const proc = spawnProc('servers/hub.ts', [JSON.stringify({ seed: 'list', n: 10_000 })], ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+const { url } = await proc.once<{ url: string }>('ready');
+const r = prng(1);
+await autocannon({
+  url,
+  connections: 10,
+  duration: 5,
+  requests: [{ setupRequest: (req: AcRequest): AcRequest => ({ ...req, path: `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, headers: { authorization: 'Bearer bench-consumer-0' } }) }],
+});
+await proc.kill();
+// tsx's loader thread writes a profile too; the server's main thread is the largest.
+const file = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort((a, b) => statSync(`${dir}/${b}`).size - statSync(`${dir}/${a}`).size)[0] as string;
+const prof = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  samples: number[];
+};
+const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+const self = new Map<string, number>();
+for (const s of prof.samples) {
+  const n = byId.get(s);
+  if (!n) continue;
+  const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber}`;
+  self.set(k, (self.get(k) ?? 0) + 1);
+}
+const total = prof.samples.length;
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(((v / total) * 100).toFixed(1).padStart(5), k);
