@@ -168,7 +168,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             'GET /api/v2/subscriptions must be a WebSocket upgrade',
           );
         },
-        wsHandler: (socket, request) => hub.accept(socket, request.principal),
+        wsHandler: (socket, request) => hub.accept(socket, request.principal, request.raw),
       });
     },
     { prefix: '/api/v2' },

@@ -181,7 +181,7 @@ async function p7p8(): Promise<void> {
   const ratio = big.p50 / small.p50;
   rows.push({
     id: 'P7',
-    what: `LIST latency p50 at ${S.p7.join(' / ')} flavors: ${S.p7.map((n) => `${lat[n]?.p50}`).join(' / ')} ms (p99 ${S.p7.map((n) => `${lat[n]?.p99}`).join(' / ')} ms), one client, sequential`,
+    what: `LIST latency p50 at ${S.p7.join(' / ')} flavors: ${S.p7.map((n) => fmt(lat[n]?.p50)).join(' / ')} ms (p99 ${S.p7.map((n) => fmt(lat[n]?.p99)).join(' / ')} ms), one client, sequential`,
     hub: big.p50,
     baseline: small.p50,
     ratio,
@@ -193,7 +193,8 @@ async function p7p8(): Promise<void> {
 
 async function p8(proc: Proc, n: number): Promise<void> {
   log(`P8: idle CPU with ${n} flavors`);
-  await sleep(2000);
+  // Let the collector finish with what the load before left behind.
+  await sleep(5000);
   const a = await proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });
   await sleep(S.p8Window * 1000);
   const b = await proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });

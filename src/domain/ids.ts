@@ -4,4 +4,3 @@ import { nanoid } from 'nanoid';
 export const newFlavorId = (): string => `fl-${nanoid(16)}`;
 export const newTransactionId = (): string => `tx-${nanoid(16)}`;
 export const newContractId = (): string => `ct-${nanoid(16)}`;
-export const newSubscriptionId = (): string => `sub-${nanoid(12)}`;

@@ -17,7 +17,8 @@ export interface ConnectionLimits {
 
 export class Connection implements Recipient {
   readonly buyerId: string;
-  readonly subs = new Map<string, Subscription<Connection>>();
+  /** The subscription set: a plain array (most connections hold a handful). */
+  readonly subs = new SubscriptionList();
   alive = true;
   private closing = false;
   private killTimer: NodeJS.Timeout | undefined;
@@ -28,7 +29,6 @@ export class Connection implements Recipient {
     private readonly limits: ConnectionLimits,
   ) {
     this.buyerId = principal.identity.NodeID;
-    socket.once('close', () => this.clearKillTimer());
   }
 
   get open(): boolean {
@@ -54,8 +54,36 @@ export class Connection implements Recipient {
     this.killTimer.unref();
   }
 
-  private clearKillTimer(): void {
+  /** Called once the socket has closed. */
+  dispose(): void {
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = undefined;
+    this.subs.clear();
+  }
+}
+
+/** A connection's subscriptions by id, kept small: an idle connection is mostly this. */
+export class SubscriptionList {
+  private items: Array<Subscription<Connection>> = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  set(sub: Subscription<Connection>): void {
+    this.items.push(sub);
+  }
+
+  delete(id: string): void {
+    const i = this.items.findIndex((s) => s.id === id);
+    if (i >= 0) this.items.splice(i, 1);
+  }
+
+  values(): ReadonlyArray<Subscription<Connection>> {
+    return this.items;
+  }
+
+  clear(): void {
+    this.items = [];
   }
 }

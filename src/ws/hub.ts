@@ -7,7 +7,6 @@
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { DomainEvent } from '../domain/events.js';
-import { newSubscriptionId } from '../domain/ids.js';
 import type { Market } from '../domain/market.js';
 import type { Principal } from '../domain/principal.js';
 import { parseJsonSelector, type Selector } from '../domain/selector.js';
@@ -38,6 +37,7 @@ export class WsHub {
   private closed = false;
   /** Deliveries made, for benchmarks and metrics. */
   delivered = 0;
+  private subscriptionCounter = 0;
 
   constructor(
     private readonly market: Market,
@@ -53,11 +53,19 @@ export class WsHub {
   }
 
   /** Takes a freshly upgraded socket of an authenticated principal. */
-  accept(socket: WebSocket, principal: Principal): void {
+  accept(socket: WebSocket, principal: Principal, raw?: { socket?: unknown }): void {
     if (this.closed) {
       socket.close(CLOSE_CODES.GOING_AWAY.code, 'shutting down');
       return;
     }
+    // @fastify/websocket's error listener closes over the request and reply; swap it for one
+    // that does not, so an idle connection keeps only its socket and subscriptions.
+    socket.removeAllListeners('error');
+    socket.on('error', () => socket.terminate());
+    // The upgrade's placeholder HTTP response stays attached to the TCP socket; drop it (and
+    // with it the request and its headers) now that the socket speaks WebSocket.
+    const tcp = raw?.socket as { _httpMessage?: unknown } | undefined;
+    if (tcp) tcp._httpMessage = null;
     const conn = new Connection(socket, principal, this.options);
     this.connections.add(conn);
     this.index.addConnection(conn);
@@ -79,7 +87,7 @@ export class WsHub {
   private drop(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     for (const sub of conn.subs.values()) this.index.remove(sub);
-    conn.subs.clear();
+    conn.dispose();
     this.index.removeConnection(conn);
   }
 
@@ -191,7 +199,10 @@ export class WsHub {
       flavors = catalog.list(selector).map((e) => e.json);
     }
 
-    const sub = this.findOrAdd(conn, msg.flavorId, selector);
+    // Keep the catalog's copy of the id string, not the one parsed from this frame: thousands
+    // of idle subscriptions then share it.
+    const flavorId = msg.flavorId === undefined ? undefined : (catalog.get(msg.flavorId)?.flavor.flavorId ?? msg.flavorId);
+    const sub = this.findOrAdd(conn, flavorId, selector);
     const head: Record<string, unknown> = {
       type: 'SUBSCRIBED',
       ...(msg.id !== undefined ? { id: msg.id } : {}),
@@ -231,12 +242,12 @@ export class WsHub {
       );
     }
     const sub: Subscription<Connection> = {
-      id: newSubscriptionId(),
+      id: `s${(++this.subscriptionCounter).toString(36)}`,
       conn,
       ...(flavorId !== undefined ? { flavorId } : {}),
       ...(selector ? { selector } : {}),
     };
-    conn.subs.set(sub.id, sub);
+    conn.subs.set(sub);
     this.index.add(sub);
     return sub;
   }
