@@ -13,10 +13,10 @@ import type {
   ServiceConfigurationData,
   VmConfigurationData,
 } from '../types/wire.js';
-import { K8SLICE_RESOURCES, k8sliceGrids } from './flavor-facts.js';
+import { K8SLICE_RESOURCES } from './flavor-facts.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import { templateValidator } from './flavor-rules.js';
-import { gridMiss, type Grid } from './grid.js';
+import { gridMiss, type NumFact } from './grid.js';
 import { formatQuantity, parseQuantity } from './quantity.js';
 
 /** A hold's share: the whole flavor, or amounts of its pool's resources. */
@@ -40,11 +40,11 @@ function ajvMessage(errors: typeof validK8s.errors): string {
 }
 
 /** The unsold amounts of a pooled flavor, or undefined for a whole-unit flavor. */
-export function unsold(flavor: Flavor): bigint[] | undefined {
-  const t = flavor.type;
+export function unsold(entry: FlavorEntry): bigint[] | undefined {
+  const t = entry.flavor.type;
   if (t.name === 'k8slice' && t.data.policies) {
-    const grids = k8sliceGrids(t.data);
-    return K8SLICE_RESOURCES.map((r) => (grids[r] as Grid).max);
+    // The facts already hold every quantity parsed: no parsing on the reserve path.
+    return K8SLICE_RESOURCES.map((r) => (entry.facts.nums[r] as NumFact).grid.max);
   }
   if (t.name === 'vm' && t.data.Policy) return [BigInt(t.data.Policy.Aggregatable.MaxCount)];
   return undefined;
@@ -62,7 +62,7 @@ export function needFor(entry: FlavorEntry, config: Configuration | undefined): 
   }
   switch (t.name) {
     case 'k8slice':
-      return k8sliceNeed(t.data, config.data);
+      return k8sliceNeed(entry, t.data, config.data);
     case 'vm': {
       const policy = t.data.Policy?.Aggregatable;
       if (!policy)
@@ -98,11 +98,11 @@ export function needFor(entry: FlavorEntry, config: Configuration | undefined): 
   }
 }
 
-function k8sliceNeed(data: K8Slice, raw: Configuration['data']): Need {
+function k8sliceNeed(entry: FlavorEntry, data: K8Slice, raw: Configuration['data']): Need {
   if (!data.policies)
     throw invalid('This k8slice flavor is not partitionable: reserve it without a Configuration');
   if (!validK8s(raw)) throw invalid(`Configuration.data ${ajvMessage(validK8s.errors)}`);
-  const grids = k8sliceGrids(data);
+  const nums = entry.facts.nums;
   const amounts = K8SLICE_RESOURCES.map((r) => {
     const text = raw[r];
     if (text === undefined) {
@@ -111,7 +111,7 @@ function k8sliceNeed(data: K8Slice, raw: Configuration['data']): Need {
     }
     const v = parseQuantity(text) as bigint;
     if ((r === 'storage' || r === 'gpu') && v === 0n) return 0n;
-    const miss = gridMiss(grids[r] as Grid, v);
+    const miss = gridMiss((nums[r] as NumFact).grid, v);
     if (miss) throw invalid(`${r} ${text} is ${miss}`);
     return v;
   });
@@ -145,10 +145,11 @@ export function possible(need: Need, unsoldAmounts: readonly bigint[] | undefine
  * is sold out: a whole sale, or a remainder under the policy's minimum).
  */
 export function sale(
-  flavor: Flavor,
+  entry: FlavorEntry,
   need: Need,
   config: Configuration | undefined,
 ): { sold: Flavor; remainder?: Flavor } {
+  const flavor = entry.flavor;
   const t = flavor.type;
   if (need.whole) return { sold: flavor };
   if (t.name === 'k8slice' && t.data.policies) {
@@ -168,7 +169,7 @@ export function sale(
       },
     };
     delete soldData.policies;
-    const left = (unsold(flavor) as bigint[]).map((u, i) => u - (need.amounts[i] as bigint));
+    const left = (unsold(entry) as bigint[]).map((u, i) => u - (need.amounts[i] as bigint));
     const [lc, lm, lp, ls, lg] = left as [bigint, bigint, bigint, bigint, bigint];
     const sold: Flavor = { ...flavor, type: { name: 'k8slice', data: soldData } };
     const q = (s: string) => parseQuantity(s) as bigint;

@@ -139,7 +139,7 @@ export class ReservationEngine {
       pool.waiters.length === 0 &&
       fits(
         need,
-        unsold(entry.flavor),
+        unsold(entry),
         pool.holds.map((h) => h.need),
       )
     ) {
@@ -269,11 +269,11 @@ export class ReservationEngine {
     });
   }
 
-  private removeHold(hold: Hold): void {
+  private removeHold(hold: Hold, keepFindable = false): void {
     const flavorId = hold.tx.FlavorID;
     const pool = this.pools.get(flavorId);
     if (pool) pool.holds = pool.holds.filter((h) => h !== hold);
-    this.holds.delete(hold.tx.TransactionID);
+    if (!keepFindable) this.holds.delete(hold.tx.TransactionID);
     if (this.byKey.get(hold.key) === hold) this.byKey.delete(hold.key);
     this.deadlines.cancel(HOLD + hold.tx.TransactionID);
   }
@@ -373,7 +373,7 @@ export class ReservationEngine {
       if (
         !fits(
           head.need,
-          unsold(entry.flavor),
+          unsold(entry),
           pool.holds.map((h) => h.need),
         )
       )
@@ -399,8 +399,10 @@ export class ReservationEngine {
   private async sell(hold: Hold, entry: FlavorEntry): Promise<Contract> {
     const now = this.clock.now();
     const flavorId = entry.flavor.flavorId;
-    this.removeHold(hold);
-    const { sold, remainder } = sale(entry.flavor, hold.need, hold.tx.Configuration);
+    // Its capacity leaves the pool now; the hold stays findable (as purchasing) until the
+    // sale is durable, so a concurrent retry replays the contract instead of missing it.
+    this.removeHold(hold, true);
+    const { sold, remainder } = sale(entry, hold.need, hold.tx.Configuration);
     const catalogPart = this.catalog.sold(entry, remainder);
     const owner = entry.flavor.owner;
     const contract: Contract = {
@@ -423,7 +425,8 @@ export class ReservationEngine {
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
     // only once the sale is durable.
     const pool = this.pool(flavorId);
-    const left = remainder ? unsold(remainder) : undefined;
+    const next = remainder ? this.catalog.get(flavorId) : undefined;
+    const left = next ? unsold(next) : undefined;
     const hopeless = pool.waiters.filter((w) => !remainder || !possible(w.need, left));
     for (const w of hopeless) this.leaveLine(w);
 
@@ -455,6 +458,7 @@ export class ReservationEngine {
         buyerId: hold.buyerId,
       },
     ]);
+    this.holds.delete(hold.tx.TransactionID);
     for (const w of hopeless)
       this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was sold'));
     this.serve(flavorId);

@@ -1,22 +1,21 @@
 /**
- * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit is on
- * disk when it returns. Commits queued in the same event-loop turn share one transaction and
- * one fsync (group commit): each is wrapped in its own SAVEPOINT, so one failing change rolls
- * back alone and the others still commit.
+ * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a change is on
+ * disk when its commit resolves. Writes run on a writer thread (sqlite-writer.ts): commits
+ * queued while one batch is being written share the next transaction and fsync (group
+ * commit), each in its own savepoint so one failing change rolls back alone, and the event
+ * loop never waits for the disk. Reads use a connection of their own on the main thread and
+ * see every commit that has resolved. A ':memory:' database cannot be shared between
+ * threads, so it is written inline.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type {
-  Change,
-  Loaded,
-  Store,
-  StoredContract,
-  StoredEvent,
-  StoredFlavor,
-  StoredTransaction,
-} from './store.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
+import { configure, openWriter, type Outcome } from './sqlite-writes.js';
+import type { Change, Loaded, Store, StoredContract, StoredEvent, StoredFlavor, StoredTransaction } from './store.js';
 
 interface Pending {
   change: Change;
@@ -26,45 +25,43 @@ interface Pending {
 
 type Row = Record<string, unknown>;
 
+const WRITER = new URL(`./sqlite-writer${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+function startWriter(path: string): Worker {
+  if (!WRITER.pathname.endsWith('.ts')) return new Worker(WRITER, { workerData: { path } });
+  // Run from TypeScript sources (tests, tsx): the worker registers the same loader first.
+  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const code = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(WRITER))});`;
+  return new Worker(code, { eval: true, workerData: { path } });
+}
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private pending: Pending[] = [];
+  private readonly worker: Worker | undefined;
+  private readonly writeInline: ((changes: Change[]) => Outcome[]) | undefined;
+  private queue: Pending[] = [];
+  private inFlight: Pending[] | undefined;
   private flushScheduled = false;
   private closed = false;
+  private batchId = 0;
+  private drained: (() => void) | undefined;
   private readonly stmt;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    configure(this.db);
     this.migrate();
+    if (path === ':memory:') {
+      this.writeInline = openWriter(this.db);
+    } else {
+      this.worker = startWriter(path);
+      this.worker.on('message', (m: { id?: number; outcomes?: Outcome[]; error?: string }) => this.settle(m));
+      this.worker.on('error', (err) => this.fail(err));
+      this.worker.unref();
+    }
     const db = this.db;
     this.stmt = {
-      upsertFlavor: db.prepare(
-        `INSERT INTO flavors (flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds)
-         VALUES (@flavorId, @providerId, @status, @json, @expiresAt, @autoRenew, @ttlSeconds)
-         ON CONFLICT(flavor_id) DO UPDATE SET provider_id = excluded.provider_id, status = excluded.status,
-           json = excluded.json, expires_at = excluded.expires_at, auto_renew = excluded.auto_renew,
-           ttl_seconds = excluded.ttl_seconds`,
-      ),
-      upsertTransaction: db.prepare(
-        `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json)
-         VALUES (@transactionId, @flavorId, @buyerId, @status, @expiresAt, @json)
-         ON CONFLICT(transaction_id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at,
-           json = excluded.json`,
-      ),
-      insertContract: db.prepare(
-        `INSERT INTO contracts (contract_id, transaction_id, buyer_id, seller_id, created_at, json)
-         VALUES (@contractId, @transactionId, @buyerId, @sellerId, @createdAt, @json)`,
-      ),
-      insertEvent: db.prepare(
-        `INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id) VALUES (@seq, @at, @flavorId, @wire, @prev, @buyerId)`,
-      ),
-      setLastSeq: db.prepare(`UPDATE meta SET value = MAX(value, ?) WHERE key = 'last_seq'`),
-      prune: db.prepare(`DELETE FROM events WHERE seq <= ?`),
       liveFlavors: db.prepare(`SELECT * FROM flavors WHERE status = 'live'`),
       openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
       events: db.prepare(`SELECT * FROM events ORDER BY seq`),
@@ -75,16 +72,13 @@ export class SqliteStore implements Store {
       contractsOf: db.prepare(
         `SELECT * FROM contracts WHERE buyer_id = ? OR seller_id = ? ORDER BY created_at DESC, contract_id`,
       ),
-      allContracts: db.prepare(
-        `SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT ?`,
-      ),
+      allContracts: db.prepare(`SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT ?`),
     };
   }
 
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const row = this.db.prepare('SELECT version FROM schema_version').get() as
-      { version: number } | undefined;
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     let version = row?.version ?? 0;
     if (!row) this.db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
     for (const [i, sql] of MIGRATIONS.entries()) {
@@ -109,59 +103,61 @@ export class SqliteStore implements Store {
   commit(change: Change): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ change, resolve, reject });
-      if (!this.flushScheduled) {
+      this.queue.push({ change, resolve, reject });
+      if (!this.flushScheduled && !this.inFlight) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
     });
   }
 
+  /** Sends everything queued as one batch; the next batch waits for this one's reply. */
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    const outcomes: Array<unknown | undefined> = [];
-    try {
-      this.db.transaction(() => {
-        for (const [i, p] of batch.entries()) {
-          const sp = `c${i}`;
-          this.db.exec(`SAVEPOINT ${sp}`);
-          try {
-            this.apply(p.change);
-            this.db.exec(`RELEASE ${sp}`);
-            outcomes.push(undefined);
-          } catch (err) {
-            this.db.exec(`ROLLBACK TO ${sp}`);
-            this.db.exec(`RELEASE ${sp}`);
-            outcomes.push(err ?? new Error('commit failed'));
-          }
-        }
-      })();
-    } catch (err) {
-      for (const p of batch) p.reject(err);
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const changes = batch.map((p) => p.change);
+    if (this.writeInline) {
+      let outcomes: Outcome[];
+      try {
+        outcomes = this.writeInline(changes);
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      resolveAll(batch, outcomes);
+      this.maybeDrained();
       return;
     }
-    for (const [i, p] of batch.entries()) {
-      const err = outcomes[i];
-      if (err === undefined) p.resolve();
-      else p.reject(err);
+    this.inFlight = batch;
+    // A write in flight keeps the process alive; an idle writer does not.
+    this.worker?.ref();
+    this.worker?.postMessage({ id: ++this.batchId, changes });
+  }
+
+  private settle(m: { id?: number; outcomes?: Outcome[]; error?: string }): void {
+    const batch = this.inFlight;
+    if (!batch || m.id !== this.batchId) return;
+    this.inFlight = undefined;
+    if (m.error !== undefined) for (const p of batch) p.reject(new Error(m.error));
+    else resolveAll(batch, m.outcomes ?? []);
+    if (this.queue.length > 0) this.flush();
+    else {
+      this.worker?.unref();
+      this.maybeDrained();
     }
   }
 
-  private apply(change: Change): void {
-    for (const f of change.flavors ?? [])
-      this.stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
-    for (const t of change.transactions ?? []) this.stmt.upsertTransaction.run(t);
-    for (const c of change.contracts ?? []) this.stmt.insertContract.run(c);
-    let maxSeq = 0;
-    for (const e of change.events ?? []) {
-      this.stmt.insertEvent.run({ prev: null, buyerId: null, ...e });
-      if (e.seq > maxSeq) maxSeq = e.seq;
-    }
-    if (maxSeq > 0) this.stmt.setLastSeq.run(maxSeq);
-    if (change.pruneEventsThrough !== undefined) this.stmt.prune.run(change.pruneEventsThrough);
+  private fail(err: unknown): void {
+    for (const p of [...(this.inFlight ?? []), ...this.queue]) p.reject(err);
+    this.inFlight = undefined;
+    this.queue = [];
+    this.maybeDrained();
+  }
+
+  private maybeDrained(): void {
+    if (!this.inFlight && this.queue.length === 0) this.drained?.();
   }
 
   async transaction(id: string): Promise<StoredTransaction | undefined> {
@@ -187,11 +183,35 @@ export class SqliteStore implements Store {
     return (this.stmt.allContracts.all(limit) as Row[]).map(toContract);
   }
 
+  /** Writes what is queued, stops the writer and closes both connections; safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
     this.closed = true;
+    if (this.queue.length > 0 || this.inFlight) {
+      this.worker?.ref();
+      const done = new Promise<void>((r) => (this.drained = r));
+      this.flush();
+      await done;
+    }
+    if (this.worker) {
+      const worker = this.worker;
+      worker.ref();
+      await new Promise<void>((resolve) => {
+        worker.once('message', () => resolve());
+        worker.once('exit', () => resolve());
+        worker.postMessage({ close: true });
+      });
+      await worker.terminate();
+    }
     this.db.close();
+  }
+}
+
+function resolveAll(batch: Pending[], outcomes: Outcome[]): void {
+  for (const [i, p] of batch.entries()) {
+    const err = outcomes[i];
+    if (err === null || err === undefined) p.resolve();
+    else p.reject(new Error(err));
   }
 }
 
