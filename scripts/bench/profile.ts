@@ -11,8 +11,13 @@ import { spawnProc } from './lib/proc.js';
 const scenario = process.argv[2] ?? 'list';
 const dir = process.argv[3] ?? 'bench-output/profiles';
 mkdirSync(dir, { recursive: true });
-const seed = scenario === 'sale' ? { seed: 'pool', n: 500, file: true } : { seed: 'list', n: 10_000 };
-const proc = spawnProc('servers/hub.ts', [JSON.stringify(seed)], ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+const seed =
+  scenario === 'sale' ? { seed: 'pool', n: 500, file: true } : { seed: 'list', n: 10_000 };
+const proc = spawnProc(
+  'servers/hub.ts',
+  [JSON.stringify(seed)],
+  ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+);
 const { url } = await proc.once<{ url: string }>('ready');
 const r = prng(1);
 if (scenario === 'sale') {
@@ -32,11 +37,16 @@ if (scenario === 'sale') {
           return {
             ...req,
             headers: { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ FlavorID: ids[Math.floor(r() * ids.length)], Configuration: { type: 'k8slice', data: { cpu, memory: `${cpu}Gi`, pods: cpu } } }),
+            body: JSON.stringify({
+              FlavorID: ids[Math.floor(r() * ids.length)],
+              Configuration: { type: 'k8slice', data: { cpu, memory: `${cpu}Gi`, pods: cpu } },
+            }),
           };
         },
         onResponse: (_s: number, body: string, c: object) => {
-          (c as { tx?: string }).tx = (JSON.parse(body) as { TransactionID?: string }).TransactionID;
+          (c as { tx?: string }).tx = (
+            JSON.parse(body) as { TransactionID?: string }
+          ).TransactionID;
         },
       },
       {
@@ -54,7 +64,15 @@ if (scenario === 'sale') {
     url,
     connections: 10,
     duration: 5,
-    requests: [{ setupRequest: (req: AcRequest): AcRequest => ({ ...req, path: `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, headers: { authorization: 'Bearer bench-consumer-0' } }) }],
+    requests: [
+      {
+        setupRequest: (req: AcRequest): AcRequest => ({
+          ...req,
+          path: `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`,
+          headers: { authorization: 'Bearer bench-consumer-0' },
+        }),
+      },
+    ],
   });
 }
 await proc.kill();
@@ -63,7 +81,10 @@ const file = readdirSync(dir)
   .filter((f) => f.endsWith('.cpuprofile'))
   .sort((a, b) => statSync(`${dir}/${b}`).size - statSync(`${dir}/${a}`).size)[0] as string;
 const prof = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }>;
   samples: number[];
 };
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -75,4 +96,5 @@ for (const s of prof.samples) {
   self.set(k, (self.get(k) ?? 0) + 1);
 }
 const total = prof.samples.length;
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(((v / total) * 100).toFixed(1).padStart(5), k);
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+  console.log(((v / total) * 100).toFixed(1).padStart(5), k);

@@ -18,7 +18,10 @@ import { spawnProc, type Proc } from './lib/proc.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
-const ONLY = argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const ONLY = argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const CONSUMERS = 200;
 
 /** autocannon's per-connection context across a request sequence. */
@@ -28,8 +31,30 @@ interface Ctx {
 }
 
 const S = QUICK
-  ? { listN: 2000, rounds: 2, dur: 2, p7: [1000, 5000, 20000], p8Window: 2, p2Flavors: 200, subs: 500, subProcs: 1, p4Dur: 3, p6Conns: 1000 }
-  : { listN: 10_000, rounds: 5, dur: 5, p7: [1000, 10_000, 100_000], p8Window: 10, p2Flavors: 500, subs: 5000, subProcs: 2, p4Dur: 10, p6Conns: 10_000 };
+  ? {
+      listN: 2000,
+      rounds: 2,
+      dur: 2,
+      p7: [1000, 5000, 20000],
+      p8Window: 2,
+      p2Flavors: 200,
+      subs: 500,
+      subProcs: 1,
+      p4Dur: 3,
+      p6Conns: 1000,
+    }
+  : {
+      listN: 10_000,
+      rounds: 5,
+      dur: 5,
+      p7: [1000, 10_000, 100_000],
+      p8Window: 10,
+      p2Flavors: 500,
+      subs: 5000,
+      subProcs: 2,
+      p4Dur: 10,
+      p6Conns: 10_000,
+    };
 
 interface Row {
   id: string;
@@ -47,19 +72,33 @@ const log = (...a: unknown[]) => console.log('[bench]', ...a);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const want = (id: string) => !ONLY || ONLY.includes(id);
 
-async function startHub(opts: Record<string, unknown>, gc = false): Promise<{ proc: Proc; url: string }> {
-  const proc = spawnProc('servers/hub.ts', [JSON.stringify({ consumers: CONSUMERS, ...opts })], gc ? ['--expose-gc'] : []);
+async function startHub(
+  opts: Record<string, unknown>,
+  gc = false,
+): Promise<{ proc: Proc; url: string }> {
+  const proc = spawnProc(
+    'servers/hub.ts',
+    [JSON.stringify({ consumers: CONSUMERS, ...opts })],
+    gc ? ['--expose-gc'] : [],
+  );
   const { url } = await proc.once<{ url: string }>('ready');
   return { proc, url };
 }
 
-async function startBaseline(opts: Record<string, unknown>, gc = false): Promise<{ proc: Proc; url: string }> {
+async function startBaseline(
+  opts: Record<string, unknown>,
+  gc = false,
+): Promise<{ proc: Proc; url: string }> {
   const proc = spawnProc('servers/baselines.ts', [JSON.stringify(opts)], gc ? ['--expose-gc'] : []);
   const { url } = await proc.once<{ url: string }>('ready');
   return { proc, url };
 }
 
-async function startSubscribers(opts: Record<string, unknown>, n: number, procs: number): Promise<Proc[]> {
+async function startSubscribers(
+  opts: Record<string, unknown>,
+  n: number,
+  procs: number,
+): Promise<Proc[]> {
   const out: Proc[] = [];
   for (let i = 0; i < procs; i++) {
     const share = Math.floor(n / procs) + (i < n % procs ? 1 : 0);
@@ -75,7 +114,13 @@ const PROVIDER = { authorization: 'Bearer bench-provider', 'content-type': 'appl
 
 // ---------------------------------------------------------------------------------------
 
-async function listRps(url: string, path: string | undefined, connections: number, duration: number, seed: number) {
+async function listRps(
+  url: string,
+  path: string | undefined,
+  connections: number,
+  duration: number,
+  seed: number,
+) {
   const r = prng(seed);
   const result = await autocannon({
     url,
@@ -92,19 +137,33 @@ async function listRps(url: string, path: string | undefined, connections: numbe
       },
     ],
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+  };
 }
 
 async function answerSizes(url: string, samples: number) {
   const r = prng(7);
   const sized: Array<{ bytes: number; count: number; body: string }> = [];
   for (let i = 0; i < samples; i++) {
-    const res = await fetch(`${url}/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, { headers: { authorization: `Bearer ${consumerToken(0)}` } });
+    const res = await fetch(`${url}/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, {
+      headers: { authorization: `Bearer ${consumerToken(0)}` },
+    });
     const body = await res.text();
-    sized.push({ bytes: Buffer.byteLength(body), count: (JSON.parse(body) as unknown[]).length, body });
+    sized.push({
+      bytes: Buffer.byteLength(body),
+      count: (JSON.parse(body) as unknown[]).length,
+      body,
+    });
   }
   sized.sort((a, b) => a.bytes - b.bytes);
-  return { median: sized[sized.length >> 1] as { bytes: number; count: number; body: string }, counts: sized.map((s) => s.count).sort((a, b) => a - b) };
+  return {
+    median: sized[sized.length >> 1] as { bytes: number; count: number; body: string },
+    counts: sized.map((s) => s.count).sort((a, b) => a - b),
+  };
 }
 
 async function p1(): Promise<void> {
@@ -137,7 +196,11 @@ async function p1(): Promise<void> {
 }
 
 /** Sequential GETs on one keep-alive connection, each timed into a histogram (50 µs buckets). */
-async function timedLists(url: string, seconds: number, seed: number): Promise<{ p50: number; p99: number; n: number }> {
+async function timedLists(
+  url: string,
+  seconds: number,
+  seed: number,
+): Promise<{ p50: number; p99: number; n: number }> {
   const r = prng(seed);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const hist = new Histogram();
@@ -171,7 +234,8 @@ async function p7p8(): Promise<void> {
     const hub = await startHub({ seed: 'list', n });
     await timedLists(hub.url, 1, 3);
     const runs = [];
-    for (let i = 0; i < Math.max(2, S.rounds - 2); i++) runs.push(await timedLists(hub.url, S.dur, 200 + i));
+    for (let i = 0; i < Math.max(2, S.rounds - 2); i++)
+      runs.push(await timedLists(hub.url, S.dur, 200 + i));
     lat[n] = { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
     if (n === S.p7.at(-1) && want('P8')) await p8(hub.proc, n);
     await hub.proc.kill();
@@ -200,7 +264,16 @@ async function p8(proc: Proc, n: number): Promise<void> {
   const b = await proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });
   const usedUs = b.cpu.user - a.cpu.user + (b.cpu.system - a.cpu.system);
   const pct = (usedUs / ((b.at - a.at) * 1000)) * 100;
-  rows.push({ id: 'P8', what: `hub CPU while idle, ${n} flavors (long TTLs), ${S.p8Window} s window`, hub: pct, baseline: undefined, ratio: undefined, unit: '% of a core', target: '≤ 1 %', met: pct <= 1 });
+  rows.push({
+    id: 'P8',
+    what: `hub CPU while idle, ${n} flavors (long TTLs), ${S.p8Window} s window`,
+    hub: pct,
+    baseline: undefined,
+    ratio: undefined,
+    unit: '% of a core',
+    target: '≤ 1 %',
+    met: pct <= 1,
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -217,7 +290,14 @@ async function p2(): Promise<void> {
         url: base.url,
         connections: 64,
         duration,
-        requests: [{ method: 'POST', path: '/post', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ FlavorID: 'fl-0123456789abcdef' }) }],
+        requests: [
+          {
+            method: 'POST',
+            path: '/post',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ FlavorID: 'fl-0123456789abcdef' }),
+          },
+        ],
       });
       return { rps: res.requests.average, errors: res.non2xx };
     }
@@ -235,7 +315,10 @@ async function p2(): Promise<void> {
             const cpu = String(1 + Math.floor(r() * 4));
             return {
               ...req,
-              headers: { authorization: `Bearer ${ctx.token ?? ''}`, 'content-type': 'application/json' },
+              headers: {
+                authorization: `Bearer ${ctx.token ?? ''}`,
+                'content-type': 'application/json',
+              },
               body: JSON.stringify({
                 FlavorID: ids[Math.floor(r() * ids.length)],
                 Configuration: { type: 'k8slice', data: { cpu, memory: `${cpu}Gi`, pods: cpu } },
@@ -320,7 +403,9 @@ async function drained(groups: Proc[], maxMs = 15_000): Promise<number> {
 }
 
 async function captureRefreshTemplate(hubUrl: string, flavorId: string): Promise<string> {
-  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/api/v2/subscriptions`, { headers: { authorization: `Bearer ${consumerToken(0)}` } });
+  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/api/v2/subscriptions`, {
+    headers: { authorization: `Bearer ${consumerToken(0)}` },
+  });
   await new Promise((r) => ws.once('open', r));
   const got = new Promise<string>((resolve) => {
     ws.on('message', (d) => {
@@ -330,7 +415,13 @@ async function captureRefreshTemplate(hubUrl: string, flavorId: string): Promise
   });
   ws.send(JSON.stringify({ type: 'SUBSCRIBE_FLAVOR', flavorId }));
   await sleep(100);
-  await fetch(`${hubUrl}/api/v2/flavors/${flavorId}/refresh`, { method: 'POST', headers: PROVIDER, body: JSON.stringify({ price: { amount: stampMs().toFixed(3), currency: 'EUR', period: 'hour' } }) });
+  await fetch(`${hubUrl}/api/v2/flavors/${flavorId}/refresh`, {
+    method: 'POST',
+    headers: PROVIDER,
+    body: JSON.stringify({
+      price: { amount: stampMs().toFixed(3), currency: 'EUR', period: 'hour' },
+    }),
+  });
   const t = await got;
   ws.close();
   return t;
@@ -389,14 +480,22 @@ async function paced(fire: Fire, rate: number, seconds: number): Promise<string[
   return stamps;
 }
 
-async function deliveriesPerSecond(groups: Proc[], fire: Fire, seconds: number): Promise<{ rate: number; fired: number; closed: number }> {
+async function deliveriesPerSecond(
+  groups: Proc[],
+  fire: Fire,
+  seconds: number,
+): Promise<{ rate: number; fired: number; closed: number }> {
   await Promise.all(groups.map((g) => g.ask({ type: 'reset', latency: false })));
   const t0 = stampMs();
   const fired = await saturate(fire, seconds);
   const tEnd = await drained(groups);
   const reports = await collect(groups);
   const total = reports.reduce((s, r) => s + r.count, 0);
-  return { rate: total / ((tEnd - t0) / 1000), fired, closed: reports.reduce((s, r) => s + r.closedByServer, 0) };
+  return {
+    rate: total / ((tEnd - t0) / 1000),
+    fired,
+    closed: reports.reduce((s, r) => s + r.closedByServer, 0),
+  };
 }
 
 async function latencyRun(groups: Proc[], fire: Fire, rate: number, seconds: number) {
@@ -415,7 +514,13 @@ async function latencyRun(groups: Proc[], fire: Fire, rate: number, seconds: num
     const l = last.get(s);
     if (l !== undefined) toLast.recordMs(l - Number(s));
   }
-  return { p50: hist.percentile(50), p99: hist.percentile(99), lastP99: toLast.percentile(99), deliveries: hist.total, events: stamps.length };
+  return {
+    p50: hist.percentile(50),
+    p99: hist.percentile(99),
+    lastP99: toLast.percentile(99),
+    deliveries: hist.total,
+    events: stamps.length,
+  };
 }
 
 async function p3p4p5(): Promise<void> {
@@ -425,7 +530,16 @@ async function p3p4p5(): Promise<void> {
   const { ids } = await hub.proc.ask<{ ids: string[] }>({ type: 'ids' });
   const flavorId = ids[0] as string;
   const template = await captureRefreshTemplate(hub.url, flavorId);
-  const hubSubs = await startSubscribers({ kind: 'hub', url: hub.url, tokens: Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i)), flavorIds: [flavorId] }, n, S.subProcs);
+  const hubSubs = await startSubscribers(
+    {
+      kind: 'hub',
+      url: hub.url,
+      tokens: Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i)),
+      flavorIds: [flavorId],
+    },
+    n,
+    S.subProcs,
+  );
   const fireHub = hubFire(hub.url, flavorId);
 
   if (want('P3')) {
@@ -516,7 +630,12 @@ async function p6(): Promise<void> {
   };
   const hub = await startHub({ seed: 'broadcast', n: 100 }, true);
   const { ids } = await hub.proc.ask<{ ids: string[] }>({ type: 'ids' });
-  const h = await measure(hub, { kind: 'hub', tokens: Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i)), flavorIds: ids, perConnection: 10 });
+  const h = await measure(hub, {
+    kind: 'hub',
+    tokens: Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i)),
+    flavorIds: ids,
+    perConnection: 10,
+  });
   await hub.proc.kill();
   const raw = await startBaseline({ kind: 'ws' }, true);
   const b = await measure(raw, { kind: 'ws' });
@@ -567,7 +686,10 @@ const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
 const out = table();
 console.log(`\n${out}\n\n${machine}; ${command}; ${Math.round((Date.now() - started) / 1000)} s`);
 mkdirSync('bench-output', { recursive: true });
-writeFileSync('bench-output/results.json', `${JSON.stringify({ date: new Date().toISOString(), machine, command, quick: QUICK, rows }, null, 2)}\n`);
+writeFileSync(
+  'bench-output/results.json',
+  `${JSON.stringify({ date: new Date().toISOString(), machine, command, quick: QUICK, rows }, null, 2)}\n`,
+);
 if (!QUICK && !ONLY) {
   writeFileSync(
     'BENCHMARKS.md',

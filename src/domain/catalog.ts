@@ -234,7 +234,8 @@ export class Catalog {
       this.topIndexes.size < MAX_TOP_INDEXES
         ? this.topIndex(type, first.field, second?.field, eq)
         : this.topIndex(type, first.field);
-    const composite = this.topIndexes.get(indexName(type, first.field, second?.field, eq)) === index;
+    const composite =
+      this.topIndexes.get(indexName(type, first.field, second?.field, eq)) === index;
     return { index, lo1: first.lo, lo2: composite ? second?.lo : undefined };
   }
 
@@ -318,7 +319,12 @@ export class Catalog {
 /** Indexes kept at most; past that, plans fall back to the single-field ones. */
 const MAX_TOP_INDEXES = 64;
 
-function indexName(type: FlavorTypeName | undefined, field: string, then?: string, eq?: { field: string; value: string }): string {
+function indexName(
+  type: FlavorTypeName | undefined,
+  field: string,
+  then?: string,
+  eq?: { field: string; value: string },
+): string {
   return `${type ?? '*'}:${field}${then ? `>${then}` : ''}${eq ? `@${eq.field}=${eq.value}` : ''}`;
 }
 

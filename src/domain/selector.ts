@@ -255,7 +255,8 @@ export function parseQuerySelector(
   const hit = compiledQueries.get(cacheKey);
   if (hit) return hit;
   const selector = parseQuerySelectorUncached(type, query);
-  if (compiledQueries.size >= QUERY_CACHE_SIZE) compiledQueries.delete(compiledQueries.keys().next().value as string);
+  if (compiledQueries.size >= QUERY_CACHE_SIZE)
+    compiledQueries.delete(compiledQueries.keys().next().value as string);
   compiledQueries.set(cacheKey, selector);
   return selector;
 }

@@ -70,7 +70,12 @@ export class TopIndex {
    * Pushes onto `out` every current entry with primary ≥ lo1 (and secondary ≥ lo2, when
    * given) that `accept` takes.
    */
-  collect(lo1: bigint, lo2: bigint | undefined, accept: (e: FlavorEntry) => boolean, out: FlavorEntry[]): void {
+  collect(
+    lo1: bigint,
+    lo2: bigint | undefined,
+    accept: (e: FlavorEntry) => boolean,
+    out: FlavorEntry[],
+  ): void {
     const end = this.prefix(lo1);
     const sorted = this.sorted;
     const runEnd = this.runEnd;
@@ -125,7 +130,8 @@ export class TopIndex {
     let j = 0;
     for (const k of old) {
       if (!k.e.current || staged.has(k.e)) continue;
-      while (j < fresh.length && compare(fresh[j] as Keyed, k) < 0) merged.push(fresh[j++] as Keyed);
+      while (j < fresh.length && compare(fresh[j] as Keyed, k) < 0)
+        merged.push(fresh[j++] as Keyed);
       merged.push(k);
     }
     while (j < fresh.length) merged.push(fresh[j++] as Keyed);

@@ -21,6 +21,9 @@ parentPort?.on('message', (msg: { id: number; changes: Change[] } | { close: tru
   try {
     parentPort?.postMessage({ id: msg.id, outcomes: write(msg.changes) });
   } catch (err) {
-    parentPort?.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });
+    parentPort?.postMessage({
+      id: msg.id,
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 });

@@ -35,7 +35,8 @@ export function openWriter(db: Database.Database): (changes: Change[]) => Outcom
   };
 
   const apply = (change: Change): void => {
-    for (const f of change.flavors ?? []) stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
+    for (const f of change.flavors ?? [])
+      stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
     for (const t of change.transactions ?? []) stmt.upsertTransaction.run(t);
     for (const c of change.contracts ?? []) stmt.insertContract.run(c);
     let maxSeq = 0;

@@ -15,7 +15,15 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
-import type { Change, Loaded, Store, StoredContract, StoredEvent, StoredFlavor, StoredTransaction } from './store.js';
+import type {
+  Change,
+  Loaded,
+  Store,
+  StoredContract,
+  StoredEvent,
+  StoredFlavor,
+  StoredTransaction,
+} from './store.js';
 
 interface Pending {
   change: Change;
@@ -25,7 +33,10 @@ interface Pending {
 
 type Row = Record<string, unknown>;
 
-const WRITER = new URL(`./sqlite-writer${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const WRITER = new URL(
+  `./sqlite-writer${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
 
 function startWriter(path: string): Worker {
   if (!WRITER.pathname.endsWith('.ts')) return new Worker(WRITER, { workerData: { path } });
@@ -56,7 +67,9 @@ export class SqliteStore implements Store {
       this.writeInline = openWriter(this.db);
     } else {
       this.worker = startWriter(path);
-      this.worker.on('message', (m: { id?: number; outcomes?: Outcome[]; error?: string }) => this.settle(m));
+      this.worker.on('message', (m: { id?: number; outcomes?: Outcome[]; error?: string }) =>
+        this.settle(m),
+      );
       this.worker.on('error', (err) => this.fail(err));
       this.worker.unref();
     }
@@ -72,13 +85,16 @@ export class SqliteStore implements Store {
       contractsOf: db.prepare(
         `SELECT * FROM contracts WHERE buyer_id = ? OR seller_id = ? ORDER BY created_at DESC, contract_id`,
       ),
-      allContracts: db.prepare(`SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT ?`),
+      allContracts: db.prepare(
+        `SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT ?`,
+      ),
     };
   }
 
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as
+      { version: number } | undefined;
     let version = row?.version ?? 0;
     if (!row) this.db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
     for (const [i, sql] of MIGRATIONS.entries()) {

@@ -201,7 +201,10 @@ export class WsHub {
 
     // Keep the catalog's copy of the id string, not the one parsed from this frame: thousands
     // of idle subscriptions then share it.
-    const flavorId = msg.flavorId === undefined ? undefined : (catalog.get(msg.flavorId)?.flavor.flavorId ?? msg.flavorId);
+    const flavorId =
+      msg.flavorId === undefined
+        ? undefined
+        : (catalog.get(msg.flavorId)?.flavor.flavorId ?? msg.flavorId);
     const sub = this.findOrAdd(conn, flavorId, selector);
     const head: Record<string, unknown> = {
       type: 'SUBSCRIBED',

@@ -7,7 +7,10 @@ import { compileSelector } from '../../src/domain/selector.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import { k8slice } from '../helpers/hub.js';
 
-const provider: Principal = { role: 'provider', identity: { Domain: 'p', NodeID: 'prov', IP: '1' } };
+const provider: Principal = {
+  role: 'provider',
+  identity: { Domain: 'p', NodeID: 'prov', IP: '1' },
+};
 
 describe('indexed LIST answers exactly what a full scan answers', () => {
   it('over random catalogs, changes and selectors', async () => {
@@ -25,15 +28,30 @@ describe('indexed LIST answers exactly what a full scan answers', () => {
       },
     });
     const ids: string[] = [];
-    const spec = fc.record({ cpu: fc.integer({ min: 2, max: 16 }), mem: fc.integer({ min: 1, max: 32 }), part: fc.boolean(), price: fc.integer({ min: 1, max: 99 }), arm: fc.boolean() });
+    const spec = fc.record({
+      cpu: fc.integer({ min: 2, max: 16 }),
+      mem: fc.integer({ min: 1, max: 32 }),
+      part: fc.boolean(),
+      price: fc.integer({ min: 1, max: 99 }),
+      arm: fc.boolean(),
+    });
     const flavors = fc.sample(spec, { numRuns: 1500, seed: 1 });
     for (const [i, f] of flavors.entries()) {
-      const body = k8slice({ cpu: String(f.cpu), memory: `${f.mem}Gi`, architecture: f.arm ? 'arm64' : 'amd64' }, f.part ? { cpuMin: '2', cpuStep: '3' } : undefined);
+      const body = k8slice(
+        { cpu: String(f.cpu), memory: `${f.mem}Gi`, architecture: f.arm ? 'arm64' : 'amd64' },
+        f.part ? { cpuMin: '2', cpuStep: '3' } : undefined,
+      );
       body.price.amount = (f.price / 10).toFixed(2);
       ids.push((await market.catalog.publish(provider, body)).flavorId);
       // Refreshes and withdrawals along the way exercise the indexes' deltas and merges.
-      if (i % 7 === 0) await market.catalog.refresh(provider, ids[i >> 1] as string, { price: { amount: '5.55', currency: 'EUR', period: 'hour' } }).catch(() => {});
-      if (i % 11 === 0) await market.catalog.withdraw(provider, ids[i >> 2] as string).catch(() => {});
+      if (i % 7 === 0)
+        await market.catalog
+          .refresh(provider, ids[i >> 1] as string, {
+            price: { amount: '5.55', currency: 'EUR', period: 'hour' },
+          })
+          .catch(() => {});
+      if (i % 11 === 0)
+        await market.catalog.withdraw(provider, ids[i >> 2] as string).catch(() => {});
     }
     const sel = fc.record({
       cpuMin: fc.option(fc.integer({ min: 0, max: 18 }), { nil: undefined }),
@@ -48,17 +66,22 @@ describe('indexed LIST answers exactly what a full scan answers', () => {
       fc.property(sel, (s) => {
         const filter: Record<string, object> = {};
         if (s.typed && s.cpuMatch !== undefined) filter.cpu = { match: String(s.cpuMatch) };
-        else if (s.typed && s.cpuMin !== undefined) filter.cpu = { range: { min: String(s.cpuMin) } };
+        else if (s.typed && s.cpuMin !== undefined)
+          filter.cpu = { range: { min: String(s.cpuMin) } };
         if (s.typed && (s.memMin !== undefined || s.memMax !== undefined)) {
           const lo = s.memMin ?? 0;
           const hi = Math.max(lo, s.memMax ?? 64);
           filter.memory = { range: { min: `${lo}Gi`, max: `${hi}Gi` } };
         }
         if (s.typed && s.arch) filter.architecture = { match: s.arch };
-        if (s.priceMin !== undefined) filter.price = { range: { min: (s.priceMin / 10).toFixed(1) } };
+        if (s.priceMin !== undefined)
+          filter.price = { range: { min: (s.priceMin / 10).toFixed(1) } };
         const type = s.typed ? ('k8slice' as const) : undefined;
         const selector = compileSelector(type, filter);
-        const indexed = market.catalog.list(selector, type).map((e) => e.flavor.flavorId).sort();
+        const indexed = market.catalog
+          .list(selector, type)
+          .map((e) => e.flavor.flavorId)
+          .sort();
         const scanned = market.catalog
           .list(undefined, type)
           .filter((e) => selector.test(e.facts))

@@ -39,7 +39,10 @@ function onPayload(text: string): void {
 
 async function openHub(i: number): Promise<void> {
   const token = o.tokens?.[i % o.tokens.length] as string;
-  const ws = new WebSocket(`${o.url.replace(/^http/, 'ws')}/api/v2/subscriptions`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+  const ws = new WebSocket(`${o.url.replace(/^http/, 'ws')}/api/v2/subscriptions`, {
+    headers: { authorization: `Bearer ${token}` },
+    perMessageDeflate: false,
+  });
   sockets.push(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -61,7 +64,8 @@ async function openHub(i: number): Promise<void> {
   ws.on('close', (code) => {
     if (code !== 1000 && code !== 1005) closedByServer++;
   });
-  for (let k = 0; k < per; k++) ws.send(JSON.stringify({ type: 'SUBSCRIBE_FLAVOR', flavorId: ids[(i + k) % ids.length] }));
+  for (let k = 0; k < per; k++)
+    ws.send(JSON.stringify({ type: 'SUBSCRIBE_FLAVOR', flavorId: ids[(i + k) % ids.length] }));
   await subscribed;
 }
 

@@ -19,9 +19,26 @@ export function listFlavor(r: () => number, i: number): FlavorPublish {
     type: {
       name: 'k8slice',
       data: {
-        characteristics: { architecture: r() < 0.5 ? 'amd64' : 'arm64', cpu: String(cpu), memory: `${mem}Gi`, pods: '110', storage: `${cpu * 20}Gi` },
+        characteristics: {
+          architecture: r() < 0.5 ? 'amd64' : 'arm64',
+          cpu: String(cpu),
+          memory: `${mem}Gi`,
+          pods: '110',
+          storage: `${cpu * 20}Gi`,
+        },
         ...(i % 10 === 0
-          ? { policies: { partitionability: { cpuMin: '1', memoryMin: '1Gi', podsMin: '10', cpuStep: '1', memoryStep: '1Gi', podsStep: '10' } } }
+          ? {
+              policies: {
+                partitionability: {
+                  cpuMin: '1',
+                  memoryMin: '1Gi',
+                  podsMin: '10',
+                  cpuStep: '1',
+                  memoryStep: '1Gi',
+                  podsStep: '10',
+                },
+              },
+            }
           : {}),
       },
     },
@@ -47,7 +64,16 @@ export function poolFlavor(): FlavorPublish {
       name: 'k8slice',
       data: {
         characteristics: { cpu: '100000', memory: '100000Gi', pods: '1000000' },
-        policies: { partitionability: { cpuMin: '1', memoryMin: '1Gi', podsMin: '1', cpuStep: '1', memoryStep: '1Gi', podsStep: '1' } },
+        policies: {
+          partitionability: {
+            cpuMin: '1',
+            memoryMin: '1Gi',
+            podsMin: '1',
+            cpuStep: '1',
+            memoryStep: '1Gi',
+            podsStep: '1',
+          },
+        },
       },
     },
     price: { amount: '0.10', currency: 'EUR', period: 'hour' },
@@ -61,7 +87,13 @@ export function broadcastFlavor(): FlavorPublish {
     type: {
       name: 'k8slice',
       data: {
-        characteristics: { architecture: 'amd64', cpu: '16', memory: '64Gi', pods: '110', storage: '500Gi' },
+        characteristics: {
+          architecture: 'amd64',
+          cpu: '16',
+          memory: '64Gi',
+          pods: '110',
+          storage: '500Gi',
+        },
         properties: { latency: 12, securityStandards: ['ISO27001'] },
       },
     },

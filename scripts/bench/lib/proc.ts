@@ -45,7 +45,9 @@ export function spawnProc(script: string, args: string[] = [], execArgv: string[
   const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     Promise.race([
       p,
-      new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`${script}: no ${what} within ${ms} ms`)), ms).unref()),
+      new Promise<T>((_, rej) =>
+        setTimeout(() => rej(new Error(`${script}: no ${what} within ${ms} ms`)), ms).unref(),
+      ),
     ]);
   return {
     child,
@@ -56,7 +58,9 @@ export function spawnProc(script: string, args: string[] = [], execArgv: string[
       return bounded(p, timeoutMs, `reply to ${String(msg.type)}`);
     },
     once<T>(type: string, timeoutMs = 180_000) {
-      const p = new Promise<T>((resolve) => typed.push({ type, resolve: resolve as (m: unknown) => void }));
+      const p = new Promise<T>((resolve) =>
+        typed.push({ type, resolve: resolve as (m: unknown) => void }),
+      );
       return bounded(p, timeoutMs, type);
     },
     async kill() {
@@ -71,7 +75,9 @@ export function spawnProc(script: string, args: string[] = [], execArgv: string[
 }
 
 /** In a child: answers the orchestrator's requests with `handle`. */
-export function serve(handle: (msg: { type: string; id?: number; [k: string]: unknown }) => Promise<unknown> | unknown): void {
+export function serve(
+  handle: (msg: { type: string; id?: number; [k: string]: unknown }) => Promise<unknown> | unknown,
+): void {
   process.on('message', (msg: { type: string; id?: number }) => {
     Promise.resolve(handle(msg)).then(
       (reply) => process.send?.({ ...(reply as object), id: msg.id }),

@@ -12,7 +12,10 @@ import { Server as SocketIOServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import { serve } from '../lib/proc.js';
 
-const opts = JSON.parse(process.argv[2] ?? '{}') as { kind: 'fastify' | 'ws' | 'socketio'; body?: string };
+const opts = JSON.parse(process.argv[2] ?? '{}') as {
+  kind: 'fastify' | 'ws' | 'socketio';
+  body?: string;
+};
 
 function readBody(req: import('node:http').IncomingMessage): Promise<Buffer> {
   return new Promise((resolve) => {
@@ -22,7 +25,7 @@ function readBody(req: import('node:http').IncomingMessage): Promise<Buffer> {
   });
 }
 
-let url = '';
+let url: string;
 let clients = () => 0;
 if (opts.kind === 'fastify') {
   const app = Fastify({ logger: false });
@@ -36,9 +39,17 @@ if (opts.kind === 'fastify') {
           type: 'object',
           required: ['FlavorID'],
           additionalProperties: false,
-          properties: { FlavorID: { type: 'string', maxLength: 64 }, Configuration: { type: 'object' } },
+          properties: {
+            FlavorID: { type: 'string', maxLength: 64 },
+            Configuration: { type: 'object' },
+          },
         },
-        response: { 200: { type: 'object', properties: { ok: { type: 'boolean' }, FlavorID: { type: 'string' } } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { ok: { type: 'boolean' }, FlavorID: { type: 'string' } },
+          },
+        },
       },
     },
     async (req) => ({ ok: true, FlavorID: (req.body as { FlavorID: string }).FlavorID }),
@@ -56,7 +67,11 @@ if (opts.kind === 'fastify') {
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 } else {
   const server = createServer();
-  const io = new SocketIOServer(server, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
+  const io = new SocketIOServer(server, {
+    transports: ['websocket'],
+    perMessageDeflate: false,
+    serveClient: false,
+  });
   server.on('request', async (req, res) => {
     if (req.url?.startsWith('/socket.io')) return;
     const payload = await readBody(req);

@@ -11,11 +11,20 @@ import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
 import { broadcastFlavor, listFlavor, poolFlavor, prng } from '../lib/catalog.js';
 import { serve } from '../lib/proc.js';
 
-const opts = JSON.parse(process.argv[2] ?? '{}') as { seed: 'list' | 'pool' | 'broadcast'; n: number; file?: boolean; consumers?: number };
+const opts = JSON.parse(process.argv[2] ?? '{}') as {
+  seed: 'list' | 'pool' | 'broadcast';
+  n: number;
+  file?: boolean;
+  consumers?: number;
+};
 const dir = mkdtempSync(join(tmpdir(), 'rear-bench-'));
 const consumers = opts.consumers ?? 200;
 const tokens: TokenEntry[] = [
-  { token: 'bench-provider', role: 'provider', identity: { Domain: 'bench', NodeID: 'bench-provider', IP: '127.0.0.1' } },
+  {
+    token: 'bench-provider',
+    role: 'provider',
+    identity: { Domain: 'bench', NodeID: 'bench-provider', IP: '127.0.0.1' },
+  },
   ...Array.from({ length: consumers }, (_, i): TokenEntry => ({
     token: `bench-consumer-${i}`,
     role: 'consumer',
@@ -32,10 +41,13 @@ const app = await buildApp({
 const provider: Principal = { role: 'provider', identity: tokens[0]!.identity };
 const r = prng(42);
 const ids: string[] = [];
-const make = (i: number): FlavorPublish => (opts.seed === 'list' ? listFlavor(r, i) : opts.seed === 'pool' ? poolFlavor() : broadcastFlavor());
+const make = (i: number): FlavorPublish =>
+  opts.seed === 'list' ? listFlavor(r, i) : opts.seed === 'pool' ? poolFlavor() : broadcastFlavor();
 for (let i = 0; i < opts.n; i += 1000) {
   const batch = await Promise.all(
-    Array.from({ length: Math.min(1000, opts.n - i) }, (_, j) => app.market.catalog.publish(provider, make(i + j))),
+    Array.from({ length: Math.min(1000, opts.n - i) }, (_, j) =>
+      app.market.catalog.publish(provider, make(i + j)),
+    ),
   );
   for (const f of batch) ids.push(f.flavorId);
 }
