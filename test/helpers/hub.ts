@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp, type AppOptions } from '../../src/app.js';
 import type { FlavorPublish, TokenEntry } from '../../src/types/wire.js';
@@ -233,3 +234,20 @@ export class WsClient {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Hubs started through the returned function are closed after each test of the file that
+ * calls this (at module level).
+ */
+export function hubsClosedAfterEach(): (opts?: Parameters<typeof startHub>[0]) => Promise<TestHub> {
+  let hubs: TestHub[] = [];
+  afterEach(async () => {
+    for (const h of hubs) await h.close();
+    hubs = [];
+  });
+  return async (opts = {}) => {
+    const h = await startHub(opts);
+    hubs.push(h);
+    return h;
+  };
+}

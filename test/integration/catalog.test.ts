@@ -1,17 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { k8slice, sleep, startHub, tempDbPath, type TestHub } from '../helpers/hub.js';
+import { describe, expect, it } from 'vitest';
+import { hubsClosedAfterEach, k8slice, sleep, tempDbPath } from '../helpers/hub.js';
 
-let hubs: TestHub[] = [];
-afterEach(async () => {
-  for (const h of hubs) await h.close();
-  hubs = [];
-});
-
-async function hub(opts: Parameters<typeof startHub>[0] = {}): Promise<TestHub> {
-  const h = await startHub(opts);
-  hubs.push(h);
-  return h;
-}
+const hub = hubsClosedAfterEach();
 
 const P = 'tok-provider-a';
 const P2 = 'tok-provider-b';

@@ -3,6 +3,7 @@ import { FakeClock } from '../../src/clock.js';
 import { DemoMarket } from '../../src/demo/market.js';
 import { seedDemoCatalog } from '../../src/demo/seed.js';
 import type { TokenEntry } from '../../src/types/wire.js';
+import { prng } from '../../scripts/bench/lib/catalog.js';
 import { sleep, startHub, WsClient, type TestHub } from '../helpers/hub.js';
 
 let hub: TestHub | undefined;
@@ -38,17 +39,6 @@ const tokens: TokenEntry[] = [
   },
 ];
 
-/** A small deterministic PRNG, so the run is the same every time. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('the demo catalog and the demo market', () => {
   it('seeds at least 40 flavors over all four types and three providers', async () => {
     hub = await startHub({ tokens });
@@ -76,7 +66,7 @@ describe('the demo catalog and the demo market', () => {
       baseUrl: hub.url,
       tokens,
       clock,
-      random: mulberry32(7),
+      random: prng(7),
       onError: (e) => errors.push(e),
     });
     for (let i = 0; i < 30; i++) {

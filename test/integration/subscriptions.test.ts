@@ -1,21 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { k8slice, sleep, startHub, WsClient, type TestHub } from '../helpers/hub.js';
+import { hubsClosedAfterEach, k8slice, sleep, WsClient, type TestHub } from '../helpers/hub.js';
 
-let hubs: TestHub[] = [];
 let clients: WsClient[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const c of clients) c.close();
   clients = [];
-  for (const h of hubs) await h.close();
-  hubs = [];
 });
-
-async function hub(opts: Parameters<typeof startHub>[0] = {}): Promise<TestHub> {
-  const h = await startHub(opts);
-  hubs.push(h);
-  return h;
-}
+const hub = hubsClosedAfterEach();
 
 async function client(h: TestHub, token = C0): Promise<WsClient> {
   const c = await WsClient.open(h.wsUrl, token);
