@@ -4,7 +4,12 @@
  * only the entry point (cli.ts) listens.
  */
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type preValidationHookHandler,
+} from 'fastify';
 import { systemClock, type Clock } from './clock.js';
 import type { HistoryBound } from './domain/event-bus-memory.js';
 import type { FatalHandler } from './domain/journal.js';
@@ -94,8 +99,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       done(new HubError('INVALID_REQUEST', 'The body is not valid JSON'), undefined);
     }
   });
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && request.routeOptions.config?.optionalBody) request.body = {};
+  // Only routes whose body may be left out pay for reading an absent one as {}.
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.optionalBody) return;
+    const hook: preValidationHookHandler = (request, _reply, done) => {
+      if (request.body === undefined) request.body = {};
+      done();
+    };
+    route.preValidation = [hook, ...[route.preValidation ?? []].flat()];
   });
   installErrorHandling(app);
 

@@ -3,7 +3,7 @@
  * every /api/v2 route — the WebSocket upgrade included, so a bad token there is an HTTP 401
  * and never an upgrade.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Principal } from '../domain/principal.js';
 import { HubError } from '../errors.js';
@@ -48,7 +48,12 @@ export class TokenRegistry {
 /** Builds the onRequest hook; `queryToken` lets browsers pass ?access_token= on an upgrade. */
 export function authHook(tokens: TokenRegistry, clock: Clock, limit: RateLimit) {
   const buckets = new Map<string, Bucket>();
-  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  // A callback hook, not an async one: the common path allocates no promise.
+  return function authenticate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void {
     const header = request.headers.authorization;
     let token = header ? BEARER.exec(header)?.[1] : undefined;
     if (token === undefined && request.routeOptions.config?.queryToken) {
@@ -56,7 +61,7 @@ export function authHook(tokens: TokenRegistry, clock: Clock, limit: RateLimit) 
       if (typeof q?.access_token === 'string') token = q.access_token;
     }
     const principal = tokens.resolve(token);
-    if (!principal) throw new HubError('UNAUTHORIZED');
+    if (!principal) return done(new HubError('UNAUTHORIZED'));
     request.principal = principal;
     if (limit.perSecond > 0) {
       const now = clock.now();
@@ -67,14 +72,17 @@ export function authHook(tokens: TokenRegistry, clock: Clock, limit: RateLimit) 
         const wait = Math.max(1, Math.ceil((1 - b.tokens) / limit.perSecond));
         reply.header('Retry-After', String(wait));
         buckets.set(token as string, b);
-        throw new HubError(
-          'RATE_LIMITED',
-          `Over ${limit.perSecond} requests per second for this token`,
+        return done(
+          new HubError(
+            'RATE_LIMITED',
+            `Over ${limit.perSecond} requests per second for this token`,
+          ),
         );
       }
       b.tokens -= 1;
       buckets.set(token as string, b);
     }
+    done();
   };
 }
 
