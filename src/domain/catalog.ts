@@ -8,7 +8,7 @@ import { HubError } from '../errors.js';
 import type { Change, StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../types/wire.js';
 import type { DeadlineQueue } from './deadlines.js';
-import { makeEntry, type FlavorEntry } from './flavor-entry.js';
+import { jsonArrayBytes, makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { checkFlavorType } from './flavor-rules.js';
 import { FLAVOR_TYPES, type FlavorTypeName } from './flavor-types.js';
 import { diffFields, type EventDraft } from './events.js';
@@ -98,10 +98,9 @@ export class Catalog {
     return out;
   }
 
-  /** The JSON array LIST answers, joined from each flavor's cached JSON. */
-  listJson(selector: Selector | undefined, type?: FlavorTypeName): string {
-    const parts = this.list(selector, type).map((e) => e.json);
-    return `[${parts.join(',')}]`;
+  /** The JSON array LIST answers, assembled from each flavor's cached bytes. */
+  listBytes(selector: Selector | undefined, type?: FlavorTypeName): Buffer {
+    return jsonArrayBytes(this.list(selector, type));
   }
 
   async publish(principal: Principal, body: FlavorPublish): Promise<Flavor> {

@@ -15,6 +15,28 @@ export interface FlavorEntry {
   readonly ttlSeconds: number;
   /** True while this is the catalog's version of the flavor; indexes skip entries that are not. */
   current: boolean;
+  /** The JSON as UTF-8 bytes, made on first listing and reused by every LIST after it. */
+  bytes?: Buffer;
+}
+
+/** The entry's JSON as bytes (memoized). */
+export function bytesOf(e: FlavorEntry): Buffer {
+  return (e.bytes ??= Buffer.from(e.json));
+}
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/** A JSON array of entries, assembled from their cached bytes with a single copy. */
+export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
+  const parts: Buffer[] = [OPEN];
+  for (const [i, e] of entries.entries()) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(bytesOf(e));
+  }
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
 }
 
 export function makeEntry(flavor: Flavor, autoRenew: boolean, ttlSeconds: number): FlavorEntry {

@@ -251,7 +251,12 @@ export function parseQuerySelector(
   query: Record<string, string | string[] | undefined>,
 ): Selector {
   // Dashboards and agents repeat their selectors: compile each distinct one once.
-  const cacheKey = `${type ?? '*'}${JSON.stringify(query)}`;
+  let cacheKey = type ?? '*';
+  for (const k in query) {
+    const v = query[k];
+    // A repeated key (an array) is keyed apart from any single value: it must fail again.
+    cacheKey += typeof v === 'string' ? `\u0000${k}\u0001${v}` : `\u0000${k}\u0002${JSON.stringify(v)}`;
+  }
   const hit = compiledQueries.get(cacheKey);
   if (hit) return hit;
   const selector = parseQuerySelectorUncached(type, query);

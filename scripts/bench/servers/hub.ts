@@ -5,11 +5,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../../../src/app.js';
+import type * as AppModule from '../../../src/app.js';
 import type { Principal } from '../../../src/domain/principal.js';
 import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
 import { broadcastFlavor, listFlavor, poolFlavor, prng } from '../lib/catalog.js';
 import { serve } from '../lib/proc.js';
+
+// The hub as it ships: the tsc build in dist/ (run.ts builds it first), not tsx-transpiled sources.
+const { buildApp } = (await import(
+  new URL('../../../dist/src/app.js', import.meta.url).href
+)) as typeof AppModule;
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   seed: 'list' | 'pool' | 'broadcast';

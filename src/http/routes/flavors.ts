@@ -17,7 +17,7 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
     { schema: { response: { 200: ref('FlavorList'), ...ERROR_RESPONSES } } },
     async (request, reply) => {
       const selector = parseQuerySelector(undefined, request.query as Query);
-      return reply.type(JSON_TYPE).send(catalog.listJson(selector));
+      return reply.type(JSON_TYPE).send(catalog.listBytes(selector));
     },
   );
 
@@ -35,7 +35,7 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
       const type = typeFromSpelling(segment);
       if (type) {
         const selector = parseQuerySelector(type, request.query as Query);
-        return reply.type(JSON_TYPE).send(catalog.listJson(selector, type));
+        return reply.type(JSON_TYPE).send(catalog.listBytes(selector, type));
       }
       const entry = catalog.get(segment);
       if (!entry) throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${segment} on offer`);
