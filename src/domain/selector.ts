@@ -255,7 +255,8 @@ export function parseQuerySelector(
   for (const k in query) {
     const v = query[k];
     // A repeated key (an array) is keyed apart from any single value: it must fail again.
-    cacheKey += typeof v === 'string' ? `\u0000${k}\u0001${v}` : `\u0000${k}\u0002${JSON.stringify(v)}`;
+    cacheKey +=
+      typeof v === 'string' ? `\u0000${k}\u0001${v}` : `\u0000${k}\u0002${JSON.stringify(v)}`;
   }
   const hit = compiledQueries.get(cacheKey);
   if (hit) return hit;

@@ -1,29 +1,44 @@
 /**
  * The SQLite writer thread: applies batches of changes and fsyncs them off the event loop,
- * so the hub keeps serving while a commit reaches the disk. Replies to each batch, in order,
- * with one outcome per change (null, or the error message).
+ * so the hub keeps serving while a commit reaches the disk. Batches that arrive while it is
+ * writing are merged into its next transaction (one fsync for all of them); it replies to
+ * each batch, in order, with one outcome per change (null, or the error message).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { configure, openWriter } from './sqlite-writes.js';
 import type { Change } from './store.js';
 
+type Message = { id: number; changes: Change[] } | { close: true };
+
 const db = new Database((workerData as { path: string }).path);
 configure(db);
 const write = openWriter(db);
+const port = parentPort;
 
-parentPort?.on('message', (msg: { id: number; changes: Change[] } | { close: true }) => {
-  if ('close' in msg) {
-    db.close();
-    parentPort?.postMessage({ closed: true });
-    return;
+port?.on('message', (first: Message) => {
+  const batches: Array<{ id: number; changes: Change[] }> = [];
+  let closing = false;
+  for (let msg: Message | undefined = first; msg;) {
+    if ('close' in msg) closing = true;
+    else batches.push(msg);
+    msg = (port && (receiveMessageOnPort(port)?.message as Message | undefined)) ?? undefined;
   }
-  try {
-    parentPort?.postMessage({ id: msg.id, outcomes: write(msg.changes) });
-  } catch (err) {
-    parentPort?.postMessage({
-      id: msg.id,
-      error: err instanceof Error ? err.message : String(err),
-    });
+  if (batches.length > 0) {
+    try {
+      const outcomes = write(batches.flatMap((b) => b.changes));
+      let at = 0;
+      for (const b of batches) {
+        port?.postMessage({ id: b.id, outcomes: outcomes.slice(at, at + b.changes.length) });
+        at += b.changes.length;
+      }
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      for (const b of batches) port?.postMessage({ id: b.id, error });
+    }
+  }
+  if (closing) {
+    db.close();
+    port?.postMessage({ closed: true });
   }
 });

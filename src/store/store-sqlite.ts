@@ -1,9 +1,9 @@
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a change is on
- * disk when its commit resolves. Writes run on a writer thread (sqlite-writer.ts): commits
- * queued while one batch is being written share the next transaction and fsync (group
- * commit), each in its own savepoint so one failing change rolls back alone, and the event
- * loop never waits for the disk. Reads use a connection of their own on the main thread and
+ * disk when its commit resolves. Writes run on a writer thread (sqlite-writer.ts): each
+ * event-loop turn's commits go to it as one batch at once, and batches that reach it while it
+ * is writing share its next transaction and fsync (group commit), each change in its own
+ * savepoint so one failing change rolls back alone; the event loop never waits for the disk. Reads use a connection of their own on the main thread and
  * see every commit that has resolved. A ':memory:' database cannot be shared between
  * threads, so it is written inline.
  */
@@ -51,7 +51,8 @@ export class SqliteStore implements Store {
   private readonly worker: Worker | undefined;
   private readonly writeInline: ((changes: Change[]) => Outcome[]) | undefined;
   private queue: Pending[] = [];
-  private inFlight: Pending[] | undefined;
+  /** Batches sent to the writer, by id, answered in order. */
+  private readonly inFlight = new Map<number, Pending[]>();
   private flushScheduled = false;
   private closed = false;
   private batchId = 0;
@@ -120,17 +121,17 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ change, resolve, reject });
-      if (!this.flushScheduled && !this.inFlight) {
+      if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
     });
   }
 
-  /** Sends everything queued as one batch; the next batch waits for this one's reply. */
+  /** Sends everything queued in this turn as one batch. */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.inFlight || this.queue.length === 0) return;
+    if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
     const changes = batch.map((p) => p.change);
@@ -146,34 +147,32 @@ export class SqliteStore implements Store {
       this.maybeDrained();
       return;
     }
-    this.inFlight = batch;
+    const id = ++this.batchId;
+    this.inFlight.set(id, batch);
     // A write in flight keeps the process alive; an idle writer does not.
     this.worker?.ref();
-    this.worker?.postMessage({ id: ++this.batchId, changes });
+    this.worker?.postMessage({ id, changes });
   }
 
   private settle(m: { id?: number; outcomes?: Outcome[]; error?: string }): void {
-    const batch = this.inFlight;
-    if (!batch || m.id !== this.batchId) return;
-    this.inFlight = undefined;
+    const batch = m.id === undefined ? undefined : this.inFlight.get(m.id);
+    if (!batch) return;
+    this.inFlight.delete(m.id as number);
     if (m.error !== undefined) for (const p of batch) p.reject(new Error(m.error));
     else resolveAll(batch, m.outcomes ?? []);
-    if (this.queue.length > 0) this.flush();
-    else {
-      this.worker?.unref();
-      this.maybeDrained();
-    }
+    if (this.inFlight.size === 0) this.worker?.unref();
+    this.maybeDrained();
   }
 
   private fail(err: unknown): void {
-    for (const p of [...(this.inFlight ?? []), ...this.queue]) p.reject(err);
-    this.inFlight = undefined;
+    for (const p of [...[...this.inFlight.values()].flat(), ...this.queue]) p.reject(err);
+    this.inFlight.clear();
     this.queue = [];
     this.maybeDrained();
   }
 
   private maybeDrained(): void {
-    if (!this.inFlight && this.queue.length === 0) this.drained?.();
+    if (this.inFlight.size === 0 && this.queue.length === 0) this.drained?.();
   }
 
   async transaction(id: string): Promise<StoredTransaction | undefined> {
@@ -203,7 +202,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.queue.length > 0 || this.inFlight) {
+    if (this.queue.length > 0 || this.inFlight.size > 0) {
       this.worker?.ref();
       const done = new Promise<void>((r) => (this.drained = r));
       this.flush();
