@@ -1,10 +1,10 @@
 /**
- * A mergeable latency histogram: fixed 50 µs buckets up to 10 s (one overflow bucket past
+ * A mergeable latency histogram: fixed 50 µs buckets up to 60 s (one overflow bucket past
  * that). Client processes send their buckets to the orchestrator, which adds them exactly,
  * so percentiles over several processes are true percentiles, not averages of percentiles.
  */
 export const BUCKET_US = 50;
-const MAX_BUCKETS = 200_000;
+const MAX_BUCKETS = 1_200_000;
 
 export class Histogram {
   counts = new Map<number, number>();
