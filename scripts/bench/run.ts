@@ -632,7 +632,8 @@ async function p6(): Promise<void> {
   const measure = async (server: { proc: Proc; url: string }, subs: Record<string, unknown>) => {
     const before = (await server.proc.ask<{ mem: NodeJS.MemoryUsage }>({ type: 'mem' })).mem;
     const groups = await startSubscribers({ ...subs, url: server.url }, n, S.subProcs);
-    await sleep(500);
+    // Let the connections' start-up garbage be collected and the allocator settle.
+    await sleep(1500);
     const after = (await server.proc.ask<{ mem: NodeJS.MemoryUsage }>({ type: 'mem' })).mem;
     await Promise.all(groups.map((g) => g.kill()));
     return { rss: (after.rss - before.rss) / n, heap: (after.heapUsed - before.heapUsed) / n };
