@@ -128,7 +128,14 @@ export function diffFields(before: unknown, after: unknown, path = ''): Modifica
     for (const k of keys) out.push(...diffFields(before[k], after[k], path ? `${path}.${k}` : k));
     return out;
   }
-  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  if (before === after) return [];
+  if (
+    typeof before === 'object' &&
+    typeof after === 'object' &&
+    JSON.stringify(before) === JSON.stringify(after)
+  ) {
+    return [];
+  }
   return [{ FieldModified: path, OldValue: before ?? null, NewValue: after ?? null }];
 }
 

@@ -36,8 +36,11 @@ export interface ReservationOptions {
 export interface ReserveOptions {
   /** Longest wait for the lock, ms (Prefer: wait); defaults to one TTP. */
   waitMs?: number;
-  /** Aborted when the client goes away: it leaves the line. */
-  signal?: AbortSignal;
+  /**
+   * The signal that aborts when the client goes away (it then leaves the line); asked for
+   * only when the request has to wait.
+   */
+  signal?: () => AbortSignal;
 }
 
 interface Hold {
@@ -155,7 +158,7 @@ export class ReservationEngine {
       body.Configuration,
       key,
       waitMs,
-      opts.signal,
+      opts.signal?.(),
     );
   }
 

@@ -1,7 +1,8 @@
 /**
  * The write side of the SQLite store: prepared statements and how a batch of changes is
- * applied — one transaction, one fsync, each change in its own savepoint so a failing one
- * rolls back alone. Used in the writer thread (sqlite-writer.ts), or inline for ':memory:'.
+ * applied — one transaction and one fsync for the batch; should any change fail, the batch
+ * is redone change by change so that only the failing ones fail. Used in the writer thread
+ * (sqlite-writer.ts), or inline for ':memory:'.
  */
 import type Database from 'better-sqlite3';
 import type { Change } from './store.js';
@@ -34,7 +35,7 @@ export function openWriter(db: Database.Database): (changes: Change[]) => Outcom
     prune: db.prepare(`DELETE FROM events WHERE seq <= ?`),
   };
 
-  const apply = (change: Change): void => {
+  const apply = (change: Change): number => {
     for (const f of change.flavors ?? [])
       stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
     for (const t of change.transactions ?? []) stmt.upsertTransaction.run(t);
@@ -44,27 +45,37 @@ export function openWriter(db: Database.Database): (changes: Change[]) => Outcom
       stmt.insertEvent.run({ prev: null, buyerId: null, ...e });
       if (e.seq > maxSeq) maxSeq = e.seq;
     }
-    if (maxSeq > 0) stmt.setLastSeq.run(maxSeq);
     if (change.pruneEventsThrough !== undefined) stmt.prune.run(change.pruneEventsThrough);
+    return maxSeq;
   };
 
+  // The whole batch in one transaction; the highest seq recorded once.
+  const all = db.transaction((changes: Change[]) => {
+    let maxSeq = 0;
+    for (const change of changes) maxSeq = Math.max(maxSeq, apply(change));
+    if (maxSeq > 0) stmt.setLastSeq.run(maxSeq);
+  });
+  const one = db.transaction((change: Change) => {
+    const maxSeq = apply(change);
+    if (maxSeq > 0) stmt.setLastSeq.run(maxSeq);
+  });
+
   return (changes) => {
-    const outcomes: Outcome[] = [];
-    db.transaction(() => {
-      for (const [i, change] of changes.entries()) {
-        db.exec(`SAVEPOINT c${i}`);
+    try {
+      all(changes);
+      return changes.map(() => null);
+    } catch {
+      // Rare: some change failed and the batch rolled back. Redo each change in its own
+      // transaction, so only the failing ones fail (atomic per change, order kept).
+      return changes.map((change) => {
         try {
-          apply(change);
-          db.exec(`RELEASE c${i}`);
-          outcomes.push(null);
+          one(change);
+          return null;
         } catch (err) {
-          db.exec(`ROLLBACK TO c${i}`);
-          db.exec(`RELEASE c${i}`);
-          outcomes.push(err instanceof Error ? err.message : String(err));
+          return err instanceof Error ? err.message : String(err);
         }
-      }
-    })();
-    return outcomes;
+      });
+    }
   };
 }
 

@@ -2,8 +2,8 @@
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a change is on
  * disk when its commit resolves. Writes run on a writer thread (sqlite-writer.ts): each
  * event-loop turn's commits go to it as one batch at once, and batches that reach it while it
- * is writing share its next transaction and fsync (group commit), each change in its own
- * savepoint so one failing change rolls back alone; the event loop never waits for the disk. Reads use a connection of their own on the main thread and
+ * is writing share its next transaction and fsync (group commit), yet each change stays
+ * all-or-nothing on its own (sqlite-writes.ts); the event loop never waits for the disk. Reads use a connection of their own on the main thread and
  * see every commit that has resolved. A ':memory:' database cannot be shared between
  * threads, so it is written inline.
  */

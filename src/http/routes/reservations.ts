@@ -21,6 +21,8 @@ function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
     if (!reply.raw.writableFinished) ac.abort();
   };
   reply.raw.once('close', onClose);
+  // Asked for only once the request waits: the client may already be gone.
+  if (reply.raw.destroyed || request.raw.socket?.destroyed) ac.abort();
   return ac.signal;
 }
 
@@ -40,7 +42,7 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
       if (wait !== undefined) reply.header('Preference-Applied', `wait=${wait}`);
       return reservations.reserve(request.principal, request.body, {
         ...(wait !== undefined ? { waitMs: wait * 1000 } : {}),
-        signal: clientGone(request, reply),
+        signal: () => clientGone(request, reply),
       });
     },
   );
