@@ -507,8 +507,8 @@ function storedTx(
   status: StoredTransaction['status'],
   expiresAt: number,
 ): StoredTransaction {
-  const rest: Omit<Transaction, 'Status'> & { Status?: string } = { ...tx };
-  delete rest.Status;
+  // Status lives in its own column; `delete` would turn the copy into a slow dictionary object.
+  const { Status, ...rest } = tx;
   return {
     transactionId: tx.TransactionID,
     flavorId: tx.FlavorID,
