@@ -74,7 +74,7 @@ export class SubscriptionList {
     this.items.push(sub);
   }
 
-  delete(id: string): void {
+  delete(id: number): void {
     const i = this.items.findIndex((s) => s.id === id);
     if (i >= 0) this.items.splice(i, 1);
   }

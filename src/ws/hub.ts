@@ -61,7 +61,6 @@ export class WsHub {
     // @fastify/websocket's error listener closes over the request and reply; swap it for one
     // that does not, so an idle connection keeps only its socket and subscriptions.
     socket.removeAllListeners('error');
-    socket.on('error', () => socket.terminate());
     // The upgrade's placeholder HTTP response stays attached to the TCP socket; drop it (and
     // with it the request and its headers) now that the socket speaks WebSocket.
     const tcp = raw?.socket as { _httpMessage?: unknown } | undefined;
@@ -69,9 +68,12 @@ export class WsHub {
     const conn = new Connection(socket, principal, this.options);
     this.connections.add(conn);
     this.index.addConnection(conn);
-    socket.on('pong', () => (conn.alive = true));
-    socket.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
-    socket.once('close', () => this.drop(conn));
+    // Shared listener functions find their connection on the socket: no closures per socket.
+    (socket as Owned)[OWNER] = { hub: this, conn };
+    socket.on('error', onError);
+    socket.on('pong', onPong);
+    socket.on('message', onMessage);
+    socket.on('close', onClose);
   }
 
   /** Closes every client with 1001 and stops the ping timer; safe to call twice. */
@@ -84,7 +86,8 @@ export class WsHub {
       conn.close(CLOSE_CODES.GOING_AWAY.code, 'hub shutting down');
   }
 
-  private drop(conn: Connection): void {
+  /** @internal for the shared socket listeners */
+  drop(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     for (const sub of conn.subs.values()) this.index.remove(sub);
     conn.dispose();
@@ -122,7 +125,8 @@ export class WsHub {
     }
   }
 
-  private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+  /** @internal for the shared socket listeners */
+  onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     let msg: unknown;
     try {
       if (isBinary) throw new Error('binary');
@@ -209,7 +213,7 @@ export class WsHub {
     const head: Record<string, unknown> = {
       type: 'SUBSCRIBED',
       ...(msg.id !== undefined ? { id: msg.id } : {}),
-      subscription: sub.id,
+      subscription: String(sub.id),
       ...(hasFlavor ? { flavorId: msg.flavorId } : { selector: msg.selector }),
       ...(msg.since !== undefined ? { recovered: resumable } : {}),
       seq: bus.lastSeq,
@@ -245,7 +249,7 @@ export class WsHub {
       );
     }
     const sub: Subscription<Connection> = {
-      id: `s${(++this.subscriptionCounter).toString(36)}`,
+      id: ++this.subscriptionCounter,
       conn,
       ...(flavorId !== undefined ? { flavorId } : {}),
       ...(selector ? { selector } : {}),
@@ -266,11 +270,11 @@ export class WsHub {
       );
     }
     const key = msg.selector ? parseJsonSelector(msg.selector).key : undefined;
-    const ended: string[] = [];
+    const ended: number[] = [];
     for (const s of [...conn.subs.values()]) {
       const hit =
         msg.subscription !== undefined
-          ? s.id === msg.subscription
+          ? String(s.id) === msg.subscription
           : msg.flavorId !== undefined
             ? s.flavorId === msg.flavorId
             : s.flavorId === undefined && s.selector?.key === key;
@@ -284,8 +288,30 @@ export class WsHub {
       JSON.stringify({
         type: 'UNSUBSCRIBED',
         ...(msg.id !== undefined ? { id: msg.id } : {}),
-        ...(ended.length === 1 ? { subscription: ended[0] } : {}),
+        ...(ended.length === 1 ? { subscription: String(ended[0]) } : {}),
       }),
     );
   }
+}
+
+const OWNER = Symbol('rear-hub connection');
+type Owned = WebSocket & { [OWNER]?: { hub: WsHub; conn: Connection } };
+
+function onError(this: Owned): void {
+  this.terminate();
+}
+
+function onPong(this: Owned): void {
+  const o = this[OWNER];
+  if (o) o.conn.alive = true;
+}
+
+function onMessage(this: Owned, data: Buffer, isBinary: boolean): void {
+  const o = this[OWNER];
+  o?.hub.onMessage(o.conn, data, isBinary);
+}
+
+function onClose(this: Owned): void {
+  const o = this[OWNER];
+  if (o) o.hub.drop(o.conn);
 }

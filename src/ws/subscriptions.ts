@@ -11,7 +11,8 @@ export interface Recipient {
 }
 
 export interface Subscription<C extends Recipient> {
-  readonly id: string;
+  /** Sent to the client as a string; a number here costs no memory of its own. */
+  readonly id: number;
   readonly conn: C;
   readonly flavorId?: string;
   readonly selector?: Selector;
