@@ -48,6 +48,11 @@ export class Catalog {
     FLAVOR_TYPES.map((t) => [t, new Map()]),
   );
   private removalHook: RemovalHook = () => () => {};
+  /** How each recent selector is answered, per type. */
+  private readonly plans = new WeakMap<
+    Selector,
+    Map<string, { plan: Plan | undefined; uses: number }>
+  >();
   /** Built on first use, per "<type or *>:<field>"; kept up to date from then on. */
   private readonly topIndexes = new Map<string, TopIndex>();
 
@@ -221,7 +226,23 @@ export class Catalog {
     selector: Selector,
     type: FlavorTypeName | undefined,
     worthIt: number,
-  ): { index: TopIndex; lo1: bigint; lo2: bigint | undefined } | undefined {
+  ): Plan | undefined {
+    // Any index of a bound answers correctly (callers test the whole selector), so a plan can
+    // be reused; it is redone now and then, as the catalog changes what is most selective.
+    let byType = this.plans.get(selector);
+    if (!byType) this.plans.set(selector, (byType = new Map()));
+    const memo = byType.get(type ?? '*');
+    if (memo && memo.uses++ < REPLAN_EVERY) return memo.plan;
+    const plan = this.choosePlan(selector, type, worthIt);
+    byType.set(type ?? '*', { plan, uses: 0 });
+    return plan;
+  }
+
+  private choosePlan(
+    selector: Selector,
+    type: FlavorTypeName | undefined,
+    worthIt: number,
+  ): Plan | undefined {
     const bounds = selector.lowerBounds
       .filter((b) => type || b.field === 'price')
       .map((b) => ({ ...b, count: this.topIndex(type, b.field).count(b.lo) }))
@@ -314,6 +335,15 @@ export class Catalog {
     this.remove(entry, { Code: 'expired', Message: 'offer expired' }).catch(() => {});
   }
 }
+
+interface Plan {
+  index: TopIndex;
+  lo1: bigint;
+  lo2: bigint | undefined;
+}
+
+/** Uses of a plan before it is chosen afresh. */
+const REPLAN_EVERY = 256;
 
 /** Indexes kept at most; past that, plans fall back to the single-field ones. */
 const MAX_TOP_INDEXES = 64;
