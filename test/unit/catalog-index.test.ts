@@ -89,7 +89,12 @@ describe('indexed LIST answers exactly what a full scan answers', () => {
           .sort();
         expect(indexed).toEqual(scanned);
         // A second listing reuses the selector's plan and must answer the same.
-        expect(market.catalog.list(selector, type).map((e) => e.flavor.flavorId).sort()).toEqual(scanned);
+        expect(
+          market.catalog
+            .list(selector, type)
+            .map((e) => e.flavor.flavorId)
+            .sort(),
+        ).toEqual(scanned);
       }),
       { numRuns: 400 },
     );
