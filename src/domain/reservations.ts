@@ -48,7 +48,8 @@ interface Hold {
   readonly buyerId: string;
   readonly need: Need;
   readonly key: string;
-  purchasing?: Promise<Contract>;
+  /** The sale in progress, resolving to the Contract's JSON once durable. */
+  purchasing?: Promise<string>;
 }
 
 interface Waiter {
@@ -71,7 +72,8 @@ interface Pool {
 }
 
 export interface PurchaseResult {
-  contract: Contract;
+  /** The Contract's JSON, serialized once for the store and reused for the answer. */
+  contractJson: string;
   replayed: boolean;
 }
 
@@ -187,7 +189,7 @@ export class ReservationEngine {
   async purchase(principal: Principal, id: string): Promise<PurchaseResult> {
     const hold = this.holds.get(id);
     if (hold && hold.buyerId === nodeId(principal)) {
-      if (hold.purchasing) return { contract: await hold.purchasing, replayed: true };
+      if (hold.purchasing) return { contractJson: await hold.purchasing, replayed: true };
       if (this.clock.now() >= Date.parse(hold.tx.ExpirationTime)) {
         await this.endHold(hold, 'expired');
         throw new HubError('TRANSACTION_EXPIRED', 'The Time To Purchase ran out');
@@ -198,13 +200,13 @@ export class ReservationEngine {
         throw new HubError('TRANSACTION_EXPIRED', 'The flavor is no longer on offer');
       }
       hold.purchasing = this.sell(hold, entry);
-      return { contract: await hold.purchasing, replayed: false };
+      return { contractJson: await hold.purchasing, replayed: false };
     }
     const st = await this.store.transaction(id);
     if (!st || st.buyerId !== nodeId(principal)) throw new HubError('TRANSACTION_NOT_FOUND');
     if (st.status === 'purchased') {
       const c = await this.store.contractByTransaction(id);
-      if (c) return { contract: JSON.parse(c.json) as Contract, replayed: true };
+      if (c) return { contractJson: c.json, replayed: true };
     }
     throw new HubError('TRANSACTION_EXPIRED', `The transaction is ${st.status}`);
   }
@@ -399,7 +401,7 @@ export class ReservationEngine {
     });
   }
 
-  private async sell(hold: Hold, entry: FlavorEntry): Promise<Contract> {
+  private async sell(hold: Hold, entry: FlavorEntry): Promise<string> {
     const now = this.clock.now();
     const flavorId = entry.flavor.flavorId;
     // Its capacity leaves the pool now; the hold stays findable (as purchasing) until the
@@ -425,6 +427,7 @@ export class ReservationEngine {
       ExpirationTime: toRfc3339(now + this.options.contractMs),
       Timestamp: toRfc3339(now),
     };
+    const contractJson = JSON.stringify(contract);
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
     // only once the sale is durable.
     const pool = this.pool(flavorId);
@@ -446,7 +449,7 @@ export class ReservationEngine {
           buyerId: hold.buyerId,
           sellerId: owner.nodeId,
           createdAt: now,
-          json: JSON.stringify(contract),
+          json: contractJson,
         },
       ],
     };
@@ -465,7 +468,7 @@ export class ReservationEngine {
     for (const w of hopeless)
       this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was sold'));
     this.serve(flavorId);
-    return contract;
+    return contractJson;
   }
 
   /** A flavor left the catalog (withdrawn or expired): its holds end, its line hears 404. */

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Market } from '../../domain/market.js';
 import type { Purchase, Reservation } from '../../types/wire.js';
-import { ERROR_RESPONSES, ID_PARAMS, ref } from '../route-schemas.js';
+import { ERROR_RESPONSES, ID_PARAMS, JSON_TYPE, ref } from '../route-schemas.js';
 
 /** Longest wait a client may ask for with Prefer: wait (RFC 7240), seconds. */
 export const MAX_WAIT_SECONDS = 3600;
@@ -81,12 +81,13 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
     },
     async (request, reply) => {
       // LiqoCredentials are accepted and deliberately not stored (they are secrets).
-      const { contract, replayed } = await reservations.purchase(
+      const { contractJson, replayed } = await reservations.purchase(
         request.principal,
         request.params.id,
       );
       if (replayed) reply.header('Idempotent-Replayed', 'true');
-      return contract;
+      // The JSON the store holds, byte for byte: a replay answers exactly what the first did.
+      return reply.type(JSON_TYPE).send(contractJson);
     },
   );
 }
