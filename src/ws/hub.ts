@@ -35,8 +35,6 @@ export class WsHub {
   private readonly unlisten: () => void;
   private pingTimer: TimerHandle | undefined;
   private closed = false;
-  /** Deliveries made, for benchmarks and metrics. */
-  delivered = 0;
   private subscriptionCounter = 0;
 
   constructor(
@@ -114,7 +112,6 @@ export class WsHub {
     if (recipients.size > 0) {
       const bytes = Buffer.from(event.wire);
       for (const conn of recipients) conn.send(bytes);
-      this.delivered += recipients.size;
     }
     // Nothing follows a withdrawal: subscriptions to that flavor end with it.
     if (event.kind === 'withdrawn') {

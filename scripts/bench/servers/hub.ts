@@ -67,15 +67,8 @@ serve(async (msg) => {
       return { mem: process.memoryUsage() };
     case 'cpu':
       return { cpu: process.cpuUsage(), at: performance.now() };
-    case 'snapshot': {
-      (globalThis as { gc?: () => void }).gc?.();
-      const { writeHeapSnapshot } = await import('node:v8');
-      return { file: writeHeapSnapshot(join(dir, `${Date.now()}.heapsnapshot`)) };
-    }
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
-    case 'stats':
-      return { delivered: app.hub.delivered, connections: app.hub.size };
     default:
       return {};
   }
