@@ -331,7 +331,14 @@ class Dashboard {
     cancel.addEventListener('click', () => void this.cancel(tx.TransactionID));
     item.replaceChildren(
       el('div', { class: 'hold-title', text: `${f.type.name} ${f.flavorId}` }),
-      el('div', { class: 'muted', text: summary(f) }),
+      el('div', {
+        class: 'muted',
+        text: tx.Configuration
+          ? `part: ${Object.entries(tx.Configuration.data)
+              .map(([k, v]) => `${k} ${String(v)}`)
+              .join(' · ')}`
+          : summary(f),
+      }),
       el(
         'div',
         {},
