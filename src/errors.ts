@@ -2,6 +2,7 @@
  * The one error table. Every error the hub sends — REST body, WebSocket ERROR frame or
  * close code — comes from here; docs/errors.md is checked against it by a test.
  */
+import { STATUS_CODES } from 'node:http';
 import type { ErrorBody } from './types/wire.js';
 
 /** `extension`: not in the contract; the hub adds it where the contract is silent. */
@@ -33,21 +34,8 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** HTTP reason phrases for the statuses of the table (the body's `error` field). */
-export const REASON_PHRASES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+/** HTTP reason phrases (the body's `error` field): Node's own table. */
+export const REASON_PHRASES: Readonly<Record<number, string | undefined>> = STATUS_CODES;
 
 /** WebSocket close codes the hub uses, and what a client should do about each. */
 export const CLOSE_CODES = {

@@ -51,15 +51,6 @@ export class DeadlineQueue {
     this.live.delete(key);
   }
 
-  has(key: string): boolean {
-    return this.live.has(key);
-  }
-
-  /** Due time of key, if scheduled. */
-  dueAt(key: string): number | undefined {
-    return this.live.get(key)?.at;
-  }
-
   get size(): number {
     return this.live.size;
   }

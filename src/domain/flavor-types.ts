@@ -19,5 +19,3 @@ const SPELLINGS: Record<string, FlavorTypeName> = {
 export function typeFromSpelling(spelling: string): FlavorTypeName | undefined {
   return Object.hasOwn(SPELLINGS, spelling) ? SPELLINGS[spelling] : undefined;
 }
-
-export const TYPE_SPELLINGS: readonly string[] = Object.keys(SPELLINGS);

@@ -18,7 +18,7 @@ export class Journal {
 
   constructor(
     private readonly store: Store,
-    private readonly bus: EventBus & { trim?: () => number },
+    private readonly bus: EventBus,
     private readonly clock: Clock,
     private readonly onFatal: FatalHandler,
   ) {

@@ -6,7 +6,6 @@
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import type { Contract } from '../types/wire.js';
 import { Catalog } from './catalog.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
@@ -61,19 +60,20 @@ export class Market {
     return new Market(o.clock, o.store, bus, catalog, reservations, deadlines);
   }
 
-  async contract(principal: Principal, id: string): Promise<Contract> {
+  /** A contract's JSON as stored, for its buyer, its seller or an admin. */
+  async contractJson(principal: Principal, id: string): Promise<string> {
     const c = await this.store.contract(id);
     const me = nodeId(principal);
     if (!c || (principal.role !== 'admin' && c.buyerId !== me && c.sellerId !== me)) {
       throw new HubError('CONTRACT_NOT_FOUND');
     }
-    return JSON.parse(c.json) as Contract;
+    return c.json;
   }
 
-  /** The caller's contracts, as buyer or seller, newest first. */
-  async contracts(principal: Principal): Promise<Contract[]> {
+  /** The caller's contracts, as buyer or seller, newest first, as one JSON array. */
+  async contractsJson(principal: Principal): Promise<string> {
     const rows = await this.store.contractsOf(nodeId(principal));
-    return rows.map((c) => JSON.parse(c.json) as Contract);
+    return `[${rows.map((c) => c.json).join(',')}]`;
   }
 
   /** Stops every deadline and answers every waiter; the store is closed by its owner. Safe twice. */

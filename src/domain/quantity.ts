@@ -69,11 +69,6 @@ export function fromInteger(n: number): bigint {
   return BigInt(Math.trunc(n)) * NANO;
 }
 
-/** Nano-units back to a whole number when exact, for integer fields (vm Count). */
-export function toInteger(nanos: bigint): number {
-  return Number(nanos / NANO);
-}
-
 const BINARY: Array<[string, bigint]> = (['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'] as const).map((s) => [
   s,
   SUFFIX[s] as bigint,

@@ -12,6 +12,7 @@ import type {
   Transaction,
   Whoami,
 } from '../types/wire.js';
+import { canManage } from '../domain/principal.js';
 import { Api, ApiError } from './api.js';
 import { countdown, now, price, reserveDefaults, summary, time } from './format.js';
 import { LiveChannel, type LiveState } from './live.js';
@@ -33,6 +34,17 @@ function el<K extends keyof HTMLElementTagNameMap>(
   }
   for (const c of children) if (c !== undefined && c !== false) node.append(c);
   return node;
+}
+
+function button(
+  cls: string,
+  text: string,
+  label: string | undefined,
+  onClick: () => Promise<void>,
+): HTMLButtonElement {
+  const b = el('button', { class: cls, type: 'button', text, 'aria-label': label });
+  b.addEventListener('click', () => void onClick());
+  return b;
 }
 
 const $ = <T extends HTMLElement>(sel: string): T => document.querySelector(sel) as T;
@@ -186,34 +198,13 @@ class Dashboard {
   }
 
   private actions(f: Flavor): HTMLElement[] {
-    const out: HTMLElement[] = [];
-    const reserve = el('button', {
-      class: 'reserve',
-      type: 'button',
-      text: 'Reserve',
-      'aria-label': `Reserve ${f.flavorId}`,
-    });
-    reserve.addEventListener('click', () => void this.reserve(f.flavorId));
-    out.push(reserve);
-    if (
-      this.me.role === 'admin' ||
-      (this.me.role === 'provider' && f.providerId === this.me.identity.NodeID)
-    ) {
-      const refresh = el('button', {
-        class: 'refresh secondary',
-        type: 'button',
-        text: 'Refresh',
-        'aria-label': `Refresh ${f.flavorId}`,
-      });
-      refresh.addEventListener('click', () => void this.refresh(f.flavorId));
-      const withdraw = el('button', {
-        class: 'withdraw danger',
-        type: 'button',
-        text: 'Withdraw',
-        'aria-label': `Withdraw ${f.flavorId}`,
-      });
-      withdraw.addEventListener('click', () => void this.withdraw(f.flavorId));
-      out.push(refresh, withdraw);
+    const id = f.flavorId;
+    const out = [button('reserve', 'Reserve', `Reserve ${id}`, () => this.reserve(id))];
+    if (canManage(this.me, f.providerId)) {
+      out.push(
+        button('refresh secondary', 'Refresh', `Refresh ${id}`, () => this.refresh(id)),
+        button('withdraw danger', 'Withdraw', `Withdraw ${id}`, () => this.withdraw(id)),
+      );
     }
     return out;
   }
@@ -325,10 +316,10 @@ class Dashboard {
     this.holds.set(tx.TransactionID, { tx, item });
     item.className = 'hold';
     item.dataset.tx = tx.TransactionID;
-    const buy = el('button', { class: 'purchase', type: 'button', text: 'Purchase' });
-    const cancel = el('button', { class: 'cancel secondary', type: 'button', text: 'Cancel' });
-    buy.addEventListener('click', () => void this.purchase(tx.TransactionID));
-    cancel.addEventListener('click', () => void this.cancel(tx.TransactionID));
+    const buy = button('purchase', 'Purchase', undefined, () => this.purchase(tx.TransactionID));
+    const cancel = button('cancel secondary', 'Cancel', undefined, () =>
+      this.cancel(tx.TransactionID),
+    );
     item.replaceChildren(
       el('div', { class: 'hold-title', text: `${f.type.name} ${f.flavorId}` }),
       el('div', {
