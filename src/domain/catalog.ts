@@ -186,11 +186,6 @@ export class Catalog {
     };
   }
 
-  /** Closes the scheduler's part: nothing of the catalog fires after this. */
-  close(): void {
-    for (const id of this.entries.keys()) this.deadlines.cancel(scheduleKey(id));
-  }
-
   private require(principal: Principal, flavorId: string): FlavorEntry {
     const entry = this.get(flavorId);
     if (!entry) throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${flavorId} on offer`);

@@ -76,12 +76,14 @@ export class Market {
     return `[${rows.map((c) => c.json).join(',')}]`;
   }
 
-  /** Stops every deadline and answers every waiter; the store is closed by its owner. Safe twice. */
+  /**
+   * Answers every waiter and stops every deadline (the catalog's renewals and retractions
+   * live in the same queue); the store is closed by its owner. Safe twice.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.reservations.close();
-    this.catalog.close();
     this.deadlines.close();
   }
 }

@@ -189,9 +189,10 @@ export class WsHub {
         }
       }
     }
+    // One lookup: the snapshot, the shared id string and whether the subscription outlives this frame.
+    const entry = hasFlavor ? catalog.get(msg.flavorId as string) : undefined;
     let flavors: string[] = [];
     if (hasFlavor) {
-      const entry = catalog.get(msg.flavorId as string);
       if (!entry && backlog.length === 0) {
         throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${msg.flavorId} on offer`);
       }
@@ -202,10 +203,7 @@ export class WsHub {
 
     // Keep the catalog's copy of the id string, not the one parsed from this frame: thousands
     // of idle subscriptions then share it.
-    const flavorId =
-      msg.flavorId === undefined
-        ? undefined
-        : (catalog.get(msg.flavorId)?.flavor.flavorId ?? msg.flavorId);
+    const flavorId = hasFlavor ? (entry?.flavor.flavorId ?? msg.flavorId) : undefined;
     const sub = this.findOrAdd(conn, flavorId, selector);
     const head: Record<string, unknown> = {
       type: 'SUBSCRIBED',
@@ -219,7 +217,7 @@ export class WsHub {
     conn.send(`${text.slice(0, -1)},"flavors":[${flavors.join(',')}]}`);
     for (const e of backlog) conn.send(e.wire);
     // A flavor whose withdrawal was just replayed has nothing more to say.
-    if (hasFlavor && !catalog.get(msg.flavorId as string)) {
+    if (hasFlavor && !entry) {
       this.index.remove(sub);
       conn.subs.delete(sub.id);
     }
