@@ -13,7 +13,12 @@ import type {
   ServiceConfigurationData,
   VmConfigurationData,
 } from '../types/wire.js';
-import { K8SLICE_RESOURCES } from './flavor-facts.js';
+import {
+  K8SLICE_RESOURCES,
+  withUnsold,
+  type FlavorFacts,
+  type K8SliceResource,
+} from './flavor-facts.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import { templateValidator } from './flavor-rules.js';
 import { gridMiss, type NumFact } from './grid.js';
@@ -140,6 +145,12 @@ export function possible(need: Need, unsoldAmounts: readonly bigint[] | undefine
   return need.amounts.every((a, i) => a <= (unsoldAmounts[i] as bigint));
 }
 
+/** What stays on offer after a sale, with its facts (derived, not parsed again). */
+export interface Remainder {
+  readonly flavor: Flavor;
+  readonly facts: FlavorFacts;
+}
+
 /**
  * The flavor as sold (for the contract) and what stays on offer (undefined when the flavor
  * is sold out: a whole sale, or a remainder under the policy's minimum).
@@ -148,13 +159,12 @@ export function sale(
   entry: FlavorEntry,
   need: Need,
   config: Configuration | undefined,
-): { sold: Flavor; remainder?: Flavor } {
+): { sold: Flavor; remainder?: Remainder } {
   const flavor = entry.flavor;
   const t = flavor.type;
   if (need.whole) return { sold: flavor };
   if (t.name === 'k8slice' && t.data.policies) {
     const c = t.data.characteristics;
-    const p = t.data.policies.partitionability;
     const asked = config?.data as unknown as K8SliceConfigurationData;
     const [, , , storage, gpu] = need.amounts as [bigint, bigint, bigint, bigint, bigint];
     const soldData: K8Slice = {
@@ -172,8 +182,8 @@ export function sale(
     const left = (unsold(entry) as bigint[]).map((u, i) => u - (need.amounts[i] as bigint));
     const [lc, lm, lp, ls, lg] = left as [bigint, bigint, bigint, bigint, bigint];
     const sold: Flavor = { ...flavor, type: { name: 'k8slice', data: soldData } };
-    const q = (s: string) => parseQuantity(s) as bigint;
-    if (lc < q(p.cpuMin) || lm < q(p.memoryMin) || lp < q(p.podsMin)) return { sold };
+    const min = (r: K8SliceResource) => (entry.facts.nums[r] as NumFact).grid.min;
+    if (lc < min('cpu') || lm < min('memory') || lp < min('pods')) return { sold };
     const remainderData: K8Slice = {
       ...t.data,
       characteristics: {
@@ -185,7 +195,13 @@ export function sale(
         ...(c.gpu ? { gpu: { ...c.gpu, cores: formatQuantity(lg) } } : {}),
       },
     };
-    return { sold, remainder: { ...flavor, type: { name: 'k8slice', data: remainderData } } };
+    return {
+      sold,
+      remainder: {
+        flavor: { ...flavor, type: { name: 'k8slice', data: remainderData } },
+        facts: withUnsold(entry.facts, left),
+      },
+    };
   }
   if (t.name === 'vm' && t.data.Policy) {
     const count = Number(need.amounts[0]);
@@ -202,7 +218,8 @@ export function sale(
         data: { ...t.data, Policy: { Aggregatable: { ...agg, MaxCount: left } } },
       },
     };
-    return { sold, remainder };
+    // A vm's facts describe one machine; how many are left is not among them.
+    return { sold, remainder: { flavor: remainder, facts: entry.facts } };
   }
   return { sold: flavor };
 }

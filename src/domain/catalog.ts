@@ -7,6 +7,7 @@ import { toRfc3339, type Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Change, StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../types/wire.js';
+import type { Remainder } from './capacity.js';
 import type { DeadlineQueue } from './deadlines.js';
 import { jsonArrayBytes, makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { checkFlavorType } from './flavor-rules.js';
@@ -116,7 +117,7 @@ export class Catalog {
     const ttlSeconds = body.ttlSeconds ?? this.options.defaultTtlSeconds;
     const id = principal.identity;
     const flavor: Flavor = {
-      flavorId: newFlavorId(),
+      flavorId: newFlavorId(now),
       providerId: id.NodeID,
       timestamp: toRfc3339(now),
       expirationTime: toRfc3339(now + ttlSeconds * 1000),
@@ -168,12 +169,12 @@ export class Catalog {
    */
   sold(
     entry: FlavorEntry,
-    remainder: Flavor | undefined,
+    remainder: Remainder | undefined,
   ): { flavors: StoredFlavor[]; drafts: EventDraft[] } {
     if (remainder) {
-      const next = makeEntry(remainder, entry.autoRenew, entry.ttlSeconds);
+      const next = makeEntry(remainder.flavor, entry.autoRenew, entry.ttlSeconds, remainder.facts);
       this.index(next);
-      const changes = diffFields(entry.flavor, remainder);
+      const changes = diffFields(entry.flavor, remainder.flavor);
       return {
         flavors: [stored(next)],
         drafts: [{ kind: 'refreshed', flavor: next, prev: entry, changes }],

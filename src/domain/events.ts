@@ -121,23 +121,33 @@ export function stamp(draft: EventDraft, seq: number, at: number): DomainEvent {
  * One ModificationDetails entry per changed leaf field, named by its dotted path
  * ("price.amount", "type.data.characteristics.cpu"); arrays compare as a whole.
  */
-export function diffFields(before: unknown, after: unknown, path = ''): ModificationDetail[] {
+export function diffFields(
+  before: unknown,
+  after: unknown,
+  path = '',
+  out: ModificationDetail[] = [],
+): ModificationDetail[] {
+  // A change shares its untouched parts with the flavor before it: skip them whole.
+  if (before === after) return out;
   if (isPlainObject(before) && isPlainObject(after)) {
-    const out: ModificationDetail[] = [];
-    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    for (const k of keys) out.push(...diffFields(before[k], after[k], path ? `${path}.${k}` : k));
+    for (const k of Object.keys(before)) diffFields(before[k], after[k], join(path, k), out);
+    for (const k of Object.keys(after)) {
+      if (!(k in before)) diffFields(undefined, after[k], join(path, k), out);
+    }
     return out;
   }
-  if (before === after) return [];
   if (
     typeof before === 'object' &&
     typeof after === 'object' &&
     JSON.stringify(before) === JSON.stringify(after)
   ) {
-    return [];
+    return out;
   }
-  return [{ FieldModified: path, OldValue: before ?? null, NewValue: after ?? null }];
+  out.push({ FieldModified: path, OldValue: before ?? null, NewValue: after ?? null });
+  return out;
 }
+
+const join = (path: string, key: string): string => (path ? `${path}.${key}` : key);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

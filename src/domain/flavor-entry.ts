@@ -39,11 +39,16 @@ export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-export function makeEntry(flavor: Flavor, autoRenew: boolean, ttlSeconds: number): FlavorEntry {
+export function makeEntry(
+  flavor: Flavor,
+  autoRenew: boolean,
+  ttlSeconds: number,
+  facts: FlavorFacts = factsOf(flavor),
+): FlavorEntry {
   return {
     flavor,
     json: JSON.stringify(flavor),
-    facts: factsOf(flavor),
+    facts,
     expiresAt: Date.parse(flavor.expirationTime),
     autoRenew,
     ttlSeconds,

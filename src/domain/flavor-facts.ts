@@ -128,3 +128,16 @@ export function factsOf(flavor: Flavor): FlavorFacts {
     }
   }
 }
+
+/**
+ * The facts of a partitionable k8slice once `left` (in K8SLICE_RESOURCES order) is what is
+ * unsold: only each resource's largest size moves, so a sale parses nothing again.
+ */
+export function withUnsold(facts: FlavorFacts, left: readonly bigint[]): FlavorFacts {
+  const nums = { ...facts.nums };
+  K8SLICE_RESOURCES.forEach((r, i) => {
+    const f = nums[r];
+    if (f) nums[r] = numFact({ ...f.grid, max: left[i] as bigint });
+  });
+  return { ...facts, nums };
+}

@@ -48,6 +48,8 @@ interface Hold {
   readonly buyerId: string;
   readonly need: Need;
   readonly key: string;
+  /** Its stored row as reserved; every later status reuses the JSON. */
+  readonly stored: StoredTransaction;
   /** The sale in progress, resolving to the Contract's JSON once durable. */
   purchasing?: Promise<string>;
 }
@@ -115,10 +117,13 @@ export class ReservationEngine {
         ended.push({ ...st, status: entry && need ? 'expired' : 'cancelled' });
         continue;
       }
-      this.addHold(
-        { tx, buyerId: st.buyerId, need, key: holdKey(st.buyerId, st.flavorId, tx.Configuration) },
-        st.expiresAt,
-      );
+      this.addHold({
+        tx,
+        buyerId: st.buyerId,
+        need,
+        key: holdKey(st.buyerId, st.flavorId, tx.Configuration),
+        stored: { ...st, status: 'reserved' },
+      });
     }
     if (ended.length > 0) await this.journal.write({ transactions: ended });
   }
@@ -190,7 +195,7 @@ export class ReservationEngine {
     const hold = this.holds.get(id);
     if (hold && hold.buyerId === nodeId(principal)) {
       if (hold.purchasing) return { contractJson: await hold.purchasing, replayed: true };
-      if (this.clock.now() >= Date.parse(hold.tx.ExpirationTime)) {
+      if (this.clock.now() >= hold.stored.expiresAt) {
         await this.endHold(hold, 'expired');
         throw new HubError('TRANSACTION_EXPIRED', 'The Time To Purchase ran out');
       }
@@ -263,11 +268,11 @@ export class ReservationEngine {
     });
   }
 
-  private addHold(hold: Hold, expiresAt: number): void {
+  private addHold(hold: Hold): void {
     this.pool(hold.tx.FlavorID).holds.push(hold);
     this.holds.set(hold.tx.TransactionID, hold);
     this.byKey.set(hold.key, hold);
-    this.deadlines.schedule(HOLD + hold.tx.TransactionID, expiresAt, () => {
+    this.deadlines.schedule(HOLD + hold.tx.TransactionID, hold.stored.expiresAt, () => {
       if (this.holds.get(hold.tx.TransactionID) === hold && !hold.purchasing) {
         this.endHold(hold, 'expired').catch(() => {});
       }
@@ -290,17 +295,19 @@ export class ReservationEngine {
     configuration: Configuration | undefined,
     key: string,
   ): Promise<Transaction> {
-    const expiresAt = this.clock.now() + this.options.ttpMs;
+    const now = this.clock.now();
+    const expiresAt = now + this.options.ttpMs;
     const tx: Transaction = {
-      TransactionID: newTransactionId(),
+      TransactionID: newTransactionId(now),
       FlavorID: flavorId,
       Buyer: buyer,
       ExpirationTime: toRfc3339(expiresAt),
       ...(configuration ? { Configuration: configuration } : {}),
       Status: 'reserved',
     };
-    this.addHold({ tx, buyerId: buyer.NodeID, need, key }, expiresAt);
-    await this.journal.write({ transactions: [storedTx(tx, buyer.NodeID, 'reserved', expiresAt)] });
+    const stored = storedTx(tx, buyer.NodeID, expiresAt);
+    this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
+    await this.journal.write({ transactions: [stored] });
     return tx;
   }
 
@@ -394,10 +401,9 @@ export class ReservationEngine {
 
   private async endHold(hold: Hold, status: 'expired' | 'cancelled'): Promise<void> {
     this.removeHold(hold);
-    const expiresAt = Date.parse(hold.tx.ExpirationTime);
     this.serve(hold.tx.FlavorID);
     await this.journal.write({
-      transactions: [storedTx(hold.tx, hold.buyerId, status, expiresAt)],
+      transactions: [{ ...hold.stored, status }],
     });
   }
 
@@ -411,7 +417,7 @@ export class ReservationEngine {
     const catalogPart = this.catalog.sold(entry, remainder);
     const owner = entry.flavor.owner;
     const contract: Contract = {
-      ContractID: newContractId(),
+      ContractID: newContractId(now),
       TransactionID: hold.tx.TransactionID,
       Flavor: sold,
       Buyer: hold.tx.Buyer,
@@ -436,12 +442,9 @@ export class ReservationEngine {
     const hopeless = pool.waiters.filter((w) => !remainder || !possible(w.need, left));
     for (const w of hopeless) this.leaveLine(w);
 
-    const purchased = { ...hold.tx, Status: 'purchased' as const };
     const change: Change = {
       flavors: catalogPart.flavors,
-      transactions: [
-        storedTx(purchased, hold.buyerId, 'purchased', Date.parse(hold.tx.ExpirationTime)),
-      ],
+      transactions: [{ ...hold.stored, status: 'purchased' }],
       contracts: [
         {
           contractId: contract.ContractID,
@@ -489,9 +492,7 @@ export class ReservationEngine {
     for (const hold of pool ? [...pool.holds] : []) {
       if (hold.purchasing) continue;
       this.removeHold(hold);
-      (change.transactions ??= []).push(
-        storedTx(hold.tx, hold.buyerId, 'cancelled', Date.parse(hold.tx.ExpirationTime)),
-      );
+      (change.transactions ??= []).push({ ...hold.stored, status: 'cancelled' });
     }
   }
 }
@@ -504,19 +505,15 @@ function visible(principal: Principal, buyerId: string): boolean {
   return principal.role === 'admin' || nodeId(principal) === buyerId;
 }
 
-function storedTx(
-  tx: Transaction,
-  buyerId: string,
-  status: StoredTransaction['status'],
-  expiresAt: number,
-): StoredTransaction {
+/** A new hold's row. */
+function storedTx(tx: Transaction, buyerId: string, expiresAt: number): StoredTransaction {
   // Status lives in its own column; `delete` would turn the copy into a slow dictionary object.
   const { Status, ...rest } = tx;
   return {
     transactionId: tx.TransactionID,
     flavorId: tx.FlavorID,
     buyerId,
-    status,
+    status: 'reserved',
     expiresAt,
     json: JSON.stringify(rest),
   };

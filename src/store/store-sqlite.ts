@@ -1,10 +1,11 @@
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a change is on
- * disk when its commit resolves. Writes run on a writer thread (sqlite-writer.ts): each
- * event-loop turn's commits go to it as one batch at once, and batches that reach it while it
- * is writing share its next transaction and fsync (group commit), yet each change stays
- * all-or-nothing on its own (sqlite-writes.ts); the event loop never waits for the disk. Reads use a connection of their own on the main thread and
- * see every commit that has resolved. A ':memory:' database cannot be shared between
+ * disk when its commit resolves. Writes run on a writer thread (sqlite-writer.ts): commits
+ * go to it in batches (an event-loop turn's worth, or all that queued while it was busy), and
+ * batches that reach it while it is writing share its next transaction and fsync (group
+ * commit), yet each change stays all-or-nothing on its own (sqlite-writes.ts); the event loop
+ * never waits for the disk. Reads use a connection of their own on the main thread and see
+ * every commit that has resolved. A ':memory:' database cannot be shared between
  * threads, so it is written inline.
  */
 import { mkdirSync } from 'node:fs';
@@ -32,6 +33,9 @@ interface Pending {
 }
 
 type Row = Record<string, unknown>;
+
+/** Batches with the writer at once: one being written and the next one. */
+const MAX_IN_FLIGHT = 2;
 
 const WRITER = new URL(
   `./sqlite-writer${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
@@ -128,10 +132,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Sends everything queued in this turn as one batch. */
+  /**
+   * Sends everything queued as one batch — unless two are already with the writer (one being
+   * written, one waiting for it): then the queue keeps growing here and goes when one is
+   * answered, so a busy writer gets few large messages instead of one per event-loop turn.
+   */
   private flush(): void {
     this.flushScheduled = false;
     if (this.queue.length === 0) return;
+    if (this.worker && this.inFlight.size >= MAX_IN_FLIGHT && !this.closed) return;
     const batch = this.queue;
     this.queue = [];
     const changes = batch.map((p) => p.change);
@@ -161,6 +170,7 @@ export class SqliteStore implements Store {
     if (m.error !== undefined) for (const p of batch) p.reject(new Error(m.error));
     else resolveAll(batch, m.outcomes ?? []);
     if (this.inFlight.size === 0) this.worker?.unref();
+    this.flush();
     this.maybeDrained();
   }
 

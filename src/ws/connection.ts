@@ -6,7 +6,7 @@
 import type { WebSocket } from 'ws';
 import type { Principal } from '../domain/principal.js';
 import { CLOSE_CODES } from '../errors.js';
-import type { Recipient, Subscription } from './subscriptions.js';
+import type { Subscriber, Target } from './subscriptions.js';
 
 export interface ConnectionLimits {
   /** Unsent bytes a client may fall behind by before it is closed with 1013. */
@@ -15,10 +15,16 @@ export interface ConnectionLimits {
   closeGraceMs: number;
 }
 
-export class Connection implements Recipient {
+/** What a connection reports to (the hub): its socket's listeners are shared, not closures. */
+export interface ConnectionOwner {
+  onMessage(conn: Connection, data: Buffer, isBinary: boolean): void;
+  drop(conn: Connection): void;
+}
+
+export class Connection implements Subscriber {
   readonly buyerId: string;
-  /** The subscription set: a plain array (most connections hold a handful). */
-  readonly subs = new SubscriptionList();
+  /** The subscription set, kept by the hub's SubscriptionIndex. */
+  subs: Array<number | Target> = [];
   alive = true;
   private closing = false;
   private killTimer: NodeJS.Timeout | undefined;
@@ -26,6 +32,7 @@ export class Connection implements Recipient {
   constructor(
     readonly socket: WebSocket,
     readonly principal: Principal,
+    readonly owner: ConnectionOwner,
     private readonly limits: ConnectionLimits,
   ) {
     this.buyerId = principal.identity.NodeID;
@@ -58,32 +65,5 @@ export class Connection implements Recipient {
   dispose(): void {
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = undefined;
-    this.subs.clear();
-  }
-}
-
-/** A connection's subscriptions by id, kept small: an idle connection is mostly this. */
-export class SubscriptionList {
-  private items: Array<Subscription<Connection>> = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  set(sub: Subscription<Connection>): void {
-    this.items.push(sub);
-  }
-
-  delete(id: number): void {
-    const i = this.items.findIndex((s) => s.id === id);
-    if (i >= 0) this.items.splice(i, 1);
-  }
-
-  values(): ReadonlyArray<Subscription<Connection>> {
-    return this.items;
-  }
-
-  clear(): void {
-    this.items = [];
   }
 }

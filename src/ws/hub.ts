@@ -18,7 +18,14 @@ import type {
   UnsubscribeFlavorMessage,
 } from '../types/wire.js';
 import { Connection, type ConnectionLimits } from './connection.js';
-import { selectorHears, SubscriptionIndex, type Subscription } from './subscriptions.js';
+import {
+  findSubscription,
+  selectorHears,
+  SubscriptionIndex,
+  subscriptionCount,
+  subscriptionsOf,
+  type Target,
+} from './subscriptions.js';
 
 export interface HubOptions extends ConnectionLimits {
   /** Interval of protocol pings; a client that misses one is dropped. */
@@ -63,11 +70,11 @@ export class WsHub {
     // with it the request and its headers) now that the socket speaks WebSocket.
     const tcp = raw?.socket as { _httpMessage?: unknown } | undefined;
     if (tcp) tcp._httpMessage = null;
-    const conn = new Connection(socket, principal, this.options);
+    const conn = new Connection(socket, principal, this, this.options);
     this.connections.add(conn);
     this.index.addConnection(conn);
     // Shared listener functions find their connection on the socket: no closures per socket.
-    (socket as Owned)[OWNER] = { hub: this, conn };
+    (socket as Owned)[OWNER] = conn;
     socket.on('error', onError);
     socket.on('pong', onPong);
     socket.on('message', onMessage);
@@ -87,7 +94,6 @@ export class WsHub {
   /** @internal for the shared socket listeners */
   drop(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
-    for (const sub of conn.subs.values()) this.index.remove(sub);
     conn.dispose();
     this.index.removeConnection(conn);
   }
@@ -114,12 +120,7 @@ export class WsHub {
       for (const conn of recipients) conn.send(bytes);
     }
     // Nothing follows a withdrawal: subscriptions to that flavor end with it.
-    if (event.kind === 'withdrawn') {
-      for (const sub of this.index.flavorSubscriptions(event.flavorId)) {
-        this.index.remove(sub);
-        sub.conn.subs.delete(sub.id);
-      }
-    }
+    if (event.kind === 'withdrawn') this.index.endFlavor(event.flavorId);
   }
 
   /** @internal for the shared socket listeners */
@@ -204,11 +205,11 @@ export class WsHub {
     // Keep the catalog's copy of the id string, not the one parsed from this frame: thousands
     // of idle subscriptions then share it.
     const flavorId = hasFlavor ? (entry?.flavor.flavorId ?? msg.flavorId) : undefined;
-    const sub = this.findOrAdd(conn, flavorId, selector);
+    const subId = this.findOrAdd(conn, flavorId ?? (selector as Selector));
     const head: Record<string, unknown> = {
       type: 'SUBSCRIBED',
       ...(msg.id !== undefined ? { id: msg.id } : {}),
-      subscription: String(sub.id),
+      subscription: String(subId),
       ...(hasFlavor ? { flavorId: msg.flavorId } : { selector: msg.selector }),
       ...(msg.since !== undefined ? { recovered: resumable } : {}),
       seq: bus.lastSeq,
@@ -217,41 +218,22 @@ export class WsHub {
     conn.send(`${text.slice(0, -1)},"flavors":[${flavors.join(',')}]}`);
     for (const e of backlog) conn.send(e.wire);
     // A flavor whose withdrawal was just replayed has nothing more to say.
-    if (hasFlavor && !entry) {
-      this.index.remove(sub);
-      conn.subs.delete(sub.id);
-    }
+    if (hasFlavor && !entry) this.index.remove(conn, subId);
   }
 
-  private findOrAdd(
-    conn: Connection,
-    flavorId: string | undefined,
-    selector: Selector | undefined,
-  ): Subscription<Connection> {
-    for (const s of conn.subs.values()) {
-      if (
-        flavorId !== undefined
-          ? s.flavorId === flavorId
-          : s.selector?.key === selector?.key && s.flavorId === undefined
-      ) {
-        return s;
-      }
-    }
-    if (conn.subs.size >= this.options.maxSubscriptionsPerConnection) {
+  /** The id of the connection's subscription to the target, made if it has none. */
+  private findOrAdd(conn: Connection, target: Target): number {
+    const existing = findSubscription(conn, target);
+    if (existing !== undefined) return existing;
+    if (subscriptionCount(conn) >= this.options.maxSubscriptionsPerConnection) {
       throw new HubError(
         'INVALID_REQUEST',
         `At most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`,
       );
     }
-    const sub: Subscription<Connection> = {
-      id: ++this.subscriptionCounter,
-      conn,
-      ...(flavorId !== undefined ? { flavorId } : {}),
-      ...(selector ? { selector } : {}),
-    };
-    conn.subs.set(sub);
-    this.index.add(sub);
-    return sub;
+    const id = ++this.subscriptionCounter;
+    this.index.add(conn, id, target);
+    return id;
   }
 
   private unsubscribe(conn: Connection, msg: UnsubscribeFlavorMessage): void {
@@ -266,17 +248,16 @@ export class WsHub {
     }
     const key = msg.selector ? parseJsonSelector(msg.selector).key : undefined;
     const ended: number[] = [];
-    for (const s of [...conn.subs.values()]) {
+    for (const [id, target] of [...subscriptionsOf(conn)]) {
       const hit =
         msg.subscription !== undefined
-          ? String(s.id) === msg.subscription
+          ? String(id) === msg.subscription
           : msg.flavorId !== undefined
-            ? s.flavorId === msg.flavorId
-            : s.flavorId === undefined && s.selector?.key === key;
+            ? target === msg.flavorId
+            : typeof target !== 'string' && target.key === key;
       if (!hit) continue;
-      this.index.remove(s);
-      conn.subs.delete(s.id);
-      ended.push(s.id);
+      this.index.remove(conn, id);
+      ended.push(id);
     }
     // Idempotent: unsubscribing what is already gone still answers UNSUBSCRIBED.
     conn.send(
@@ -290,23 +271,23 @@ export class WsHub {
 }
 
 const OWNER = Symbol('rear-hub connection');
-type Owned = WebSocket & { [OWNER]?: { hub: WsHub; conn: Connection } };
+type Owned = WebSocket & { [OWNER]?: Connection };
 
 function onError(this: Owned): void {
   this.terminate();
 }
 
 function onPong(this: Owned): void {
-  const o = this[OWNER];
-  if (o) o.conn.alive = true;
+  const conn = this[OWNER];
+  if (conn) conn.alive = true;
 }
 
 function onMessage(this: Owned, data: Buffer, isBinary: boolean): void {
-  const o = this[OWNER];
-  o?.hub.onMessage(o.conn, data, isBinary);
+  const conn = this[OWNER];
+  conn?.owner.onMessage(conn, data, isBinary);
 }
 
 function onClose(this: Owned): void {
-  const o = this[OWNER];
-  if (o) o.hub.drop(o.conn);
+  const conn = this[OWNER];
+  conn?.owner.drop(conn);
 }

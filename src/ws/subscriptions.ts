@@ -1,26 +1,24 @@
 /**
- * Who hears what: subscriptions indexed by flavor id and by distinct selector, and open
+ * Who hears what: subscribers indexed by flavor id and by distinct selector, and open
  * connections by buyer. Each event costs one lookup per flavor plus one test per distinct
  * selector — never one per connection.
+ *
+ * Memory is the constraint here (tens of thousands of mostly idle connections, each with a
+ * few subscriptions), so there is no object per subscription: a connection keeps its
+ * subscriptions as one flat list of (id, target) pairs, and the index keeps plain arrays of
+ * connections. A connection holds at most one subscription per target, so it appears at
+ * most once in each array.
  */
 import type { DomainEvent } from '../domain/events.js';
 import type { Selector } from '../domain/selector.js';
 
-export interface Recipient {
+/** What a subscription follows: one flavor (its id) or a selector. */
+export type Target = string | Selector;
+
+export interface Subscriber {
   readonly buyerId: string;
-}
-
-export interface Subscription<C extends Recipient> {
-  /** Sent to the client as a string; a number here costs no memory of its own. */
-  readonly id: number;
-  readonly conn: C;
-  readonly flavorId?: string;
-  readonly selector?: Selector;
-}
-
-interface SelectorGroup<C extends Recipient> {
-  readonly selector: Selector;
-  readonly subs: Set<Subscription<C>>;
+  /** [id, target, id, target, …]; ids are sent to the client as strings. */
+  subs: Array<number | Target>;
 }
 
 /** Whether an event concerns a selector: it matched before or matches after the change. */
@@ -36,9 +34,34 @@ export function selectorHears(selector: Selector, event: DomainEvent): boolean {
   }
 }
 
-export class SubscriptionIndex<C extends Recipient> {
-  private readonly byFlavor = new Map<string, Set<Subscription<C>>>();
-  private readonly bySelector = new Map<string, SelectorGroup<C>>();
+const sameTarget = (a: Target, b: Target): boolean =>
+  typeof a === 'string' || typeof b === 'string' ? a === b : a.key === b.key;
+
+/** Each (id, target) pair of a subscriber's list, oldest first. */
+export function* subscriptionsOf(s: Subscriber): Generator<[number, Target]> {
+  for (let i = 0; i < s.subs.length; i += 2) yield [s.subs[i] as number, s.subs[i + 1] as Target];
+}
+
+/** The id of the subscriber's subscription to this target, if it has one. */
+export function findSubscription(s: Subscriber, target: Target): number | undefined {
+  for (let i = 0; i < s.subs.length; i += 2) {
+    if (sameTarget(s.subs[i + 1] as Target, target)) return s.subs[i] as number;
+  }
+  return undefined;
+}
+
+export const subscriptionCount = (s: Subscriber): number => s.subs.length / 2;
+
+function removeOnce<T>(list: T[], item: T): void {
+  const i = list.lastIndexOf(item);
+  if (i < 0) return;
+  list[i] = list[list.length - 1] as T;
+  list.pop();
+}
+
+export class SubscriptionIndex<C extends Subscriber> {
+  private readonly byFlavor = new Map<string, C[]>();
+  private readonly bySelector = new Map<string, { selector: Selector; conns: C[] }>();
   private readonly byBuyer = new Map<string, Set<C>>();
 
   addConnection(conn: C): void {
@@ -47,43 +70,48 @@ export class SubscriptionIndex<C extends Recipient> {
     set.add(conn);
   }
 
+  /** Forgets the connection and every subscription it holds. */
   removeConnection(conn: C): void {
+    for (let i = 1; i < conn.subs.length; i += 2) this.unindex(conn, conn.subs[i] as Target);
+    conn.subs.length = 0;
     const set = this.byBuyer.get(conn.buyerId);
     set?.delete(conn);
     if (set?.size === 0) this.byBuyer.delete(conn.buyerId);
   }
 
-  add(sub: Subscription<C>): void {
-    if (sub.flavorId !== undefined) {
-      let set = this.byFlavor.get(sub.flavorId);
-      if (!set) this.byFlavor.set(sub.flavorId, (set = new Set()));
-      set.add(sub);
-    } else if (sub.selector) {
-      let group = this.bySelector.get(sub.selector.key);
-      if (!group)
-        this.bySelector.set(
-          sub.selector.key,
-          (group = { selector: sub.selector, subs: new Set() }),
-        );
-      group.subs.add(sub);
+  /** Adds a subscription; the caller has checked the connection has none to this target. */
+  add(conn: C, id: number, target: Target): void {
+    // concat allocates exactly what is needed; push would leave up to half the array spare.
+    conn.subs = conn.subs.concat([id, target]);
+    if (typeof target === 'string') {
+      let conns = this.byFlavor.get(target);
+      if (!conns) this.byFlavor.set(target, (conns = []));
+      conns.push(conn);
+    } else {
+      let group = this.bySelector.get(target.key);
+      if (!group) this.bySelector.set(target.key, (group = { selector: target, conns: [] }));
+      group.conns.push(conn);
     }
   }
 
-  remove(sub: Subscription<C>): void {
-    if (sub.flavorId !== undefined) {
-      const set = this.byFlavor.get(sub.flavorId);
-      set?.delete(sub);
-      if (set?.size === 0) this.byFlavor.delete(sub.flavorId);
-    } else if (sub.selector) {
-      const group = this.bySelector.get(sub.selector.key);
-      group?.subs.delete(sub);
-      if (group?.subs.size === 0) this.bySelector.delete(sub.selector.key);
-    }
+  /** Ends the connection's subscription with this id; returns whether it had one. */
+  remove(conn: C, id: number): boolean {
+    const i = conn.subs.indexOf(id);
+    if (i < 0 || i % 2 !== 0) return false;
+    this.unindex(conn, conn.subs[i + 1] as Target);
+    conn.subs.splice(i, 2);
+    return true;
   }
 
-  /** Subscriptions by flavor id that a withdrawal ends. */
-  flavorSubscriptions(flavorId: string): Subscription<C>[] {
-    return [...(this.byFlavor.get(flavorId) ?? [])];
+  /** Ends every subscription to the flavor (it was withdrawn). */
+  endFlavor(flavorId: string): void {
+    const conns = this.byFlavor.get(flavorId);
+    if (!conns) return;
+    this.byFlavor.delete(flavorId);
+    for (const conn of conns) {
+      const i = conn.subs.indexOf(flavorId);
+      if (i > 0) conn.subs.splice(i - 1, 2);
+    }
   }
 
   /** Each connection that should receive the event, once. */
@@ -93,10 +121,10 @@ export class SubscriptionIndex<C extends Recipient> {
       for (const c of this.byBuyer.get(event.buyerId) ?? []) out.add(c);
       return out;
     }
-    for (const s of this.byFlavor.get(event.flavorId) ?? []) out.add(s.conn);
+    for (const c of this.byFlavor.get(event.flavorId) ?? []) out.add(c);
     for (const group of this.bySelector.values()) {
       if (!selectorHears(group.selector, event)) continue;
-      for (const s of group.subs) out.add(s.conn);
+      for (const c of group.conns) out.add(c);
     }
     return out;
   }
@@ -107,5 +135,19 @@ export class SubscriptionIndex<C extends Recipient> {
       selectors: this.bySelector.size,
       buyers: this.byBuyer.size,
     };
+  }
+
+  private unindex(conn: C, target: Target): void {
+    if (typeof target === 'string') {
+      const conns = this.byFlavor.get(target);
+      if (!conns) return;
+      removeOnce(conns, conn);
+      if (conns.length === 0) this.byFlavor.delete(target);
+    } else {
+      const group = this.bySelector.get(target.key);
+      if (!group) return;
+      removeOnce(group.conns, conn);
+      if (group.conns.length === 0) this.bySelector.delete(target.key);
+    }
   }
 }
