@@ -132,7 +132,7 @@ export function diffFields(
   if (isPlainObject(before) && isPlainObject(after)) {
     for (const k of Object.keys(before)) diffFields(before[k], after[k], join(path, k), out);
     for (const k of Object.keys(after)) {
-      if (!(k in before)) diffFields(undefined, after[k], join(path, k), out);
+      if (!Object.hasOwn(before, k)) diffFields(undefined, after[k], join(path, k), out);
     }
     return out;
   }
