@@ -3,21 +3,12 @@
  * `tsx scripts/bench/profile.ts list|sale [dir]` (P1's random-selector LIST, or P2's
  * reserve + purchase). The .cpuprofile stays in dir for a flame graph (e.g. speedscope).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
-import { spawnProc } from './lib/proc.js';
+import { buildDist, spawnProc } from './lib/proc.js';
 
-execFileSync(
-  process.execPath,
-  [
-    new URL('../../node_modules/typescript/bin/tsc', import.meta.url).pathname,
-    '-p',
-    'tsconfig.build.json',
-  ],
-  { stdio: 'inherit' },
-);
+buildDist();
 const scenario = process.argv[2] ?? 'list';
 const dir = process.argv[3] ?? 'bench-output/profiles';
 mkdirSync(dir, { recursive: true });

@@ -7,7 +7,6 @@
  * and time. Prints a table, writes bench-output/results.json, and (full mode) BENCHMARKS.md.
  * A missed target does not fail the run; a crash of the harness does.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -16,7 +15,7 @@ import autocannon, { type Request as AcRequest } from 'autocannon';
 import WebSocket from 'ws';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { Histogram, median, stampMs } from './lib/histogram.js';
-import { spawnProc, type Proc } from './lib/proc.js';
+import { buildDist, spawnProc, type Proc } from './lib/proc.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -709,17 +708,8 @@ function table(): string {
   return [head, sep, ...lines].join('\n');
 }
 
-// The hub is measured as it ships: compiled by tsc into dist/.
 log('building dist/ (tsc)');
-execFileSync(
-  process.execPath,
-  [
-    new URL('../../node_modules/typescript/bin/tsc', import.meta.url).pathname,
-    '-p',
-    'tsconfig.build.json',
-  ],
-  { stdio: 'inherit' },
-);
+buildDist();
 
 const started = Date.now();
 const steps: Array<[string[], () => Promise<void>]> = [

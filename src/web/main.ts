@@ -521,6 +521,7 @@ const PUBLISH_FIELDS = {
   },
   service: {
     Name: 'PostgreSQL 16',
+    Description: 'Managed PostgreSQL with daily backups',
     Category: 'database',
     tags: 'sql,managed',
     'hosting policies': 'provider,consumer',
@@ -532,6 +533,13 @@ const PUBLISH_FIELDS = {
     'SamplingRate Hz': '1',
   },
 } as const;
+
+/** "a, b,,c" → ["a", "b", "c"] */
+const commaList = (text = ''): string[] =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function publishBody(d: Record<string, string>): FlavorPublish {
   const base = {
@@ -568,16 +576,10 @@ function publishBody(d: Record<string, string>): FlavorPublish {
           data: {
             Characteristics: {
               Name: d.Name ?? '',
-              Description: d.Name ?? '',
+              Description: d.Description ?? '',
               Category: d.Category ?? '',
-              Tags: (d.tags ?? '')
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean),
-              HostingPolicies: (d['hosting policies'] ?? '')
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean),
+              Tags: commaList(d.tags),
+              HostingPolicies: commaList(d['hosting policies']),
               ConfigurationTemplate: { type: 'object' },
             },
           },

@@ -115,7 +115,7 @@ export class WsHub {
 
   private deliver(event: DomainEvent): void {
     const recipients = this.index.recipients(event);
-    if (recipients.size > 0) {
+    if (recipients.length > 0) {
       const bytes = Buffer.from(event.wire);
       for (const conn of recipients) conn.send(bytes);
     }

@@ -114,19 +114,21 @@ export class SubscriptionIndex<C extends Subscriber> {
     }
   }
 
-  /** Each connection that should receive the event, once. */
-  recipients(event: DomainEvent): Set<C> {
-    const out = new Set<C>();
-    if (event.kind === 'confirmed') {
-      for (const c of this.byBuyer.get(event.buyerId) ?? []) out.add(c);
-      return out;
-    }
-    for (const c of this.byFlavor.get(event.flavorId) ?? []) out.add(c);
+  /**
+   * Each connection that should receive the event, once, as a snapshot (sending may close
+   * a connection). A flavor's subscribers are distinct already, so only a selector that
+   * hears the event costs a set to merge them.
+   */
+  recipients(event: DomainEvent): C[] {
+    if (event.kind === 'confirmed') return [...(this.byBuyer.get(event.buyerId) ?? [])];
+    const direct = this.byFlavor.get(event.flavorId) ?? [];
+    let merged: Set<C> | undefined;
     for (const group of this.bySelector.values()) {
       if (!selectorHears(group.selector, event)) continue;
-      for (const c of group.conns) out.add(c);
+      merged ??= new Set(direct);
+      for (const c of group.conns) merged.add(c);
     }
-    return out;
+    return merged ? [...merged] : direct.slice();
   }
 
   stats(): { flavorKeys: number; selectors: number; buyers: number } {

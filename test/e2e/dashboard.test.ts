@@ -154,6 +154,25 @@ describe('the live dashboard', () => {
     expect(await consumer.locator('#log').innerText()).toContain('test over');
   });
 
+  it('a service published through the form carries the description and lists typed in it', async () => {
+    hub = await startHub();
+    const provider = await open(P);
+    await provider.locator('#p-type').selectOption('service');
+    await provider.locator('#p-fields input[name="Description"]').fill('Backups nightly');
+    await provider.locator('#p-fields input[name="tags"]').fill(' sql, ,ha ');
+    await provider.locator('#publish button[type="submit"]').click();
+    await provider.locator('#offers tbody tr').filter({ hasText: 'PostgreSQL 16' }).waitFor();
+    const r = await hub.api('GET', '/api/v2/flavors/services', P);
+    const c = (r.body as Array<{ type: { data: { Characteristics: Record<string, unknown> } } }>)[0]
+      ?.type.data.Characteristics;
+    expect(c).toMatchObject({
+      Name: 'PostgreSQL 16',
+      Description: 'Backups nightly',
+      Tags: ['sql', 'ha'],
+      HostingPolicies: ['provider', 'consumer'],
+    });
+  });
+
   it('resumes after the WebSocket is cut, without losing an event sent meanwhile', async () => {
     hub = await startHub();
     const a = await publish();

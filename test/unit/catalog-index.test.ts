@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
-import { Market } from '../../src/domain/market.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { compileSelector } from '../../src/domain/selector.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import { k8slice } from '../helpers/hub.js';
+import { openMarket } from '../helpers/market.js';
 
 const provider: Principal = {
   role: 'provider',
@@ -16,16 +16,10 @@ describe('indexed LIST answers exactly what a full scan answers', () => {
   it('over random catalogs, changes and selectors', async () => {
     const clock = new FakeClock();
     const store = new SqliteStore(':memory:');
-    const market = await Market.open({
-      clock,
+    const market = await openMarket(clock, {
       store,
-      ttpSeconds: 60,
       flavorTtlSeconds: 3600,
-      contractDays: 30,
       history: { maxEvents: 100, maxAgeMs: 60_000 },
-      onFatal: (err) => {
-        throw err;
-      },
     });
     const ids: string[] = [];
     const spec = fc.record({

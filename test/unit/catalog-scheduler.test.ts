@@ -5,6 +5,7 @@ import { Market } from '../../src/domain/market.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import { k8slice } from '../helpers/hub.js';
+import { openMarket } from '../helpers/market.js';
 
 const provider: Principal = {
   role: 'provider',
@@ -13,17 +14,7 @@ const provider: Principal = {
 const flush = () => new Promise((r) => setImmediate(r));
 
 async function open(clock: FakeClock) {
-  const market = await Market.open({
-    clock,
-    store: new SqliteStore(':memory:'),
-    ttpSeconds: 60,
-    flavorTtlSeconds: 300,
-    contractDays: 30,
-    history: { maxEvents: 1000, maxAgeMs: 900_000 },
-    onFatal: (err) => {
-      throw err;
-    },
-  });
+  const market = await openMarket(clock);
   const events: DomainEvent[] = [];
   market.bus.listen((e) => events.push(e));
   return { market, events };
@@ -126,15 +117,7 @@ describe('catalog scheduler (fake clock)', () => {
   it('rebuilds deadlines from the store at start, retracting what expired while down', async () => {
     const clock = new FakeClock();
     const store = new SqliteStore(':memory:');
-    const first = await Market.open({
-      clock,
-      store,
-      ttpSeconds: 60,
-      flavorTtlSeconds: 300,
-      contractDays: 30,
-      history: { maxEvents: 1000, maxAgeMs: 900_000 },
-      onFatal: () => {},
-    });
+    const first = await openMarket(clock, { store, onFatal: () => {} });
     const f = await first.catalog.publish(provider, {
       ...k8slice(),
       ttlSeconds: 5,
@@ -142,15 +125,7 @@ describe('catalog scheduler (fake clock)', () => {
     });
     first.close();
     clock.advance(10_000);
-    const second = await Market.open({
-      clock,
-      store,
-      ttpSeconds: 60,
-      flavorTtlSeconds: 300,
-      contractDays: 30,
-      history: { maxEvents: 1000, maxAgeMs: 900_000 },
-      onFatal: () => {},
-    });
+    const second = await openMarket(clock, { store, onFatal: () => {} });
     opened.push(second);
     const events: DomainEvent[] = [];
     second.bus.listen((e) => events.push(e));

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
-import { Market } from '../../src/domain/market.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import type { Configuration, Contract, Transaction } from '../../src/types/wire.js';
 import { k8slice } from '../helpers/hub.js';
+import { openMarket } from '../helpers/market.js';
 
 const provider: Principal = {
   role: 'provider',
@@ -57,16 +57,11 @@ const VM_MAX = 4;
 async function run(ops: Op[]): Promise<void> {
   const clock = new FakeClock();
   const store = new SqliteStore(':memory:');
-  const market = await Market.open({
-    clock,
+  const market = await openMarket(clock, {
     store,
     ttpSeconds: 3,
     flavorTtlSeconds: 3600,
-    contractDays: 30,
     history: { maxEvents: 10_000, maxAgeMs: 3_600_000 },
-    onFatal: (err) => {
-      throw err;
-    },
   });
   const flavors = [
     (await market.catalog.publish(provider, k8slice())).flavorId,

@@ -1,9 +1,9 @@
 /**
- * Child processes of the benchmark: each server or client group runs in its own node process
+ * Child processes of the benchmark (and the tsc build the hub is measured from): each server or client group runs in its own node process
  * (so load generators never share a core's event loop with what they measure), talks to the
  * orchestrator over IPC, and is killed at the end whatever happens.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export interface Proc {
@@ -85,4 +85,17 @@ export function serve(
     );
   });
   process.on('disconnect', () => process.exit(0));
+}
+
+/** Compiles the hub into dist/ with tsc: it is measured as it ships, not tsx-transpiled. */
+export function buildDist(): void {
+  execFileSync(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../../../node_modules/typescript/bin/tsc', import.meta.url)),
+      '-p',
+      'tsconfig.build.json',
+    ],
+    { stdio: 'inherit' },
+  );
 }
