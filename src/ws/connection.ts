@@ -3,6 +3,7 @@
  * guarded by a backlog bound, so a client that stops reading is cut off (1013) instead of
  * growing the hub's memory or slowing anyone else.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../domain/principal.js';
 import { CLOSE_CODES } from '../errors.js';
@@ -31,6 +32,8 @@ export class Connection implements Subscriber {
 
   constructor(
     readonly socket: WebSocket,
+    /** The TCP socket under it, which the hub corks while it fans out. */
+    readonly tcp: Duplex | undefined,
     readonly principal: Principal,
     readonly owner: ConnectionOwner,
     private readonly limits: ConnectionLimits,

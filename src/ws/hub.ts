@@ -4,6 +4,7 @@
  * fan-out of committed events — each serialized once, the same buffer sent to every
  * recipient. A thin adapter: it reads the market and never changes it.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { DomainEvent } from '../domain/events.js';
@@ -38,6 +39,8 @@ const validate = validatorFor<ClientMessage>(createAjv(), 'ClientMessage');
 
 export class WsHub {
   private readonly connections = new Set<Connection>();
+  /** TCP sockets corked in this event-loop turn (see hold). */
+  private corked: Duplex[] = [];
   private readonly index = new SubscriptionIndex<Connection>();
   private readonly unlisten: () => void;
   private pingTimer: TimerHandle | undefined;
@@ -68,9 +71,9 @@ export class WsHub {
     socket.removeAllListeners('error');
     // The upgrade's placeholder HTTP response stays attached to the TCP socket; drop it (and
     // with it the request and its headers) now that the socket speaks WebSocket.
-    const tcp = raw?.socket as { _httpMessage?: unknown } | undefined;
+    const tcp = raw?.socket as (Duplex & { _httpMessage?: unknown }) | undefined;
     if (tcp) tcp._httpMessage = null;
-    const conn = new Connection(socket, principal, this, this.options);
+    const conn = new Connection(socket, tcp, principal, this, this.options);
     this.connections.add(conn);
     this.index.addConnection(conn);
     // Shared listener functions find their connection on the socket: no closures per socket.
@@ -87,6 +90,7 @@ export class WsHub {
     this.closed = true;
     this.unlisten();
     this.pingTimer?.cancel();
+    this.release();
     for (const conn of this.connections)
       conn.close(CLOSE_CODES.GOING_AWAY.code, 'hub shutting down');
   }
@@ -113,11 +117,35 @@ export class WsHub {
     }, this.options.pingIntervalMs);
   }
 
+  /**
+   * Fan-out corks each recipient's TCP socket until the end of the event-loop turn, so every
+   * frame a socket gets in that turn leaves in one write. Under load, when several events go
+   * out in one turn, a subscriber costs one syscall per turn instead of one per event. Order
+   * is unchanged: everything for a socket goes through its one write queue, corked or not.
+   */
+  private hold(conn: Connection): void {
+    const tcp = conn.tcp;
+    // ws corks and uncorks within each send; a count above zero here is our own cork.
+    if (!tcp || tcp.writableCorked > 0) return;
+    tcp.cork();
+    this.corked.push(tcp);
+    if (this.corked.length === 1) setImmediate(this.release);
+  }
+
+  private readonly release = (): void => {
+    const sockets = this.corked;
+    this.corked = [];
+    for (const tcp of sockets) tcp.uncork();
+  };
+
   private deliver(event: DomainEvent): void {
     const recipients = this.index.recipients(event);
     if (recipients.length > 0) {
       const bytes = Buffer.from(event.wire);
-      for (const conn of recipients) conn.send(bytes);
+      for (const conn of recipients) {
+        this.hold(conn);
+        conn.send(bytes);
+      }
     }
     // Nothing follows a withdrawal: subscriptions to that flavor end with it.
     if (event.kind === 'withdrawn') this.index.endFlavor(event.flavorId);

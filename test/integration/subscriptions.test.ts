@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { hubsClosedAfterEach, k8slice, sleep, WsClient, type TestHub } from '../helpers/hub.js';
 
@@ -6,6 +7,7 @@ let clients: WsClient[] = [];
 afterEach(() => {
   for (const c of clients) c.close();
   clients = [];
+  vi.restoreAllMocks();
 });
 const hub = hubsClosedAfterEach();
 
@@ -237,6 +239,55 @@ describe('the catalog scheduler, live', () => {
 });
 
 describe('resume with since', () => {
+  it('a burst of events in one turn reaches every subscriber complete, in order, in few writes', async () => {
+    const h = await hub();
+    const flavors = await Promise.all([publish(h), publish(h), publish(h)]);
+    const all = await client(h);
+    all.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
+    const one = await client(h, C1);
+    one.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: flavors[0].flavorId });
+    await all.next((m) => m.type === 'SUBSCRIBED');
+    await one.next((m) => m.type === 'SUBSCRIBED');
+    // Every TCP write in this process from here on (the burst below makes no HTTP requests).
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', () => void>;
+    const writes = [vi.spyOn(proto, '_write'), vi.spyOn(proto, '_writev')];
+    const from = all.messages.length;
+    const provider = {
+      role: 'provider' as const,
+      identity: { Domain: 'a.test', NodeID: 'prov-a', IP: '10.0.0.1' },
+    };
+    // Thirty refreshes started in one turn: their commits share a batch, their events one turn.
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        h.app.market.catalog.refresh(provider, flavors[i % 3].flavorId, {
+          price: { amount: `${i + 2}.00`, currency: 'EUR', period: 'hour' },
+        }),
+      ),
+    );
+    await all.next(
+      (m) => m.type === 'REFRESH_FLAVOR' && m.Flavor.price.amount === '31.00',
+      5000,
+      from,
+    );
+    const seen = all.messages.slice(from).filter((m) => m.type === 'REFRESH_FLAVOR');
+    expect(seen.map((m) => m.Flavor.price.amount)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `${i + 2}.00`),
+    );
+    const seqs = seen.map((m) => m.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(30);
+    // 40 frames left in a handful of writes, not one write each.
+    const calls = writes.reduce((n, w) => n + w.mock.calls.length, 0);
+    for (const w of writes) w.mockRestore();
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(10);
+    const mine = await one.next(
+      (m) => m.type === 'REFRESH_FLAVOR' && m.Flavor.price.amount === '29.00',
+    );
+    expect(mine.flavorId).toBe(flavors[0].flavorId);
+    expect(one.messages.filter((m) => m.type === 'REFRESH_FLAVOR')).toHaveLength(10);
+  });
+
   it('replays what was missed after a drop, in order, with no gap and no duplicate', async () => {
     const h = await hub();
     const f = await publish(h);
