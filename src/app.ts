@@ -130,7 +130,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('hub', hub);
 
   await app.register(websocket, {
-    options: { maxPayload: WS_MAX_PAYLOAD },
+    // No compression: fan-out writes frames built once straight to the socket (ws/frame.ts).
+    options: { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false },
     preClose(done) {
       // Close clients with 1001 and answer waiting reservers before the server drains.
       hub.close();

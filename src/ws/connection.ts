@@ -33,7 +33,7 @@ export class Connection implements Subscriber {
   constructor(
     readonly socket: WebSocket,
     /** The TCP socket under it, which the hub corks while it fans out. */
-    readonly tcp: Duplex | undefined,
+    readonly tcp: Duplex,
     readonly principal: Principal,
     readonly owner: ConnectionOwner,
     private readonly limits: ConnectionLimits,
@@ -47,12 +47,26 @@ export class Connection implements Subscriber {
 
   /** Sends one text frame; closes the client with 1013 if it has fallen too far behind. */
   send(data: string | Buffer): void {
-    if (!this.open) return;
+    if (this.admits()) this.socket.send(data, { binary: false });
+  }
+
+  /**
+   * Sends a frame already built (ws/frame.ts), straight to the TCP socket: fan-out frames an
+   * event once for all its recipients. Safe beside `send` because ws, without compression,
+   * writes every frame to the socket at once, so both keep one order.
+   */
+  sendFrame(frame: Buffer): void {
+    if (this.admits()) this.tcp.write(frame);
+  }
+
+  private admits(): boolean {
+    if (!this.open) return false;
+    // ws counts what waits in the TCP socket's buffer, direct writes included.
     if (this.socket.bufferedAmount > this.limits.maxBacklogBytes) {
       this.close(CLOSE_CODES.TRY_AGAIN_LATER.code, 'backlog over bound');
-      return;
+      return false;
     }
-    this.socket.send(data, { binary: false });
+    return true;
   }
 
   /** Starts the close handshake and drops the socket if it does not complete in time. Safe twice. */

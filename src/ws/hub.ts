@@ -19,6 +19,7 @@ import type {
   UnsubscribeFlavorMessage,
 } from '../types/wire.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { textFrame } from './frame.js';
 import {
   findSubscription,
   selectorHears,
@@ -61,7 +62,7 @@ export class WsHub {
   }
 
   /** Takes a freshly upgraded socket of an authenticated principal. */
-  accept(socket: WebSocket, principal: Principal, raw?: { socket?: unknown }): void {
+  accept(socket: WebSocket, principal: Principal, upgrade: { socket: Duplex }): void {
     if (this.closed) {
       socket.close(CLOSE_CODES.GOING_AWAY.code, 'shutting down');
       return;
@@ -71,8 +72,8 @@ export class WsHub {
     socket.removeAllListeners('error');
     // The upgrade's placeholder HTTP response stays attached to the TCP socket; drop it (and
     // with it the request and its headers) now that the socket speaks WebSocket.
-    const tcp = raw?.socket as (Duplex & { _httpMessage?: unknown }) | undefined;
-    if (tcp) tcp._httpMessage = null;
+    const tcp = upgrade.socket as Duplex & { _httpMessage?: unknown };
+    tcp._httpMessage = null;
     const conn = new Connection(socket, tcp, principal, this, this.options);
     this.connections.add(conn);
     this.index.addConnection(conn);
@@ -126,7 +127,7 @@ export class WsHub {
   private hold(conn: Connection): void {
     const tcp = conn.tcp;
     // ws corks and uncorks within each send; a count above zero here is our own cork.
-    if (!tcp || tcp.writableCorked > 0) return;
+    if (tcp.writableCorked > 0) return;
     tcp.cork();
     this.corked.push(tcp);
     if (this.corked.length === 1) setImmediate(this.release);
@@ -141,10 +142,10 @@ export class WsHub {
   private deliver(event: DomainEvent): void {
     const recipients = this.index.recipients(event);
     if (recipients.length > 0) {
-      const bytes = Buffer.from(event.wire);
+      const frame = textFrame(event.wire);
       for (const conn of recipients) {
         this.hold(conn);
-        conn.send(bytes);
+        conn.sendFrame(frame);
       }
     }
     // Nothing follows a withdrawal: subscriptions to that flavor end with it.
