@@ -4,23 +4,41 @@
  *   small JSON body and answers a small JSON (P2). POST /durable (P2's floor, with `db`) does
  *   the same and also commits one row through the hub's own store before answering: what one
  *   durable request costs here, with nothing of the hub's domain around it.
- * - `ws`: a raw ws server; POST /fire broadcasts its body, one buffer to every client (P3, P6).
+ * - `ws`: a raw ws server; POST /fire broadcasts its body, one buffer to every client (P3, P6);
+ *   POST /fire-framed frames it once and writes that frame to every TCP socket (P5's floor).
  * - `socketio`: a Socket.IO server (websocket transport, no compression); POST /fire emits
  *   the parsed body to every client (P4).
  */
 import { createServer } from 'node:http';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Server as SocketIOServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
+import type { Duplex } from 'node:stream';
 import type * as StoreModule from '../../../src/store/store-sqlite.js';
+import type * as FrameModule from '../../../src/ws/frame.js';
+import type {
+  StoredContract,
+  StoredEvent,
+  StoredFlavor,
+  StoredTransaction,
+} from '../../../src/store/store.js';
 import { serve } from '../lib/proc.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   kind: 'fastify' | 'ws' | 'socketio';
   body?: string;
-  /** A SQLite file for POST /durable. */
+  /** A SQLite file for POST /durable and the sale floor. */
   db?: string;
+  /** The rows of one of the hub's sales (servers/hub.ts `sample`): turns the sale floor on. */
+  sale?: SaleSample;
 };
+
+interface SaleSample {
+  transaction: StoredTransaction;
+  contract: StoredContract;
+  flavor: StoredFlavor;
+  events: StoredEvent[];
+}
 
 function readBody(req: import('node:http').IncomingMessage): Promise<Buffer> {
   return new Promise((resolve) => {
@@ -30,20 +48,74 @@ function readBody(req: import('node:http').IncomingMessage): Promise<Buffer> {
   });
 }
 
+const bodySchema = {
+  type: 'object',
+  required: ['FlavorID'],
+  additionalProperties: false,
+  properties: {
+    FlavorID: { type: 'string', maxLength: 64 },
+    Configuration: { type: 'object' },
+  },
+} as const;
+
+let saleCount = 0;
+let saleSeq = 0;
+
+/**
+ * The sale floor: the hub's two sale routes doing the least work that produces the same
+ * bytes — the same requests, answers of the same size, and the same rows committed durably
+ * through the hub's own store (a held transaction; then its purchase: the transaction's new
+ * status, the contract, the flavor's new row and the sale's two events) — with none of the
+ * hub's authentication, bookkeeping or serialization. Under /small the purchase commits only
+ * the transaction's new status: how much of the floor the sale's stored bytes take.
+ */
+function saleFloor(
+  app: FastifyInstance,
+  store: StoreModule.SqliteStore,
+  sample: SaleSample,
+  prefix: string,
+  small: boolean,
+): void {
+  const { transaction: tx, contract, flavor, events } = sample;
+  const txAnswer = `${tx.json.slice(0, -1)},"Status":"reserved"}`;
+  // Ids of the sample's length, so rows and answers keep their size.
+  const id = (template: string, n: number) =>
+    template.slice(0, template.length - 10) + String(n).padStart(10, '0');
+  app.post(
+    `${prefix}/api/v2/reservations`,
+    { schema: { body: bodySchema } },
+    async (_req, reply) => {
+      const txId = id(tx.transactionId, ++saleCount);
+      await store.commit({ transactions: [{ ...tx, transactionId: txId }] });
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(txAnswer.replace(tx.transactionId, txId));
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    `${prefix}/api/v2/transactions/:id/purchase`,
+    async (req, reply) => {
+      const txId = req.params.id;
+      const k = ++saleCount;
+      const status = { ...tx, transactionId: txId, status: 'purchased' } as const;
+      if (small) await store.commit({ transactions: [status] });
+      else
+        await store.commit({
+          flavors: [{ ...flavor, flavorId: id(flavor.flavorId, k % 500) }],
+          transactions: [status],
+          contracts: [{ ...contract, contractId: id(contract.contractId, k), transactionId: txId }],
+          events: events.map((e) => ({ ...e, seq: ++saleSeq })),
+        });
+      return reply.type('application/json; charset=utf-8').send(contract.json);
+    },
+  );
+}
+
 let url: string;
 let clients = () => 0;
 if (opts.kind === 'fastify') {
   const app = Fastify({ logger: false });
   const body = opts.body ?? '[]';
-  const bodySchema = {
-    type: 'object',
-    required: ['FlavorID'],
-    additionalProperties: false,
-    properties: {
-      FlavorID: { type: 'string', maxLength: 64 },
-      Configuration: { type: 'object' },
-    },
-  };
   app.get('/list', async (_req, reply) => reply.type('application/json; charset=utf-8').send(body));
   app.post(
     '/post',
@@ -85,12 +157,25 @@ if (opts.kind === 'fastify') {
       });
       return reply.type('application/json').send(json);
     });
+    if (opts.sale) {
+      saleFloor(app, store, opts.sale, '', false);
+      saleFloor(app, store, opts.sale, '/small', true);
+    }
   }
   url = await app.listen({ host: '127.0.0.1', port: 0 });
 } else if (opts.kind === 'ws') {
+  const { textFrame } = (await import(
+    new URL('../../../dist/src/ws/frame.js', import.meta.url).href
+  )) as typeof FrameModule;
   const server = createServer(async (req, res) => {
     const payload = await readBody(req);
-    for (const c of wss.clients) c.send(payload, { binary: false });
+    if (req.url === '/fire-framed') {
+      // The least work that sends these bytes: framed once, the same buffer to every socket.
+      const frame = textFrame(payload.toString());
+      for (const c of wss.clients) (c as unknown as { _socket: Duplex })._socket.write(frame);
+    } else {
+      for (const c of wss.clients) c.send(payload, { binary: false });
+    }
     res.end('{}');
   });
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
