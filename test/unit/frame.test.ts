@@ -1,7 +1,13 @@
+import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
 import { textFrame } from '../../src/ws/frame.js';
+
+// ws exports its frame parser at run time; @types/ws does not declare it.
+const { Receiver } = createRequire(import.meta.url)('ws') as {
+  Receiver: new (options: { isServer: boolean; maxPayload: number }) => Writable;
+};
 
 /** Reads frames the way every ws client does: with ws's own receiver, as a client. */
 function parse(bytes: Buffer): Array<{ text: string; isBinary: boolean }> {

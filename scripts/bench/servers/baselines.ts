@@ -207,6 +207,7 @@ serve(async (msg) => {
     (globalThis as { gc?: () => void }).gc?.();
     return { mem: process.memoryUsage(), clients: clients() };
   }
+  if (msg.type === 'cpu') return { cpu: process.cpuUsage(), at: performance.now() };
   return {};
 });
 process.send?.({ type: 'ready', url });
