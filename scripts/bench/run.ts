@@ -43,9 +43,9 @@ const S = QUICK
       subs: 500,
       subProcs: 1,
       p4Dur: 3,
-      p5Isolated: 5,
+      p5Isolated: 3,
       p6Conns: 1000,
-      p6Rounds: 2,
+      p6Rounds: 1,
     }
   : {
       listN: 10_000,

@@ -52,8 +52,8 @@ export class Connection implements Subscriber {
 
   /**
    * Sends a frame already built (ws/frame.ts), straight to the TCP socket: fan-out frames an
-   * event once for all its recipients. Safe beside `send` because ws, without compression,
-   * writes every frame to the socket at once, so both keep one order.
+   * event once for all its recipients. Safe beside `send` because ws, without compression and
+   * with no Blob ever sent, writes every frame to the socket at once, so both keep one order.
    */
   sendFrame(frame: Buffer): void {
     if (this.admits()) this.tcp.write(frame);
