@@ -585,22 +585,27 @@ async function deliveriesPerSecond(
   };
 }
 
+/** Per fired stamp, the time until its last receipt in any client process. */
+function untilLast(reports: Report[], stamps: string[]): Histogram {
+  const last = new Map<string, number>();
+  for (const r of reports)
+    for (const [k, v] of r.lastRecv) last.set(k, Math.max(last.get(k) ?? 0, v));
+  const toLast = new Histogram();
+  for (const s of stamps) {
+    const l = last.get(s);
+    if (l !== undefined) toLast.recordMs(l - Number(s));
+  }
+  return toLast;
+}
+
 async function latencyRun(groups: Proc[], fire: Fire, rate: number, seconds: number) {
   await Promise.all(groups.map((g) => g.ask({ type: 'reset', latency: true })));
   const stamps = await paced(fire, rate, seconds);
   await drained(groups);
   const reports = await collect(groups);
   const hist = new Histogram();
-  const last = new Map<string, number>();
-  for (const r of reports) {
-    hist.add(r.hist);
-    for (const [k, v] of r.lastRecv) last.set(k, Math.max(last.get(k) ?? 0, v));
-  }
-  const toLast = new Histogram();
-  for (const s of stamps) {
-    const l = last.get(s);
-    if (l !== undefined) toLast.recordMs(l - Number(s));
-  }
+  for (const r of reports) hist.add(r.hist);
+  const toLast = untilLast(reports, stamps);
   return {
     p50: hist.percentile(50),
     p99: hist.percentile(99),
@@ -623,14 +628,7 @@ async function isolatedRun(groups: Proc[], fire: Fire, events: number) {
     await fire(s);
     await drained(groups);
   }
-  const last = new Map<string, number>();
-  for (const r of await collect(groups))
-    for (const [k, v] of r.lastRecv) last.set(k, Math.max(last.get(k) ?? 0, v));
-  const toLast = new Histogram();
-  for (const s of stamps) {
-    const l = last.get(s);
-    if (l !== undefined) toLast.recordMs(l - Number(s));
-  }
+  const toLast = untilLast(await collect(groups), stamps);
   return { p50: toLast.percentile(50), p99: toLast.percentile(99), events: stamps.length };
 }
 
@@ -682,7 +680,7 @@ async function p3p4p5(): Promise<void> {
         note: `${S.subProcs} client process(es)${closed ? `; ${closed} slow subscribers cut with 1013` : ''}`,
       });
     }
-    // P5's floor: the least work that delivers the same bytes at the same pace.
+    // P5's floor: the least work that delivers the same bytes, one event at a time.
     if (want('P5'))
       rawLat = await isolatedRun(
         rawSubs,

@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type * as AppModule from '../../../src/app.js';
 import type { Principal } from '../../../src/domain/principal.js';
 import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
@@ -69,7 +68,7 @@ serve(async (msg) => {
     case 'cpu':
       return { cpu: process.cpuUsage(), at: performance.now() };
     case 'sample':
-      return { sample: opts.file ? saleSample(join(dir, 'hub.db')) : undefined };
+      return { sample: await saleSample() };
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
     default:
@@ -79,63 +78,26 @@ serve(async (msg) => {
 process.send?.({ type: 'ready', url });
 
 /**
- * The rows the hub's store holds for its latest sale, as the store interface names them: the
- * sale floor (servers/baselines.ts) writes rows of exactly these sizes.
+ * The rows the hub's store holds for its latest sale of a flavor still on offer, read through
+ * the store interface: the sale floor (servers/baselines.ts) writes rows of exactly these sizes.
  */
-function saleSample(path: string) {
-  const db = new Database(path, { readonly: true });
-  try {
-    const tx = db
-      .prepare(`SELECT * FROM transactions WHERE status = 'purchased' ORDER BY rowid DESC LIMIT 1`)
-      .get() as Record<string, string | number>;
-    const ct = db
-      .prepare(`SELECT * FROM contracts WHERE transaction_id = ?`)
-      .get(tx.transaction_id) as Record<string, string | number>;
-    const fl = db.prepare(`SELECT * FROM flavors WHERE flavor_id = ?`).get(tx.flavor_id) as Record<
-      string,
-      string | number
-    >;
-    const events = db
-      .prepare(`SELECT * FROM events WHERE flavor_id = ? ORDER BY seq DESC LIMIT 2`)
-      .all(tx.flavor_id) as Array<Record<string, string | number | null>>;
-    return {
-      transaction: {
-        transactionId: tx.transaction_id,
-        flavorId: tx.flavor_id,
-        buyerId: tx.buyer_id,
-        status: 'reserved',
-        expiresAt: tx.expires_at,
-        json: tx.json,
-      },
-      contract: {
-        contractId: ct.contract_id,
-        transactionId: ct.transaction_id,
-        buyerId: ct.buyer_id,
-        sellerId: ct.seller_id,
-        createdAt: ct.created_at,
-        json: ct.json,
-      },
-      flavor: {
-        flavorId: fl.flavor_id,
-        providerId: fl.provider_id,
-        status: fl.status,
-        json: fl.json,
-        expiresAt: fl.expires_at,
-        autoRenew: fl.auto_renew === 1,
-        ttlSeconds: fl.ttl_seconds,
-      },
-      events: events.reverse().map((e) => ({
-        seq: e.seq,
-        at: e.at,
-        flavorId: e.flavor_id,
-        wire: e.wire,
-        ...(e.prev !== null ? { prev: e.prev } : {}),
-        ...(e.buyer_id !== null ? { buyerId: e.buyer_id } : {}),
-      })),
-    };
-  } finally {
-    db.close();
-  }
+async function saleSample() {
+  const { store } = app.market;
+  const { flavors, events } = await store.load();
+  const live = new Map(flavors.map((f) => [f.flavorId, f]));
+  const sold = [...events].reverse().find((e) => e.buyerId !== undefined && live.has(e.flavorId));
+  if (!sold) throw new Error('no sale to sample yet');
+  const { TransactionID } = JSON.parse(sold.wire) as { TransactionID: string };
+  const [transaction, contract] = await Promise.all([
+    store.transaction(TransactionID),
+    store.contractByTransaction(TransactionID),
+  ]);
+  return {
+    transaction: { ...transaction, status: 'reserved' },
+    contract,
+    flavor: live.get(sold.flavorId),
+    events: events.filter((e) => e.flavorId === sold.flavorId).slice(-2),
+  };
 }
 process.on('SIGTERM', () => {
   void app.close().then(() => {
