@@ -3,7 +3,8 @@
  * committed page drifts from the table (npm test runs it through test/unit/errors.test.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CLOSE_CODES, ERRORS, REASON_PHRASES } from '../src/errors.js';
+import { CLOSE_CODES, ERRORS } from '../src/errors.js';
+import { REASON_PHRASES } from '../src/http/error-body.js';
 
 const OUT = new URL('../docs/errors.md', import.meta.url);
 

@@ -81,7 +81,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests that reach a route while the hub closes get UNAVAILABLE from the error table
+    // (the hook below), not fastify's own 503 body.
+    return503OnClosing: false,
+  });
+  let closing = false;
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (!closing) return done();
+    done(new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
   });
 
   const ajv = createAjv();
@@ -133,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // No compression: fan-out writes frames built once straight to the socket (ws/frame.ts).
     options: { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false },
     preClose(done) {
+      closing = true;
       // Close clients with 1001 and answer waiting reservers before the server drains.
       hub.close();
       market.reservations.close();

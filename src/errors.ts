@@ -1,9 +1,9 @@
 /**
  * The one error table. Every error the hub sends — REST body, WebSocket ERROR frame or
- * close code — comes from here; docs/errors.md is checked against it by a test.
+ * close code — comes from here; docs/errors.md is checked against it by a test. It imports
+ * nothing platform-bound, so the dashboard's bundle can use the domain code that throws these
+ * (the REST body, with its HTTP reason phrase, is built in http/error-body.ts).
  */
-import { STATUS_CODES } from 'node:http';
-import type { ErrorBody } from './types/wire.js';
 
 /** `extension`: not in the contract; the hub adds it where the contract is silent. */
 export const ERRORS = {
@@ -33,9 +33,6 @@ export const ERRORS = {
 } as const satisfies Record<string, { status: number; message: string; extension?: boolean }>;
 
 export type ErrorCode = keyof typeof ERRORS;
-
-/** HTTP reason phrases (the body's `error` field): Node's own table. */
-export const REASON_PHRASES: Readonly<Record<number, string | undefined>> = STATUS_CODES;
 
 /** WebSocket close codes the hub uses, and what a client should do about each. */
 export const CLOSE_CODES = {
@@ -69,14 +66,4 @@ export class HubError extends Error {
     this.statusCode = ERRORS[code].status;
     this.headers = headers;
   }
-}
-
-export function errorBody(code: ErrorCode, message?: string): ErrorBody {
-  const statusCode = ERRORS[code].status;
-  return {
-    statusCode,
-    code,
-    error: REASON_PHRASES[statusCode] ?? 'Error',
-    message: message ?? ERRORS[code].message,
-  };
 }

@@ -3,7 +3,8 @@
  * onto the one error table, so every 4xx/5xx body is {statusCode, code, error, message}.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { errorBody, HubError, type ErrorCode } from '../errors.js';
+import { HubError, type ErrorCode } from '../errors.js';
+import { errorBody } from './error-body.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',

@@ -12,7 +12,9 @@ import type {
   Transaction,
   Whoami,
 } from '../types/wire.js';
+import { factsOf } from '../domain/flavor-facts.js';
 import { canManage } from '../domain/principal.js';
+import { parseJsonSelector, type Selector } from '../domain/selector.js';
 import { Api, ApiError } from './api.js';
 import { countdown, now, price, reserveDefaults, summary, time } from './format.js';
 import { LiveChannel, type LiveState } from './live.js';
@@ -68,6 +70,11 @@ class Dashboard {
   private readonly holds = new Map<string, { tx: Transaction; item: HTMLLIElement }>();
   private live: LiveChannel | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
+  /**
+   * The subscription's selector, compiled by the hub's own code: a refresh says only how the
+   * flavor changed, and the page decides whether it still belongs in the view.
+   */
+  private view: Selector = parseJsonSelector({});
 
   constructor(
     private readonly api: Api,
@@ -91,7 +98,8 @@ class Dashboard {
       onSnapshot: (flavors, gap) => this.snapshot(flavors, gap),
       onEvent: (m) => this.event(m),
     });
-    this.live.start(this.selector());
+    this.view = parseJsonSelector(this.selector());
+    this.live.start(this.view.json);
     this.ticker = setInterval(() => this.tick(), 1000);
     void this.loadContracts();
     // Exposed for the browser tests and for curious operators in the console.
@@ -128,6 +136,14 @@ class Dashboard {
         break;
       case 'REFRESH_FLAVOR': {
         const changes = m.ModificationDetails.filter((d) => d.FieldModified !== 'timestamp');
+        if (!this.view.test(factsOf(m.Flavor))) {
+          this.leave(m.flavorId, 'no longer matches the filter');
+          this.log(
+            'refresh',
+            `${m.flavorId} changed and left the view: no longer matches the filter`,
+          );
+          break;
+        }
         this.upsert(
           m.Flavor,
           'changed',
@@ -210,13 +226,18 @@ class Dashboard {
   }
 
   private withdrawn(flavorId: string, reason: string): void {
+    this.leave(flavorId, `withdrawn — ${reason}`);
+  }
+
+  /** Takes a row out of the table, showing why for a moment first. */
+  private leave(flavorId: string, why: string): void {
     this.flavors.delete(flavorId);
     const row = this.rows.get(flavorId);
     if (!row) return;
     this.rows.delete(flavorId);
     row.classList.add('withdrawn');
     const cell = row.querySelector('.c-summary');
-    cell?.append(el('div', { class: 'reason', text: `withdrawn — ${reason}` }));
+    cell?.append(el('div', { class: 'reason', text: why }));
     for (const b of row.querySelectorAll('button')) b.disabled = true;
     setTimeout(() => {
       row.remove();
@@ -263,6 +284,17 @@ class Dashboard {
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const sel = this.selector();
+      let view: Selector;
+      try {
+        view = parseJsonSelector(sel);
+      } catch (err) {
+        this.log(
+          'error',
+          `filter not applied: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        return;
+      }
+      this.view = view;
       this.live?.setSelector(sel);
       this.log('filter', `subscribed to ${JSON.stringify(sel)}`);
     });

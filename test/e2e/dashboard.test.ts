@@ -214,6 +214,29 @@ describe('the live dashboard', () => {
     expect(await page.locator('#offers tbody tr').count()).toBe(2);
   });
 
+  it('a refresh that takes an offer out of the filter removes its row; one that brings it in adds it', async () => {
+    hub = await startHub();
+    const cheap = await publish();
+    const dear = await publish({
+      ...k8slice(),
+      price: { amount: '3.00', currency: 'EUR', period: 'hour' },
+    });
+    const page = await open(C0);
+    await page.locator('#f-price-max').fill('2.00');
+    await page.locator('#filters button[type="submit"]').click();
+    await row(page, dear.flavorId).waitFor({ state: 'detached' });
+    await row(page, cheap.flavorId).waitFor();
+    const price = (amount: string) => ({ price: { amount, currency: 'EUR', period: 'hour' } });
+    await hub.api('POST', `/api/v2/flavors/${cheap.flavorId}/refresh`, P, price('4.20'));
+    await row(page, cheap.flavorId).waitFor({ state: 'detached', timeout: 2000 });
+    expect(await page.locator('#log').innerText()).toContain(
+      `${cheap.flavorId} changed and left the view`,
+    );
+    await hub.api('POST', `/api/v2/flavors/${dear.flavorId}/refresh`, P, price('1.50'));
+    await row(page, dear.flavorId).waitFor({ timeout: 2000 });
+    expect(await page.locator('#offers tbody tr').count()).toBe(1);
+  });
+
   it('rejects an unknown token at sign-in', async () => {
     hub = await startHub();
     const page = await browser.newPage();

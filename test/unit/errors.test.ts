@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderErrorDocs } from '../../scripts/gen-error-docs.js';
-import {
-  CLOSE_CODES,
-  ERRORS,
-  errorBody,
-  HubError,
-  REASON_PHRASES,
-  type ErrorCode,
-} from '../../src/errors.js';
+import { CLOSE_CODES, ERRORS, HubError, type ErrorCode } from '../../src/errors.js';
+import { errorBody, REASON_PHRASES } from '../../src/http/error-body.js';
 import { createAjv, validatorFor } from '../../src/schemas.js';
 
 const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
