@@ -167,8 +167,10 @@ export function sale(
     const c = t.data.characteristics;
     const asked = config?.data as unknown as K8SliceConfigurationData;
     const [, , , storage, gpu] = need.amounts as [bigint, bigint, bigint, bigint, bigint];
+    // The sold part has no policies; leaving them out (not `delete`) keeps the object fast.
+    const { policies: _policies, ...rest } = t.data;
     const soldData: K8Slice = {
-      ...t.data,
+      ...rest,
       characteristics: {
         ...(c.architecture !== undefined ? { architecture: c.architecture } : {}),
         cpu: asked.cpu,
@@ -178,7 +180,6 @@ export function sale(
         ...(c.gpu && gpu > 0n ? { gpu: { ...c.gpu, cores: asked.gpu as string } } : {}),
       },
     };
-    delete soldData.policies;
     const left = (unsold(entry) as bigint[]).map((u, i) => u - (need.amounts[i] as bigint));
     const [lc, lm, lp, ls, lg] = left as [bigint, bigint, bigint, bigint, bigint];
     const sold: Flavor = { ...flavor, type: { name: 'k8slice', data: soldData } };
@@ -206,8 +207,8 @@ export function sale(
   if (t.name === 'vm' && t.data.Policy) {
     const count = Number(need.amounts[0]);
     const agg = t.data.Policy.Aggregatable;
-    const soldData = { ...t.data, Count: count };
-    delete soldData.Policy;
+    const { Policy: _policy, ...machine } = t.data;
+    const soldData = { ...machine, Count: count };
     const sold: Flavor = { ...flavor, type: { name: 'vm', data: soldData } };
     const left = agg.MaxCount - count;
     if (left < agg.MinCount) return { sold };

@@ -4,6 +4,7 @@
  * orchestrator over IPC, and is killed at the end whatever happens.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface Proc {
@@ -98,4 +99,15 @@ export function buildDist(): void {
     ],
     { stdio: 'inherit' },
   );
+}
+
+/** The whole machine's CPU time so far (all cores, all processes), from /proc/stat, in µs. */
+export function machineCpu(): { busyUs: number; totalUs: number } {
+  // The first line sums every core: user nice system idle iowait irq softirq steal ...
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? [];
+  const ticks = fields.slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  // USER_HZ is 100 on Linux: one tick is 10 ms.
+  return { busyUs: (total - idle) * 10_000, totalUs: total * 10_000 };
 }
