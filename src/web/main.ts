@@ -98,7 +98,7 @@ class Dashboard {
       onSnapshot: (flavors, gap) => this.snapshot(flavors, gap),
       onEvent: (m) => this.event(m),
     });
-    this.view = parseJsonSelector(this.selector());
+    this.view = this.readFilter() ?? this.view;
     this.live.start(this.view.json);
     this.ticker = setInterval(() => this.tick(), 1000);
     void this.loadContracts();
@@ -273,6 +273,16 @@ class Dashboard {
     return { ...(type ? { type: type as SubscriptionSelector['type'] } : {}), filter };
   }
 
+  /** The filter form compiled by the hub's own selector code; undefined (and logged) if invalid. */
+  private readFilter(): Selector | undefined {
+    try {
+      return parseJsonSelector(this.selector());
+    } catch (err) {
+      this.log('error', `filter not applied: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
   private bindFilters(): void {
     const form = $<HTMLFormElement>('#filters');
     const sync = () => {
@@ -283,20 +293,11 @@ class Dashboard {
     sync();
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const sel = this.selector();
-      let view: Selector;
-      try {
-        view = parseJsonSelector(sel);
-      } catch (err) {
-        this.log(
-          'error',
-          `filter not applied: ${err instanceof Error ? err.message : String(err)}`,
-        );
-        return;
-      }
+      const view = this.readFilter();
+      if (!view) return;
       this.view = view;
-      this.live?.setSelector(sel);
-      this.log('filter', `subscribed to ${JSON.stringify(sel)}`);
+      this.live?.setSelector(view.json);
+      this.log('filter', `subscribed to ${JSON.stringify(view.json)}`);
     });
   }
 

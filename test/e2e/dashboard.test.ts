@@ -235,6 +235,12 @@ describe('the live dashboard', () => {
     await hub.api('POST', `/api/v2/flavors/${dear.flavorId}/refresh`, P, price('1.50'));
     await row(page, dear.flavorId).waitFor({ timeout: 2000 });
     expect(await page.locator('#offers tbody tr').count()).toBe(1);
+    // A filter the hub would refuse is refused on the page, and the view stays as it was.
+    await page.locator('#f-price-max').fill('cheap');
+    await page.locator('#filters button[type="submit"]').click();
+    await expect.poll(() => page.locator('#log').innerText()).toContain('filter not applied');
+    expect(await page.locator('#conn').getAttribute('data-state')).toBe('live');
+    expect(await row(page, dear.flavorId).count()).toBe(1);
   });
 
   it('rejects an unknown token at sign-in', async () => {
