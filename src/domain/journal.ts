@@ -8,7 +8,7 @@
 import type { Clock } from '../clock.js';
 import type { Change, Store } from '../store/store.js';
 import type { EventBus } from './event-bus.js';
-import { stamp, toRecord, type DomainEvent, type EventDraft } from './events.js';
+import { stamp, type DomainEvent, type EventDraft } from './events.js';
 
 export type FatalHandler = (err: unknown) => void;
 
@@ -29,8 +29,10 @@ export class Journal {
   /** Commits the change with the drafted events; resolves once durable and published. */
   async write(change: Change, drafts: EventDraft[] = []): Promise<DomainEvent[]> {
     const at = this.clock.now();
-    const events = drafts.map((d) => stamp(d, ++this.seq, at));
-    if (events.length > 0) change.events = [...(change.events ?? []), ...events.map(toRecord)];
+    const stamped = drafts.map((d) => stamp(d, ++this.seq, at));
+    const events = stamped.map((s) => s.event);
+    if (stamped.length > 0)
+      change.events = [...(change.events ?? []), ...stamped.map((s) => s.record)];
     const pruned = this.bus.prunedThrough;
     // Prune the store's copy of the history in batches, not on every write.
     if (pruned - this.storePrunedThrough >= 256) {

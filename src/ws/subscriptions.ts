@@ -26,9 +26,9 @@ export function selectorHears(selector: Selector, event: DomainEvent): boolean {
   switch (event.kind) {
     case 'added':
     case 'withdrawn':
-      return selector.test(event.flavor.facts);
+      return selector.test(event.facts);
     case 'refreshed':
-      return selector.test(event.prev.facts) || selector.test(event.flavor.facts);
+      return selector.test(event.prevFacts) || selector.test(event.facts);
     case 'confirmed':
       return false;
   }

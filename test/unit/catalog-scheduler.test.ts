@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import type { DomainEvent } from '../../src/domain/events.js';
+import type { ServerMessage } from '../../src/types/wire.js';
 import { Market } from '../../src/domain/market.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
@@ -47,13 +48,16 @@ describe('catalog scheduler (fake clock)', () => {
     clock.advance(200);
     await flush();
     expect(events.map((e) => e.kind)).toEqual(['added', 'refreshed']);
-    const refresh = events[1] as Extract<DomainEvent, { kind: 'refreshed' }>;
-    expect(refresh.changes.map((c) => c.FieldModified).sort()).toEqual([
+    const refresh = JSON.parse((events[1] as DomainEvent).wire) as Extract<
+      ServerMessage,
+      { type: 'REFRESH_FLAVOR' }
+    >;
+    expect(refresh.ModificationDetails.map((c) => c.FieldModified).sort()).toEqual([
       'expirationTime',
       'timestamp',
     ]);
-    expect(Date.parse(refresh.flavor.flavor.expirationTime)).toBe(t0 + 8_000 + 10_000);
-    expect(Date.parse(refresh.flavor.flavor.expirationTime)).toBeGreaterThan(firstExpiry);
+    expect(Date.parse(refresh.Flavor.expirationTime)).toBe(t0 + 8_000 + 10_000);
+    expect(Date.parse(refresh.Flavor.expirationTime)).toBeGreaterThan(firstExpiry);
     // It keeps renewing; it never expires.
     clock.advance(60_000);
     await flush();
@@ -76,9 +80,10 @@ describe('catalog scheduler (fake clock)', () => {
     clock.advance(1);
     expect(market.catalog.get(f.flavorId)).toBeUndefined();
     await flush();
-    const last = events.at(-1) as Extract<DomainEvent, { kind: 'withdrawn' }>;
+    const last = events.at(-1) as DomainEvent;
     expect(last.kind).toBe('withdrawn');
-    expect(last.reason.Code).toBe('expired');
+    const withdraw = JSON.parse(last.wire) as Extract<ServerMessage, { type: 'WITHDRAW_FLAVOR' }>;
+    expect(withdraw.Reason.Code).toBe('expired');
     expect(market.catalog.size).toBe(0);
   });
 

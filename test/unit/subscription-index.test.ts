@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/domain/events.js';
+import type { FlavorFacts } from '../../src/domain/flavor-facts.js';
 import { parseJsonSelector } from '../../src/domain/selector.js';
 import {
   findSubscription,
@@ -15,18 +16,17 @@ const FLAVORS = ['fl-a', 'fl-b', 'fl-c', 'fl-d'];
 // Selectors on type only, so an event's facts decide them without a catalog.
 const SELECTORS = (['k8slice', 'vm'] as const).map((type) => parseJsonSelector({ type }));
 
-function refresh(flavorId: string, type: string): DomainEvent {
-  const entry = { facts: { type, nums: {}, strings: {}, tags: [] } };
-  return {
-    kind: 'refreshed',
-    seq: 1,
-    at: 0,
-    flavorId,
-    wire: '{}',
-    flavor: entry,
-    prev: entry,
-    changes: [],
-  } as unknown as DomainEvent;
+function refresh(flavorId: string, type: 'k8slice' | 'vm'): DomainEvent {
+  const facts: FlavorFacts = {
+    type,
+    providerId: 'p',
+    price: 0n,
+    priceF: 0,
+    nums: {},
+    strings: {},
+    tags: [],
+  };
+  return { kind: 'refreshed', seq: 1, at: 0, flavorId, wire: '{}', facts, prevFacts: facts };
 }
 
 type Op =
@@ -82,7 +82,7 @@ describe('SubscriptionIndex', () => {
             expect(subscriptionCount(c)).toBe(m.size);
           });
           for (const flavor of FLAVORS) {
-            for (const type of ['k8slice', 'vm']) {
+            for (const type of ['k8slice', 'vm'] as const) {
               const expected = conns.filter((_, i) =>
                 [...(model[i] as Map<number, Target>).values()].some((t) =>
                   typeof t === 'string'
