@@ -52,6 +52,12 @@ interface Hold {
   readonly stored: StoredTransaction;
   /** The sale in progress, resolving to the Contract's JSON once durable. */
   purchasing?: Promise<string>;
+  /**
+   * Set when the hold has ended (its TTP ran out, or it was cancelled) and its final status is
+   * being written: until that write is durable the hold stays findable with that status, so
+   * no read falls through to the store's not yet updated 'reserved' row.
+   */
+  ending?: { status: 'expired' | 'cancelled'; durable: Promise<void> };
 }
 
 interface Waiter {
@@ -171,7 +177,8 @@ export class ReservationEngine {
 
   async transaction(principal: Principal, id: string): Promise<Transaction> {
     const hold = this.holds.get(id);
-    if (hold && visible(principal, hold.buyerId)) return hold.tx;
+    if (hold && visible(principal, hold.buyerId))
+      return hold.ending ? { ...hold.tx, Status: hold.ending.status } : hold.tx;
     const st = await this.store.transaction(id);
     if (!st || !visible(principal, st.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');
     return { ...(JSON.parse(st.json) as Transaction), Status: st.status };
@@ -182,6 +189,14 @@ export class ReservationEngine {
     if (hold && visible(principal, hold.buyerId)) {
       if (hold.purchasing)
         throw new HubError('TRANSACTION_EXPIRED', 'The transaction is being purchased');
+      if (hold.ending) {
+        await hold.ending.durable;
+        if (hold.ending.status === 'cancelled') return;
+        throw new HubError(
+          'TRANSACTION_EXPIRED',
+          `The transaction is already ${hold.ending.status}`,
+        );
+      }
       await this.endHold(hold, 'cancelled');
       return;
     }
@@ -195,6 +210,15 @@ export class ReservationEngine {
     const hold = this.holds.get(id);
     if (hold && hold.buyerId === nodeId(principal)) {
       if (hold.purchasing) return { contractJson: await hold.purchasing, replayed: true };
+      if (hold.ending) {
+        await hold.ending.durable;
+        throw new HubError(
+          'TRANSACTION_EXPIRED',
+          hold.ending.status === 'expired'
+            ? 'The Time To Purchase ran out'
+            : 'The transaction was cancelled',
+        );
+      }
       if (this.clock.now() >= hold.stored.expiresAt) {
         await this.endHold(hold, 'expired');
         throw new HubError('TRANSACTION_EXPIRED', 'The Time To Purchase ran out');
@@ -233,9 +257,13 @@ export class ReservationEngine {
 
   /** Live holds and waiting requests, for tests and metrics. */
   stats(): { holds: number; waiters: number } {
+    let holds = 0;
     let waiters = 0;
-    for (const p of this.pools.values()) waiters += p.waiters.length;
-    return { holds: this.holds.size, waiters };
+    for (const p of this.pools.values()) {
+      holds += p.holds.length;
+      waiters += p.waiters.length;
+    }
+    return { holds, waiters };
   }
 
   private onOffer(flavorId: string): FlavorEntry {
@@ -273,7 +301,7 @@ export class ReservationEngine {
     this.holds.set(hold.tx.TransactionID, hold);
     this.byKey.set(hold.key, hold);
     this.deadlines.schedule(HOLD + hold.tx.TransactionID, hold.stored.expiresAt, () => {
-      if (this.holds.get(hold.tx.TransactionID) === hold && !hold.purchasing) {
+      if (this.holds.get(hold.tx.TransactionID) === hold && !hold.purchasing && !hold.ending) {
         this.endHold(hold, 'expired').catch(() => {});
       }
     });
@@ -400,11 +428,27 @@ export class ReservationEngine {
   }
 
   private async endHold(hold: Hold, status: 'expired' | 'cancelled'): Promise<void> {
-    this.removeHold(hold);
+    const done = this.beginEnd(hold, status);
     this.serve(hold.tx.FlavorID);
-    await this.journal.write({
-      transactions: [{ ...hold.stored, status }],
-    });
+    try {
+      await this.journal.write({ transactions: [{ ...hold.stored, status }] });
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * Takes an ending hold out of its pool (its capacity is free at once) but keeps it findable
+   * with its final status; the returned function forgets it, once that status is durable.
+   */
+  private beginEnd(hold: Hold, status: 'expired' | 'cancelled'): () => void {
+    this.removeHold(hold, true);
+    let durable!: () => void;
+    hold.ending = { status, durable: new Promise<void>((resolve) => (durable = resolve)) };
+    return () => {
+      if (this.holds.get(hold.tx.TransactionID) === hold) this.holds.delete(hold.tx.TransactionID);
+      durable();
+    };
   }
 
   private async sell(hold: Hold, entry: FlavorEntry): Promise<string> {
@@ -456,7 +500,7 @@ export class ReservationEngine {
         },
       ],
     };
-    if (!remainder) this.endOtherHolds(flavorId, change);
+    const ended = remainder ? [] : this.endOtherHolds(flavorId, change);
     await this.journal.write(change, [
       ...catalogPart.drafts,
       {
@@ -468,6 +512,7 @@ export class ReservationEngine {
       },
     ]);
     this.holds.delete(hold.tx.TransactionID);
+    for (const done of ended) done();
     for (const w of hopeless)
       this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was sold'));
     this.serve(flavorId);
@@ -476,24 +521,28 @@ export class ReservationEngine {
 
   /** A flavor left the catalog (withdrawn or expired): its holds end, its line hears 404. */
   private endFlavor(flavorId: string, change: Change): () => void {
-    this.endOtherHolds(flavorId, change);
+    const ended = this.endOtherHolds(flavorId, change);
     const pool = this.pools.get(flavorId);
     const waiters = pool ? [...pool.waiters] : [];
     for (const w of waiters) this.leaveLine(w);
     this.pools.delete(flavorId);
     return () => {
+      for (const done of ended) done();
       for (const w of waiters)
         this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was withdrawn'));
     };
   }
 
-  private endOtherHolds(flavorId: string, change: Change): void {
+  /** Cancels the flavor's other holds in `change`; call what it returns once that is durable. */
+  private endOtherHolds(flavorId: string, change: Change): Array<() => void> {
     const pool = this.pools.get(flavorId);
+    const ended: Array<() => void> = [];
     for (const hold of pool ? [...pool.holds] : []) {
       if (hold.purchasing) continue;
-      this.removeHold(hold);
+      ended.push(this.beginEnd(hold, 'cancelled'));
       (change.transactions ??= []).push({ ...hold.stored, status: 'cancelled' });
     }
+    return ended;
   }
 }
 
