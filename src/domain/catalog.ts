@@ -10,6 +10,7 @@ import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../ty
 import type { Remainder } from './capacity.js';
 import type { DeadlineQueue } from './deadlines.js';
 import { jsonArrayBytes, makeEntry, type FlavorEntry } from './flavor-entry.js';
+import type { FlavorFacts } from './flavor-facts.js';
 import { checkFlavorType } from './flavor-rules.js';
 import { FLAVOR_TYPES, type FlavorTypeName } from './flavor-types.js';
 import { diffFields, type EventDraft } from './events.js';
@@ -94,11 +95,14 @@ export class Catalog {
     const now = this.clock.now();
     const all = type ? (this.byType.get(type) as Map<string, FlavorEntry>) : this.entries;
     // Within one type's flavors the selector's own type test is already true.
-    const test = selector && (type && selector.type === type ? selector.testFields : selector.test);
-    const accept = (e: FlavorEntry): boolean =>
-      e.expiresAt > now && e.flavor.availability && (test === undefined || test(e.facts));
     const out: FlavorEntry[] = [];
     const plan = selector && this.plan(selector, type, all.size / 2);
+    // With a plan, the index has already decided some of the selector's fields.
+    const test = plan
+      ? plan.rest
+      : selector && (type && selector.type === type ? selector.testFields : selector.test);
+    const accept = (e: FlavorEntry): boolean =>
+      e.expiresAt > now && e.flavor.availability && (test === undefined || test(e.facts));
     if (plan) plan.index.collect(plan.lo1, plan.lo2, accept, out);
     else for (const e of all.values()) if (accept(e)) out.push(e);
     return out;
@@ -252,7 +256,15 @@ export class Catalog {
         : this.topIndex(type, first.field);
     const composite =
       this.topIndexes.get(indexName(type, first.field, second?.field, eq)) === index;
-    return { index, lo1: first.lo, lo2: composite ? second?.lo : undefined };
+    // What the walk itself guarantees: a bound that is the field's whole test (a range with
+    // only a min, compared on the same largest size the index sorts by), and the string match
+    // the index is partitioned on. Only the rest is tested flavor by flavor.
+    const decided = new Set<string>();
+    if (first.exact) decided.add(first.field);
+    if (composite && second?.exact) decided.add(second.field);
+    if (composite && eq) decided.add(eq.field);
+    const rest = selector.testRest(decided, type !== undefined && selector.type === type);
+    return { index, lo1: first.lo, lo2: composite ? second?.lo : undefined, rest };
   }
 
   private topIndex(
@@ -336,6 +348,8 @@ interface Plan {
   index: TopIndex;
   lo1: bigint;
   lo2: bigint | undefined;
+  /** The selector's test without what the index decides; undefined when nothing is left. */
+  rest: ((facts: FlavorFacts) => boolean) | undefined;
 }
 
 /** Uses of a plan before it is chosen afresh. */

@@ -47,12 +47,22 @@ export interface Selector {
    * from `match`): a flavor whose top is below one cannot match. The catalog picks the most
    * selective to walk an index instead of the whole catalog.
    */
-  readonly lowerBounds: ReadonlyArray<{ readonly field: string; readonly lo: bigint }>;
+  readonly lowerBounds: ReadonlyArray<{
+    readonly field: string;
+    readonly lo: bigint;
+    /** The field's whole test is "largest offered size ≥ lo" (a range with only a min). */
+    readonly exact: boolean;
+  }>;
   /** Exact string matches on a flavor's string fields (architecture, os, category, …). */
   readonly equalities: ReadonlyArray<{ readonly field: string; readonly value: string }>;
   test(facts: FlavorFacts): boolean;
   /** The field filters alone, for callers that already hold flavors of the selector's type. */
   testFields(facts: FlavorFacts): boolean;
+  /**
+   * The test left once an index has decided some fields (and, with `typeKnown`, the type):
+   * undefined when nothing is left to test.
+   */
+  testRest(decided: ReadonlySet<string>, typeKnown: boolean): Predicate | undefined;
 }
 
 type Raw = string | number;
@@ -91,6 +101,8 @@ interface Compiled {
   predicate: Predicate;
   key: string;
   lowerBound?: bigint;
+  /** The predicate is exactly "largest offered size ≥ lowerBound". */
+  exactBound?: boolean;
   equals?: string;
 }
 
@@ -137,7 +149,7 @@ function fieldPredicate(field: string, spec: FieldSpec, filter: FieldFilter): Co
   return {
     predicate: rangePredicate(field, spec, lo, hi),
     key: `${field}:${lo ?? ''}..${hi ?? ''}`,
-    ...(lo !== undefined ? { lowerBound: lo } : {}),
+    ...(lo !== undefined ? { lowerBound: lo, exactBound: hi === undefined } : {}),
   };
 }
 
@@ -193,8 +205,9 @@ export function compileSelector(
   filter: Record<string, FieldFilter | undefined>,
 ): Selector {
   const predicates: Predicate[] = [];
+  const fields: string[] = [];
   const keys: string[] = [];
-  const lowerBounds: Array<{ field: string; lo: bigint }> = [];
+  const lowerBounds: Array<{ field: string; lo: bigint; exact: boolean }> = [];
   const equalities: Array<{ field: string; value: string }> = [];
   for (const [field, ff] of Object.entries(filter)) {
     if (ff === undefined) continue;
@@ -216,8 +229,10 @@ export function compileSelector(
     }
     const c = fieldPredicate(field, spec, ff);
     predicates.push(c.predicate);
+    fields.push(field);
     keys.push(c.key);
-    if (c.lowerBound !== undefined) lowerBounds.push({ field, lo: c.lowerBound });
+    if (c.lowerBound !== undefined)
+      lowerBounds.push({ field, lo: c.lowerBound, exact: c.exactBound === true });
     if (c.equals !== undefined) equalities.push({ field, value: c.equals });
   }
   keys.sort();
@@ -237,6 +252,16 @@ export function compileSelector(
     equalities,
     test: type ? (f) => f.type === type && testFields(f) : testFields,
     testFields,
+    testRest(decided, typeKnown) {
+      const rest = predicates.filter((_, i) => !decided.has(fields[i] as string));
+      const typed = type !== undefined && !typeKnown;
+      if (rest.length === 0 && !typed) return undefined;
+      return (f) => {
+        if (typed && f.type !== type) return false;
+        for (const p of rest) if (!p(f)) return false;
+        return true;
+      };
+    },
   };
 }
 

@@ -62,7 +62,10 @@ describe('indexed LIST answers exactly what a full scan answers', () => {
         if (s.typed && s.cpuMatch !== undefined) filter.cpu = { match: String(s.cpuMatch) };
         else if (s.typed && s.cpuMin !== undefined)
           filter.cpu = { range: { min: String(s.cpuMin) } };
-        if (s.typed && (s.memMin !== undefined || s.memMax !== undefined)) {
+        if (s.typed && s.memMin !== undefined && s.memMax === undefined) {
+          // A minimum alone: the index decides it without testing each flavor.
+          filter.memory = { range: { min: `${s.memMin}Gi` } };
+        } else if (s.typed && (s.memMin !== undefined || s.memMax !== undefined)) {
           const lo = s.memMin ?? 0;
           const hi = Math.max(lo, s.memMax ?? 64);
           filter.memory = { range: { min: `${lo}Gi`, max: `${hi}Gi` } };
