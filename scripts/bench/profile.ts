@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { buildDist, spawnProc } from './lib/proc.js';
+import { saleLoad } from './lib/sales.js';
 
 buildDist();
 const scenario = process.argv[2] ?? 'list';
@@ -23,43 +24,8 @@ const { url } = await proc.once<{ url: string }>('ready');
 const r = prng(1);
 if (scenario === 'sale') {
   const { ids } = await proc.ask<{ ids: string[] }>({ type: 'ids' });
-  await autocannon({
-    url,
-    connections: 64,
-    duration: 5,
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/v2/reservations',
-        setupRequest: (req: AcRequest, c: object): AcRequest => {
-          const ctx = c as { token?: string };
-          ctx.token = `bench-consumer-${Math.floor(r() * 200)}`;
-          const cpu = String(1 + Math.floor(r() * 4));
-          return {
-            ...req,
-            headers: { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              FlavorID: ids[Math.floor(r() * ids.length)],
-              Configuration: { type: 'k8slice', data: { cpu, memory: `${cpu}Gi`, pods: cpu } },
-            }),
-          };
-        },
-        onResponse: (_s: number, body: string, c: object) => {
-          (c as { tx?: string }).tx = (
-            JSON.parse(body) as { TransactionID?: string }
-          ).TransactionID;
-        },
-      },
-      {
-        method: 'POST',
-        setupRequest: (req: AcRequest, c: object): AcRequest => ({
-          ...req,
-          path: `/api/v2/transactions/${(c as { tx?: string }).tx ?? 'none'}/purchase`,
-          headers: { authorization: `Bearer ${(c as { token?: string }).token ?? ''}` },
-        }),
-      },
-    ],
-  });
+  const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
+  await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: 5 });
 } else {
   await autocannon({
     url,

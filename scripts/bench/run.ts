@@ -16,6 +16,7 @@ import WebSocket from 'ws';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { Histogram, median, stampMs } from './lib/histogram.js';
 import { buildDist, machineCpu, spawnProc, type Proc } from './lib/proc.js';
+import { saleLoad } from './lib/sales.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -24,13 +25,6 @@ const ONLY = argv
   ?.slice(7)
   .split(',');
 const CONSUMERS = 200;
-
-/** autocannon's per-connection context across a request sequence. */
-interface Ctx {
-  /** The purchase's headers: the same buyer as the reservation. */
-  purchase?: Record<string, string>;
-  tx?: string;
-}
 
 const S = QUICK
   ? {
@@ -119,6 +113,22 @@ async function startSubscribers(
 const consumerToken = (i: number) => `bench-consumer-${i % CONSUMERS}`;
 const PROVIDER = { authorization: 'Bearer bench-provider', 'content-type': 'application/json' };
 
+/** Runs a load and measures the server process's CPU (all its threads) over it. */
+async function withServerCpu<R extends { total: number }>(
+  proc: Proc,
+  go: () => Promise<R>,
+): Promise<R & { usPerRequest: number; pctOfCore: number }> {
+  const c0 = await proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });
+  const r = await go();
+  const c1 = await proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });
+  const us = c1.cpu.user - c0.cpu.user + c1.cpu.system - c0.cpu.system;
+  return {
+    ...r,
+    usPerRequest: us / Math.max(1, r.total),
+    pctOfCore: (us / ((c1.at - c0.at) * 1000)) * 100,
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 
 async function listRps(
@@ -146,6 +156,7 @@ async function listRps(
   });
   return {
     rps: result.requests.average,
+    total: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
@@ -180,11 +191,17 @@ async function p1(): Promise<void> {
   const base = await startBaseline({ kind: 'fastify', body: sizes.median.body });
   const hubRps: number[] = [];
   const baseRps: number[] = [];
+  const hubUs: number[] = [];
+  const baseUs: number[] = [];
   await listRps(hub.url, undefined, 10, 1, 1); // warm-up
   await listRps(base.url, '/list', 10, 1, 1);
   for (let i = 0; i < S.rounds; i++) {
-    hubRps.push((await listRps(hub.url, undefined, 10, S.dur, 100 + i)).rps);
-    baseRps.push((await listRps(base.url, '/list', 10, S.dur, 100 + i)).rps);
+    const hr = await withServerCpu(hub.proc, () => listRps(hub.url, undefined, 10, S.dur, 100 + i));
+    hubRps.push(hr.rps);
+    hubUs.push(hr.usPerRequest);
+    const br = await withServerCpu(base.proc, () => listRps(base.url, '/list', 10, S.dur, 100 + i));
+    baseRps.push(br.rps);
+    baseUs.push(br.usPerRequest);
   }
   await Promise.all([hub.proc.kill(), base.proc.kill()]);
   const h = median(hubRps);
@@ -198,7 +215,7 @@ async function p1(): Promise<void> {
     unit: 'req/s',
     target: '≥ 0.5×',
     met: h / b >= 0.5,
-    note: `answers hold ${sizes.counts[Math.floor(sizes.counts.length * 0.1)]}–${sizes.counts[Math.floor(sizes.counts.length * 0.9)]} flavors (p10–p90)`,
+    note: `answers hold ${sizes.counts[Math.floor(sizes.counts.length * 0.1)]}–${sizes.counts[Math.floor(sizes.counts.length * 0.9)]} flavors (p10–p90); server CPU per request: hub ${Math.round(median(hubUs))} µs, baseline ${Math.round(median(baseUs))} µs`,
   });
 }
 
@@ -289,52 +306,10 @@ async function p2(): Promise<void> {
   log('P2: reserve + purchase, durable, many buyers over many flavors');
   const hub = await startHub({ seed: 'pool', n: S.p2Flavors, file: true });
   const { ids } = await hub.proc.ask<{ ids: string[] }>({ type: 'ids' });
-  // The load generator shares the two cores with the server: requests are built before the
-  // run and the answer's TransactionID is cut out, not parsed, so it takes as little as it can.
-  const sales = (url: string, prefix: string, seed: number, duration: number) => {
-    const r = prng(seed);
-    const plan = Array.from({ length: 4096 }, () => {
-      const cpu = String(1 + Math.floor(r() * 4));
-      const authorization = `Bearer ${consumerToken(Math.floor(r() * CONSUMERS))}`;
-      return {
-        headers: { authorization, 'content-type': 'application/json' },
-        purchase: { authorization },
-        body: JSON.stringify({
-          FlavorID: ids[Math.floor(r() * ids.length)],
-          Configuration: { type: 'k8slice', data: { cpu, memory: `${cpu}Gi`, pods: cpu } },
-        }),
-      };
-    });
-    let next = 0;
-    return autocannon({
-      url,
-      connections: 64,
-      duration,
-      requests: [
-        {
-          method: 'POST',
-          path: `${prefix}/api/v2/reservations`,
-          setupRequest: (req: AcRequest, c: object): AcRequest => {
-            const step = plan[next++ & 4095] as (typeof plan)[number];
-            (c as Ctx).purchase = step.purchase;
-            return { ...req, headers: step.headers, body: step.body };
-          },
-          onResponse: (_status: number, body: string, c: object) => {
-            const at = body.indexOf('"TransactionID":"') + 17;
-            (c as Ctx).tx = at > 16 ? body.slice(at, body.indexOf('"', at)) : undefined;
-          },
-        },
-        {
-          method: 'POST',
-          setupRequest: (req: AcRequest, c: object): AcRequest => ({
-            ...req,
-            path: `${prefix}/api/v2/transactions/${(c as Ctx).tx ?? 'none'}/purchase`,
-            headers: (c as Ctx).purchase ?? {},
-          }),
-        },
-      ],
-    });
-  };
+  // The same load for the hub and its sale floors (lib/sales.ts).
+  const tokens = Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i));
+  const sales = (url: string, prefix: string, seed: number, seconds: number) =>
+    saleLoad({ url, prefix, flavorIds: ids, tokens, seed, seconds });
   // A warm-up that also makes the sales whose rows the sale floor copies.
   await sales(hub.url, '', 1, 1);
   const { sample } = await hub.proc.ask<{ sample: unknown }>({ type: 'sample' });
@@ -401,18 +376,17 @@ async function p2(): Promise<void> {
     whole?: number[],
     server?: { proc: Proc; into: typeof cpu.hub },
   ) => {
-    const c0 =
-      server && (await server.proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' }));
     const m0 = machineCpu();
-    const r = await run(target, seed, S.dur);
+    const go = () => run(target, seed, S.dur);
+    let r: Awaited<ReturnType<typeof go>>;
+    if (server) {
+      const withCpu = await withServerCpu(server.proc, go);
+      server.into.us.push(withCpu.usPerRequest);
+      server.into.pct.push(withCpu.pctOfCore);
+      r = withCpu;
+    } else r = await go();
     const m1 = machineCpu();
     whole?.push((m1.busyUs - m0.busyUs) / Math.max(1, r.total));
-    if (server && c0) {
-      const c1 = await server.proc.ask<{ cpu: NodeJS.CpuUsage; at: number }>({ type: 'cpu' });
-      const us = c1.cpu.user - c0.cpu.user + c1.cpu.system - c0.cpu.system;
-      server.into.us.push(us / Math.max(1, r.total));
-      server.into.pct.push((us / ((c1.at - c0.at) * 1000)) * 100);
-    }
     return r;
   };
   for (let i = 0; i < S.rounds; i++) {
