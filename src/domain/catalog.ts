@@ -94,10 +94,10 @@ export class Catalog {
   list(selector: Selector | undefined, type?: FlavorTypeName): FlavorEntry[] {
     const now = this.clock.now();
     const all = type ? (this.byType.get(type) as Map<string, FlavorEntry>) : this.entries;
-    // Within one type's flavors the selector's own type test is already true.
     const out: FlavorEntry[] = [];
     const plan = selector && this.plan(selector, type, all.size / 2);
-    // With a plan, the index has already decided some of the selector's fields.
+    // A plan's index has already decided some of the selector's fields; within one type's
+    // flavors the selector's own type test is already true.
     const test = plan
       ? plan.rest
       : selector && (type && selector.type === type ? selector.testFields : selector.test);
