@@ -8,7 +8,7 @@
 import type { Clock } from '../clock.js';
 import type { Change, Store } from '../store/store.js';
 import type { EventBus } from './event-bus.js';
-import { stamp, type DomainEvent, type EventDraft } from './events.js';
+import { stamp, type EventDraft } from './events.js';
 
 export type FatalHandler = (err: unknown) => void;
 
@@ -27,10 +27,9 @@ export class Journal {
   }
 
   /** Commits the change with the drafted events; resolves once durable and published. */
-  async write(change: Change, drafts: EventDraft[] = []): Promise<DomainEvent[]> {
+  async write(change: Change, drafts: EventDraft[] = []): Promise<void> {
     const at = this.clock.now();
     const stamped = drafts.map((d) => stamp(d, ++this.seq, at));
-    const events = stamped.map((s) => s.event);
     if (stamped.length > 0)
       change.events = [...(change.events ?? []), ...stamped.map((s) => s.record)];
     const pruned = this.bus.prunedThrough;
@@ -45,7 +44,6 @@ export class Journal {
       this.onFatal(err);
       throw err;
     }
-    for (const e of events) this.bus.publish(e);
-    return events;
+    for (const s of stamped) this.bus.publish(s.event);
   }
 }
