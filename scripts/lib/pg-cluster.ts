@@ -188,6 +188,35 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * A watchdog for when this process dies without its exit hook (SIGKILL, a signal's default
+ * action): a detached shell that polls our pid, then shuts the server down (SIGQUIT: immediate,
+ * which also frees its shared memory, and removes postmaster.pid when done: an orphan's pid may
+ * linger as a zombie), SIGKILLs what is left and removes the directory. The server's pid is
+ * read from postmaster.pid then, since restarts change it.
+ */
+const REAPER = `
+while kill -0 "$1" 2>/dev/null; do sleep 1; done
+pid=$(head -n 1 "$2/data/postmaster.pid" 2>/dev/null)
+if [ -n "$pid" ]; then
+  kill -QUIT "$pid" 2>/dev/null
+  i=0
+  while [ -f "$2/data/postmaster.pid" ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+  kill -KILL -- "-$pid" 2>/dev/null
+fi
+rm -rf "$2"
+`;
+
+function startReaper(dir: string): ChildProcess {
+  const reaper = spawn('sh', ['-c', REAPER, 'rear-pg-reaper', String(process.pid), dir], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  reaper.on('error', () => {}); // Without sh there is no watchdog; the exit hook remains.
+  reaper.unref();
+  return reaper;
+}
+
 let databaseCounter = 0;
 
 class Cluster implements PgCluster {
@@ -199,6 +228,7 @@ class Cluster implements PgCluster {
   private child: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private reaper: ChildProcess | undefined;
   /** Where the log stood when the last start began: errors quote only what came after. */
   private logStart = 0;
 
@@ -390,6 +420,7 @@ class Cluster implements PgCluster {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.shutdown('immediate');
+      this.stopReaper();
       this.removeLeftovers();
       live.delete(this);
     })();
@@ -399,7 +430,16 @@ class Cluster implements PgCluster {
   /** Synchronous, for the process's exit hook. */
   killNowAndRemove(): void {
     if (this.child) this.killGroup(this.child);
+    this.stopReaper();
     this.removeLeftovers();
+  }
+
+  watch(): void {
+    this.reaper ??= startReaper(this.dir);
+  }
+
+  private stopReaper(): void {
+    if (this.reaper?.exitCode === null) this.reaper.kill('SIGKILL');
   }
 
   /**
@@ -490,6 +530,7 @@ export async function startPostgres(options: PgClusterOptions = {}): Promise<PgC
   live.add(cluster);
   installExitHook();
   try {
+    cluster.watch();
     await cluster.init();
     // A free port may be taken by someone else before the server binds it: try a few.
     for (let attempt = 1; ; attempt++) {
