@@ -5,18 +5,13 @@
  * the restart, byte for byte; nothing may be sold twice; the catalog must agree with the
  * contracts (a flavor listed exactly while capacity is unsold).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQuantity } from '../../src/domain/quantity.js';
 import { k8slice, makeTokens, request, sleep } from '../helpers/hub.js';
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
+import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
 
 const ROUNDS = 3;
 const BUYERS = 40;
@@ -27,78 +22,19 @@ const consumer = (i: number) => `tok-consumer-${i}`;
 const DIMENSIONS = ['cpu', 'memory', 'pods'] as const;
 
 const dir = mkdtempSync(join(tmpdir(), 'rear-crash-'));
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
+let hub: HubProcess | undefined;
+afterAll(async () => {
+  await hub?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Hub {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<void>;
-}
-
-/** Starts `rear-hub serve` on the test's SQLite file and waits for its `listening` line. */
-async function startHub(): Promise<Hub> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      TSX,
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--db',
-      join(dir, 'hub.db'),
-      '--tokens',
-      join(dir, 'tokens.json'),
-      '--ttp',
-      '2',
-      '--rate-limit',
-      '0',
-    ],
-    { env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.add(child);
-  const exited = new Promise<void>((r) =>
-    child.once('exit', () => {
-      children.delete(child);
-      r();
-    }),
-  );
-  let head = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line:\n${head}`)), 20_000);
-    const onData = (d: Buffer) => {
-      head += d.toString();
-      for (const line of head.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const rec = JSON.parse(line) as { msg?: string; url?: string };
-          if (rec.msg === 'listening' && rec.url) {
-            clearTimeout(timer);
-            resolve(rec.url);
-          }
-        } catch {
-          // A line still being written.
-        }
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (d: Buffer) => (head += d.toString()));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hub exited (${signal ?? code}) before listening:\n${head}`));
-    });
+/** The hub on the test's SQLite file; a short TTP, so holds cut by a kill soon end. */
+const startHub = () =>
+  spawnHub({
+    db: join(dir, 'hub.db'),
+    tokens: join(dir, 'tokens.json'),
+    args: ['--ttp', '2'],
   });
-  // Keep draining its (request) logs so that it never blocks on a full pipe.
-  child.stdout?.removeAllListeners('data');
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return { child, url, exited };
-}
 
 /** The published capacity of each flavor; undefined for a whole (unpartitionable) one. */
 const published = new Map<string, bigint[] | undefined>();
@@ -227,7 +163,7 @@ async function checkMarket(url: string): Promise<void> {
 describe('SQLite: SIGKILL in the middle of sales', () => {
   it(`${ROUNDS} rounds: every acknowledged contract survives, nothing is oversold`, async () => {
     writeFileSync(join(dir, 'tokens.json'), JSON.stringify(makeTokens(BUYERS)));
-    let hub = await startHub();
+    hub = await startHub();
     for (let round = 0; round < ROUNDS; round++) {
       await publishRound(hub.url, round);
       const open = [...published.keys()];
@@ -239,9 +175,8 @@ describe('SQLite: SIGKILL in the middle of sales', () => {
       const deadline = Date.now() + 5000;
       while (acknowledged.size < target && Date.now() < deadline) await sleep(2);
       await sleep(Math.random() * 60);
-      hub.child.kill('SIGKILL');
+      await hub.kill('SIGKILL');
       killed = true;
-      await hub.exited;
       await buying;
       expect(acknowledged.size, `round ${round} sold nothing before the kill`).toBeGreaterThan(
         before,
@@ -249,8 +184,6 @@ describe('SQLite: SIGKILL in the middle of sales', () => {
       hub = await startHub();
       await checkMarket(hub.url);
     }
-    hub.child.kill('SIGTERM');
-    await hub.exited;
-    expect(hub.child.exitCode).toBe(0);
+    expect(await hub.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
