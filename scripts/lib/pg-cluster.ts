@@ -229,6 +229,7 @@ class Cluster implements PgCluster {
   private exited: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private reaper: ChildProcess | undefined;
+  private starting: Promise<void> | undefined;
   /** Where the log stood when the last start began: errors quote only what came after. */
   private logStart = 0;
 
@@ -262,6 +263,11 @@ class Cluster implements PgCluster {
       mkdirSync(d, { mode: 0o700 });
       if (this.user) chownSync(d, this.user.uid, this.user.gid);
     }
+    const hint = this.user
+      ? `\n(as root, initdb and the server run as the postgres user, uid ${this.user.uid}: ` +
+        `${this.dir} and every directory above it must be reachable by that user; ` +
+        'set TMPDIR or parentDir to move it)'
+      : '';
     await this.run(join(this.binDir, 'initdb'), [
       '-D',
       this.dataDir,
@@ -274,7 +280,9 @@ class Cluster implements PgCluster {
       '--locale=C',
       '--no-sync',
       '--no-instructions',
-    ]);
+    ]).catch((err: Error) => {
+      throw new Error(err.message + hint, { cause: err });
+    });
   }
 
   private run(bin: string, args: string[]): Promise<void> {
@@ -289,7 +297,7 @@ class Cluster implements PgCluster {
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
       child.once('error', reject);
-      child.once('exit', (code, signal) =>
+      child.once('close', (code, signal) =>
         code === 0
           ? resolve()
           : reject(new Error(`${bin} failed (${signal ?? `exit ${code}`}):\n${out}`)),
@@ -297,9 +305,14 @@ class Cluster implements PgCluster {
     });
   }
 
-  async start(): Promise<void> {
-    if (this.child) return;
-    if (this.stopping) throw new Error('this PostgreSQL cluster was stopped');
+  start(): Promise<void> {
+    if (this.stopping) return Promise.reject(new Error('this PostgreSQL cluster was stopped'));
+    if (this.child && !this.starting) return Promise.resolve();
+    this.starting ??= this.startWithRetries().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startWithRetries(): Promise<void> {
     // After a SIGKILL the old shared memory may take a moment to be released.
     for (let attempt = 1; ; attempt++) {
       try {
@@ -419,7 +432,9 @@ class Cluster implements PgCluster {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.shutdown('immediate');
+      // The data is deleted next: a SIGKILL is quicker than any shutdown on a busy machine,
+      // and removeLeftovers() frees the shared memory it leaves.
+      await this.kill();
       this.stopReaper();
       this.removeLeftovers();
       live.delete(this);
