@@ -131,7 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.log.fatal({ err }, 'store write failed; stopping');
         void app.close();
       }),
-    onWarning: (msg, err) => app.log.warn({ err }, msg),
+    log: app.log,
   });
   const hub = new WsHub(market, clock, { ...DEFAULTS.ws, ...options.ws });
   app.decorate('market', market);

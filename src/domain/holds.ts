@@ -32,7 +32,8 @@ export function holdKey(
   flavorId: string,
   config: Configuration | undefined,
 ): string {
-  return `${buyerId}\u0000${flavorId}\u0000${config ? JSON.stringify(config) : ''}`;
+  // U+001F: JSON text never holds it raw, and PostgreSQL text cannot hold U+0000.
+  return `${buyerId}\u001f${flavorId}\u001f${config ? JSON.stringify(config) : ''}`;
 }
 
 /** Whether the caller may see or cancel a buyer's transaction. */

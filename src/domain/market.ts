@@ -36,8 +36,13 @@ export interface MarketOptions {
   history: HistoryBound;
   /** A journal write failed (single process): the process must stop. */
   onFatal: FatalHandler;
-  /** A background step of a shared market failed (it is retried); for the log. */
-  onWarning?: (msg: string, err: unknown) => void;
+  /** Where a shared market reports its background life (leadership, retried failures). */
+  log?: MarketLog;
+}
+
+export interface MarketLog {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
 }
 
 const DAY_MS = 86_400_000;
@@ -101,7 +106,8 @@ export class Market {
   }
 
   private static async openShared(o: MarketOptions, store: SharedStore): Promise<Market> {
-    const warn = o.onWarning ?? (() => {});
+    const log = o.log;
+    const warn = (msg: string, err: unknown): void => log?.warn({ err }, msg);
     const loaded = await store.load();
     const bus = new MemoryEventBus(o.clock, o.history, {
       lastSeq: loaded.lastSeq,
@@ -131,13 +137,17 @@ export class Market {
     await store.listen({
       events: (newest) => feed.wake(newest),
       line: () => reservations.collect(),
+      leader: (isLeader) => {
+        sweeper.lead(isLeader);
+        log?.info({ instance: store.instanceId, leader: isLeader }, isLeader ? 'leading' : 'not leading');
+      },
       health: (up) => {
+        log?.[up ? 'info' : 'warn']({ instance: store.instanceId }, up ? 'store reachable' : 'store unreachable');
         if (up) {
           feed.wake(undefined);
           reservations.collect();
         }
       },
-      leader: (isLeader) => sweeper.lead(isLeader),
     });
     return new Market(
       o.clock,
