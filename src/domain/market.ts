@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { Catalog } from './catalog.js';
+import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
 import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
@@ -37,11 +38,15 @@ export class Market {
     readonly catalog: Catalog,
     readonly reservations: ReservationEngine,
     private readonly deadlines: DeadlineQueue,
+    /** Signs contracts; its keys are published at GET /api/v2/keys (§12). */
+    readonly signer: ContractSigner,
   ) {}
 
   /** Loads the store and rebuilds every index and deadline. */
   static async open(o: MarketOptions): Promise<Market> {
     const loaded = await o.store.load();
+    // Makes the first contract key if the store has none (§12).
+    const signer = await ContractSigner.open(o.store, o.clock.now());
     const bus = new MemoryEventBus(o.clock, o.history, {
       lastSeq: loaded.lastSeq,
       events: loaded.events.map(fromRecord),
@@ -54,10 +59,11 @@ export class Market {
     const reservations = new ReservationEngine(o.clock, o.store, journal, catalog, deadlines, {
       ttpMs: o.ttpSeconds * 1000,
       contractMs: o.contractDays * DAY_MS,
+      signer,
     });
     catalog.load(loaded.flavors);
     await reservations.load(loaded.openTransactions);
-    return new Market(o.clock, o.store, bus, catalog, reservations, deadlines);
+    return new Market(o.clock, o.store, bus, catalog, reservations, deadlines, signer);
   }
 
   /** A contract's JSON as stored, for its buyer, its seller or an admin. */

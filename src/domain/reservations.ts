@@ -20,6 +20,7 @@ import type {
 } from '../types/wire.js';
 import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
 import type { Catalog } from './catalog.js';
+import { signedContractJson, type ContractSigner } from './contract-signer.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import { newContractId, newTransactionId } from './ids.js';
@@ -31,6 +32,8 @@ export interface ReservationOptions {
   ttpMs: number;
   /** How long a contract runs after its purchase, ms. */
   contractMs: number;
+  /** Signs every contract before it is stored (§12). */
+  signer: ContractSigner;
 }
 
 export interface ReserveOptions {
@@ -477,7 +480,8 @@ export class ReservationEngine {
       ExpirationTime: toRfc3339(now + this.options.contractMs),
       Timestamp: toRfc3339(now),
     };
-    const contractJson = JSON.stringify(contract);
+    // Signed before it is stored: the stored bytes, signature included, are every answer's.
+    const contractJson = signedContractJson(contract, this.options.signer);
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
     // only once the sale is durable.
     const pool = this.pool(flavorId);

@@ -363,6 +363,26 @@ export interface Health {
   status: 'ok';
 }
 /**
+ * GET /api/v2/keys: the hub's contract signing keys (§12), as a JWK Set (RFC 7517). Every key that ever signed a contract stays in it.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "JwkSet".
+ */
+export interface JwkSet {
+  keys: ContractKey[];
+}
+export interface ContractKey {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  /**
+   * The public key, base64url (RFC 8037).
+   */
+  x: string;
+  kid: string;
+  alg: 'EdDSA';
+  use: 'sig';
+}
+/**
  * A partition of a partitionable k8slice. gpu is a number of GPU cores.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
