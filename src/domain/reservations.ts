@@ -44,6 +44,11 @@ export interface ReserveOptions {
    * only when the request has to wait.
    */
   signal?: () => AbortSignal;
+  /**
+   * The wire dialect of the request (§13), kept with the transaction so that every later
+   * answer about it, on any instance, is given in it. Absent: REAR's.
+   */
+  dialect?: 'fluidos';
 }
 
 interface Hold {
@@ -70,6 +75,7 @@ interface Waiter {
   readonly configuration: Configuration | undefined;
   readonly key: string;
   readonly deadline: string;
+  readonly dialect: 'fluidos' | undefined;
   readonly promise: Promise<Transaction>;
   resolve(tx: Transaction): void;
   reject(err: HubError): void;
@@ -86,6 +92,14 @@ export interface PurchaseResult {
   /** The Contract's JSON, serialized once for the store and reused for the answer. */
   contractJson: string;
   replayed: boolean;
+  /** The dialect the transaction was reserved in (§13); absent: REAR's. */
+  dialect?: 'fluidos';
+}
+
+/** A transaction as read, with the dialect it was reserved in (§13). */
+export interface TransactionView {
+  tx: Transaction;
+  dialect?: 'fluidos';
 }
 
 const HOLD = 'hold:';
@@ -162,7 +176,7 @@ export class ReservationEngine {
         pool.holds.map((h) => h.need),
       )
     ) {
-      return this.grant(buyer, body.FlavorID, need, body.Configuration, key);
+      return this.grant(buyer, body.FlavorID, need, body.Configuration, key, opts.dialect);
     }
     const waitMs = opts.waitMs ?? this.options.ttpMs;
     if (waitMs <= 0) throw this.reserved(pool);
@@ -175,16 +189,24 @@ export class ReservationEngine {
       key,
       waitMs,
       opts.signal?.(),
+      opts.dialect,
     );
   }
 
   async transaction(principal: Principal, id: string): Promise<Transaction> {
+    return (await this.transactionView(principal, id)).tx;
+  }
+
+  /** The transaction and the dialect it was reserved in (§13). */
+  async transactionView(principal: Principal, id: string): Promise<TransactionView> {
     const hold = this.holds.get(id);
-    if (hold && visible(principal, hold.buyerId))
-      return hold.ending ? { ...hold.tx, Status: hold.ending.status } : hold.tx;
+    if (hold && visible(principal, hold.buyerId)) {
+      const tx = hold.ending ? { ...hold.tx, Status: hold.ending.status } : hold.tx;
+      return withDialect(tx, hold.stored.dialect);
+    }
     const st = await this.store.transaction(id);
     if (!st || !visible(principal, st.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');
-    return { ...(JSON.parse(st.json) as Transaction), Status: st.status };
+    return withDialect({ ...(JSON.parse(st.json) as Transaction), Status: st.status }, st.dialect);
   }
 
   async cancel(principal: Principal, id: string): Promise<void> {
@@ -212,7 +234,9 @@ export class ReservationEngine {
   async purchase(principal: Principal, id: string): Promise<PurchaseResult> {
     const hold = this.holds.get(id);
     if (hold && hold.buyerId === nodeId(principal)) {
-      if (hold.purchasing) return { contractJson: await hold.purchasing, replayed: true };
+      const dialect = hold.stored.dialect ? { dialect: hold.stored.dialect } : {};
+      if (hold.purchasing)
+        return { contractJson: await hold.purchasing, replayed: true, ...dialect };
       if (hold.ending) {
         await hold.ending.durable;
         throw new HubError(
@@ -232,13 +256,18 @@ export class ReservationEngine {
         throw new HubError('TRANSACTION_EXPIRED', 'The flavor is no longer on offer');
       }
       hold.purchasing = this.sell(hold, entry);
-      return { contractJson: await hold.purchasing, replayed: false };
+      return { contractJson: await hold.purchasing, replayed: false, ...dialect };
     }
     const st = await this.store.transaction(id);
     if (!st || st.buyerId !== nodeId(principal)) throw new HubError('TRANSACTION_NOT_FOUND');
     if (st.status === 'purchased') {
       const c = await this.store.contractByTransaction(id);
-      if (c) return { contractJson: c.json, replayed: true };
+      if (c)
+        return {
+          contractJson: c.json,
+          replayed: true,
+          ...(st.dialect ? { dialect: st.dialect } : {}),
+        };
     }
     throw new HubError('TRANSACTION_EXPIRED', `The transaction is ${st.status}`);
   }
@@ -325,6 +354,7 @@ export class ReservationEngine {
     need: Need,
     configuration: Configuration | undefined,
     key: string,
+    dialect: 'fluidos' | undefined,
   ): Promise<Transaction> {
     const now = this.clock.now();
     const expiresAt = now + this.options.ttpMs;
@@ -336,7 +366,7 @@ export class ReservationEngine {
       ...(configuration ? { Configuration: configuration } : {}),
       Status: 'reserved',
     };
-    const stored = storedTx(tx, buyer.NodeID, expiresAt);
+    const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect);
     this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
     await this.journal.write({ transactions: [stored] });
     return tx;
@@ -351,6 +381,7 @@ export class ReservationEngine {
     key: string,
     waitMs: number,
     signal: AbortSignal | undefined,
+    dialect: 'fluidos' | undefined,
   ): Promise<Transaction> {
     let resolve!: (tx: Transaction) => void;
     let reject!: (err: HubError) => void;
@@ -365,6 +396,7 @@ export class ReservationEngine {
       configuration,
       key,
       deadline: `wait:${++waiterCounter}`,
+      dialect,
       promise,
       resolve,
       reject,
@@ -424,7 +456,7 @@ export class ReservationEngine {
       this.leaveLine(head);
       this.finishWaiter(
         head,
-        this.grant(head.buyer, flavorId, head.need, head.configuration, head.key),
+        this.grant(head.buyer, flavorId, head.need, head.configuration, head.key, head.dialect),
       );
     }
     this.dropPoolIfIdle(flavorId);
@@ -558,8 +590,17 @@ function visible(principal: Principal, buyerId: string): boolean {
   return principal.role === 'admin' || nodeId(principal) === buyerId;
 }
 
+function withDialect(tx: Transaction, dialect: 'fluidos' | undefined): TransactionView {
+  return dialect ? { tx, dialect } : { tx };
+}
+
 /** A new hold's row. */
-function storedTx(tx: Transaction, buyerId: string, expiresAt: number): StoredTransaction {
+function storedTx(
+  tx: Transaction,
+  buyerId: string,
+  expiresAt: number,
+  dialect: 'fluidos' | undefined,
+): StoredTransaction {
   // Status lives in its own column; `delete` would turn the copy into a slow dictionary object.
   const { Status, ...rest } = tx;
   return {
@@ -569,5 +610,7 @@ function storedTx(tx: Transaction, buyerId: string, expiresAt: number): StoredTr
     status: 'reserved',
     expiresAt,
     json: JSON.stringify(rest),
+    // Only a dialect request's row carries the field (§13).
+    ...(dialect ? { dialect } : {}),
   };
 }

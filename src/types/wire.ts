@@ -356,6 +356,102 @@ export interface WithdrawRequestReason {
   Message?: string;
 }
 /**
+ * A Configuration as the FLUIDOS node sends it (§13): a k8slice's data as REAR's (gpu as {model, cores, memory}); a service's as {hostingPolicy?, configurationData}, which the hub reads as REAR's {HostingPolicy?, ConfigurationData}.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosConfiguration".
+ */
+export interface FluidosConfiguration {
+  type: 'k8slice' | 'vm' | 'service' | 'sensor';
+  data: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
+ * A Contract in the FLUIDOS node's dialect (§13; its Go struct models.Contract): the purchase answer, and its replay, for a transaction reserved in that dialect. `flavor` is the contract's Flavor spelled as the node reads it (flavorID, providerID, owner as {ID, IP, domain}; a k8slice's characteristics also under the node's own key `charateristics`, a service's Characteristics also flattened into its data). `signature` is the Contract's §12 signature: its JWS payload is the contract in REAR's spelling. No credentials are ever in it.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosContract".
+ */
+export interface FluidosContract {
+  contractID: string;
+  transactionID: string;
+  flavor: {
+    [k: string]: unknown | undefined;
+  };
+  buyerID: FluidosNodeIdentity;
+  buyerClusterID: string;
+  seller: FluidosNodeIdentity;
+  expirationTime: string;
+  configuration?: FluidosConfiguration;
+  signature: string;
+}
+/**
+ * A NodeIdentity as the FLUIDOS node spells it (§13; its Go struct models.NodeIdentity). `kubeconfig` is accepted and never stored nor echoed.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosNodeIdentity".
+ */
+export interface FluidosNodeIdentity {
+  ID: string;
+  IP: string;
+  domain: string;
+  additionalInformation?: FluidosNodeIdentityAdditionalInfo;
+}
+export interface FluidosNodeIdentityAdditionalInfo {
+  liqoID?: string;
+  kubeconfig?: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * Optional body of POST /api/v2/transactions/{id}/purchase in the FLUIDOS node's dialect (§13; its Go struct models.PurchaseRequest). Accepted, and neither stored nor echoed: liqoCredentials hold a kubeconfig.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosPurchase".
+ */
+export interface FluidosPurchase {
+  liqoCredentials?: FluidosLiqoCredentials;
+  ingressTelemetryEndpoint?: FluidosTelemetryServer;
+}
+export interface FluidosLiqoCredentials {
+  clusterID?: string;
+  kubeconfig?: string;
+  [k: string]: unknown | undefined;
+}
+export interface FluidosTelemetryServer {
+  endpoint?: string;
+  /**
+   * Go marshals an empty list as null.
+   */
+  intents?: string[] | null;
+}
+/**
+ * Body of POST /api/v2/reservations in the FLUIDOS node's dialect (§13; its Go struct models.ReserveRequest). The transaction it makes is answered in this dialect from then on.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosReservation".
+ */
+export interface FluidosReservation {
+  flavorID: string;
+  buyerID: FluidosNodeIdentity;
+  configuration?: FluidosConfiguration;
+}
+/**
+ * A Transaction in the FLUIDOS node's dialect (§13; its Go struct models.Transaction): the answer to a reservation made in that dialect, at reserve and read. `clusterID` is the buyer's liqoID when it sent one; `status` is the hub's.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosTransaction".
+ */
+export interface FluidosTransaction {
+  transactionID: string;
+  flavorID: string;
+  configuration?: FluidosConfiguration;
+  buyer: FluidosNodeIdentity;
+  clusterID?: string;
+  expirationTime: string;
+  status: 'reserved' | 'purchased' | 'expired' | 'cancelled';
+}
+/**
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "Health".
  */
