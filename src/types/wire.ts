@@ -105,12 +105,16 @@ export interface K8SliceFlavorType {
   data: K8Slice;
 }
 /**
- * Type data of a k8slice flavor (REAR's lowerCamel spelling).
+ * Type data of a k8slice flavor (REAR's lowerCamel spelling). `name` is optional: REAR's k8slice schema requires a `name` it never defines (its example gives one), so an offer may carry it or not. `policies` without `partitionability` (REAR allows `{}`) means not partitionable.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "K8Slice".
  */
 export interface K8Slice {
+  /**
+   * A label for the slice (REAR's example has one; see the description).
+   */
+  name?: string;
   characteristics: K8SliceCharacteristics;
   properties?: K8SliceProperties;
   policies?: K8SlicePolicies;
@@ -147,7 +151,7 @@ export interface CarbonFootprint {
   operational?: number[];
 }
 export interface K8SlicePolicies {
-  partitionability: Partitionability;
+  partitionability?: Partitionability;
 }
 export interface Partitionability {
   cpuMin: Quantity;
@@ -201,7 +205,7 @@ export interface ServiceFlavorType {
   data: Service;
 }
 /**
- * Type data of a service flavor. ConfigurationTemplate is a JSON Schema that a reservation's ConfigurationData must satisfy.
+ * Type data of a service flavor. ConfigurationTemplate is a JSON Schema that a reservation's ConfigurationData must satisfy: either the schema itself, or (REAR's type) a string holding it; it is listed in the form it was published.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "Service".
@@ -227,9 +231,11 @@ export interface ServiceCharacteristics {
    * @maxItems 16
    */
   HostingPolicies: string[];
-  ConfigurationTemplate: {
-    [k: string]: unknown | undefined;
-  };
+  ConfigurationTemplate:
+    | {
+        [k: string]: unknown | undefined;
+      }
+    | string;
 }
 export interface SensorFlavorType {
   name: 'sensor';
@@ -243,7 +249,14 @@ export interface SensorFlavorType {
  */
 export interface Sensor {
   Characteristics: SensorCharacteristics;
-  AccessType?: string;
+  /**
+   * How the sensor is read: a name, or REAR's object form (e.g. {"HTTP": {"method": ["GET"]}} or {"MQTT": {"QoS": "1"}}).
+   */
+  AccessType?:
+    | string
+    | {
+        [k: string]: unknown | undefined;
+      };
   Properties?: {
     [k: string]: unknown | undefined;
   };
@@ -479,17 +492,23 @@ export interface ContractKey {
   use: 'sig';
 }
 /**
- * A partition of a partitionable k8slice. gpu is a number of GPU cores.
+ * A partition of a partitionable k8slice, as REAR's K8SliceConfiguration spells it (and the FLUIDOS node sends it): `gpu` is either REAR's {model, cores, memory} (cores is what is reserved) or a bare number of GPU cores; `architecture`, when given, must be the flavor's.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "K8SliceConfigurationData".
  */
 export interface K8SliceConfigurationData {
+  architecture?: string;
   cpu: Quantity;
   memory: Quantity;
   pods: Quantity;
   storage?: Quantity;
-  gpu?: Quantity;
+  gpu?: Quantity | K8SliceConfigurationGpu;
+}
+export interface K8SliceConfigurationGpu {
+  model?: string;
+  cores: Quantity;
+  memory?: Quantity;
 }
 /**
  * Optional body of POST /api/v2/transactions/{id}/purchase. LiqoCredentials are accepted and not stored.
@@ -514,7 +533,7 @@ export interface Reservation {
   Configuration?: Configuration;
 }
 /**
- * A service set-up; ConfigurationData must satisfy the flavor's ConfigurationTemplate.
+ * A service set-up; ConfigurationData must satisfy the flavor's ConfigurationTemplate. REAR types it as a string holding the parameters: a string that the template refuses as it is is checked as the JSON it holds.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "ServiceConfigurationData".

@@ -184,6 +184,125 @@ describe("The FLUIDOS node's consumer (§13)", () => {
     expect(storedBytes(h.dbPath)).not.toContain(SECRET);
   });
 
+  it('buys a service with its ServiceConfiguration; the contract flavor reads as its flat ServiceFlavor', async () => {
+    const h = await hub();
+    const template = JSON.stringify({
+      type: 'object',
+      required: ['username'],
+      properties: { username: { type: 'string' } },
+    });
+    const pub = await h.api('POST', '/api/v2/flavors', P, {
+      type: {
+        name: 'service',
+        data: {
+          Characteristics: {
+            Name: 'db',
+            Description: 'A database',
+            Category: 'database',
+            Tags: ['sql'],
+            HostingPolicies: ['Provider', 'Consumer'],
+            ConfigurationTemplate: template,
+          },
+        },
+      },
+      price: { amount: '2', currency: 'EUR', period: 'hour' },
+    });
+    expect(pub.status).toBe(201);
+    const configuration = (configurationData: unknown) => ({
+      Type: 'service',
+      Data: JSON.parse(
+        goMarshal(st(go.ServiceConfiguration), {
+          HostingPolicy: 'Provider',
+          ConfigurationData: configurationData,
+        }),
+      ),
+    });
+    const body = (configurationData: unknown) =>
+      goMarshal(st(go.ReserveRequest), {
+        FlavorID: pub.body.flavorId,
+        Buyer: { ...NODE, AdditionalInformation: { LiqoID: 'liqo-cons-0' } },
+        Configuration: configuration(configurationData),
+      });
+    // A configuration the template refuses is a failure to the node (422).
+    const refused = await goRequest(h.url, 'POST', '/api/v2/reservations', body({}), C);
+    expect(refused.status).toBe(422);
+    const reserved = await goRequest(
+      h.url,
+      'POST',
+      '/api/v2/reservations',
+      body({ username: 'u' }),
+      C,
+    );
+    expect(reserved.status).toBe(200);
+    const tx = goUnmarshal(st(go.Transaction), reserved.body);
+    expect(goDecode(st(go.ServiceConfiguration), tx.Configuration.Data)).toEqual({
+      HostingPolicy: 'Provider',
+      ConfigurationData: { username: 'u' },
+    });
+    const path = `/api/v2/transactions/${tx.TransactionID}/purchase`;
+    const bought = await goRequest(h.url, 'POST', path, purchaseRequest(), C);
+    expect(bought.status).toBe(200);
+    const contract = goUnmarshal(st(go.Contract), bought.body);
+    expect(goDecode(st(go.ServiceFlavor), contract.Flavor.Type.Data)).toEqual({
+      Name: 'db',
+      Description: 'A database',
+      Category: 'database',
+      Tags: ['sql'],
+      HostingPolicies: ['Provider', 'Consumer'],
+      ConfigurationTemplate: template,
+    });
+    // The contract in REAR's spelling keeps the configuration REAR's way.
+    const rear = await h.api('GET', `/api/v2/contracts/${contract.ContractID}`, C);
+    expect(rear.body.Configuration).toEqual({
+      type: 'service',
+      data: { HostingPolicy: 'Provider', ConfigurationData: { username: 'u' } },
+    });
+  });
+
+  it('reserves a partition with a GPU the way the node spells it ({model, cores, memory})', async () => {
+    const h = await hub();
+    const pub = await h.api(
+      'POST',
+      '/api/v2/flavors',
+      P,
+      (() => {
+        const f = k8slice({}, { gpuMin: '1', gpuStep: '1' }) as any;
+        f.type.data.characteristics.gpu = { model: 'A100', cores: '4', memory: '40Gi' };
+        return f;
+      })(),
+    );
+    expect(pub.status).toBe(201);
+    const reserved = await goRequest(
+      h.url,
+      'POST',
+      '/api/v2/reservations',
+      goMarshal(st(go.ReserveRequest), {
+        FlavorID: pub.body.flavorId,
+        Buyer: NODE,
+        Configuration: {
+          Type: 'k8slice',
+          Data: JSON.parse(
+            goMarshal(st(go.K8SliceConfiguration), {
+              CPU: '1',
+              Memory: '1Gi',
+              Pods: '10',
+              Gpu: { Model: 'A100', Cores: '2', Memory: '20Gi' },
+            }),
+          ),
+        },
+      }),
+      C,
+    );
+    expect(reserved.status, reserved.body).toBe(200);
+    const txId = goUnmarshal(st(go.Transaction), reserved.body).TransactionID as string;
+    const bought = await goRequest(h.url, 'POST', `/api/v2/transactions/${txId}/purchase`, '{}', C);
+    const data = goDecode(
+      st(go.K8Slice),
+      goUnmarshal(st(go.Contract), bought.body).Flavor.Type.Data,
+    ) as any;
+    expect(data.Characteristics.Gpu).toEqual({ Model: 'A100', Cores: '2', Memory: '40Gi' });
+  });
+
   it('remembers the dialect across a restart: read and purchase still answer in it', async () => {
     const { dir, path: dbPath } = tempDbPath();
     dirs.push(dir);
