@@ -3,7 +3,11 @@
  * with jose (an implementation independent of the hub's node:crypto signer) against the JWK
  * Set at GET /api/v2/keys; keys survive restarts and rotations; a replay answers the same bytes.
  */
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyContract } from '../../src/client/verify.js';
@@ -182,6 +186,26 @@ describe('Signed contracts (§12)', () => {
         await new Promise((r) => setTimeout(r, 20));
       const { text } = await buy(h);
       expect(await joseVerifies(text, await keys(h))).toBe(kid);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('`rear-hub keys rotate --db FILE` from the command line adds a key to that store', async () => {
+    const dbPath = ownDb();
+    const first = await rotateKey({ db: dbPath });
+    const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', tsx, cli, 'keys', 'rotate', '--db', dbPath],
+      { env: { ...process.env, REAR_DB: '' } },
+    );
+    const kid = stdout.trim();
+    expect(kid).toMatch(/^rear-\d{8}-/);
+    const h = await startHub({ dbPath });
+    try {
+      expect((await keys(h)).keys.map((k) => k.kid)).toEqual([...first.kids, kid]);
     } finally {
       await h.close();
     }
