@@ -379,6 +379,25 @@ describe("REAR's data models as published", () => {
     expect(wrong.status).toBe(422);
   });
 
+  it('a k8slice with empty policies (REAR allows {}) is not partitionable', async () => {
+    const h = await hub();
+    const { policies: _p, ...rest } = EXAMPLES.k8slice;
+    const body = {
+      ...offer('k8slice'),
+      type: { name: 'k8slice', data: { ...rest, policies: {} } },
+    };
+    const r = await h.api('POST', '/api/v2/flavors', P, body);
+    expect(r.status, r.text).toBe(201);
+    expectRear('flavor.schema.json', r.body);
+    const partition = await h.api('POST', '/api/v2/reservations', C, {
+      FlavorID: r.body.flavorId,
+      Configuration: { type: 'k8slice', data: { cpu: '1', pods: '1', memory: '1Gi' } },
+    });
+    expect(partition.status).toBe(422);
+    const { contract } = await buy(h, { FlavorID: r.body.flavorId, Buyer: BUYER });
+    expect(contract.Flavor.type.data.policies).toEqual({});
+  });
+
   it('buys whole vm, sensor and k8slice flavors; contracts are REAR-valid', async () => {
     const h = await hub();
     for (const name of ['vm', 'sensor', 'k8slice'] as const) {
