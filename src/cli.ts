@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { buildApp } from './app.js';
+import { keysCommand } from './cli/keys.js';
 import { ConfigError, helpText, parseConfig, type HubConfig } from './config.js';
 import { systemClock } from './clock.js';
 import { DemoMarket } from './demo/market.js';
@@ -14,6 +15,12 @@ import { demoTokens, readTokens } from './tokens.js';
 const LISTEN_PREFIX = 'listening ';
 
 async function main(): Promise<void> {
+  // `rear-hub keys rotate` (§12). Minimal wiring until the commander-based CLI takes it over.
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'keys') {
+    process.exitCode = await keysCommand(argv.slice(1), process.env);
+    return;
+  }
   let config: HubConfig | undefined;
   try {
     config = parseConfig(process.argv.slice(2), process.env);
