@@ -134,7 +134,9 @@ export class PostgresStore implements SharedStore {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       try {
         const flavors = await c.query(`SELECT * FROM flavors WHERE status = 'live'`);
-        const open = await c.query(`SELECT * FROM transactions WHERE status = 'reserved'`);
+        const open = await c.query(
+          `SELECT * FROM transactions WHERE status = 'reserved' ORDER BY transaction_id`,
+        );
         const events = await c.query('SELECT * FROM events ORDER BY seq');
         const seq = await c.query('SELECT last_seq FROM seq_counter');
         const epoch = await c.query(`SELECT value FROM meta WHERE key = 'epoch'`);

@@ -163,7 +163,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     it('keeps contract keys across a reopen, oldest first, and ignores a kid added twice', async () => {
-      const { store, write, reopen } = await factory.create();
+      const { store, reopen } = await factory.create();
       expect(await store.keys()).toEqual([]);
       const key = (kid: string, createdAt: number): StoredKey => ({
         kid,
@@ -176,7 +176,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       // The same kid again (another instance's first start, say) changes nothing.
       await store.addKey({ ...key('k1', 99), publicJwk: '{}' });
       await store.close();
-      const { store: again, write: writeAgain } = await reopen();
+      const { store: again } = await reopen();
       expect(await again.keys()).toEqual([key('k1', 10), key('k2', 20)]);
       await again.close();
     });
