@@ -62,7 +62,8 @@ export class Catalog implements CatalogWrites {
   /** Fills the index from the store at start and schedules every deadline. */
   load(flavors: StoredFlavor[]): void {
     for (const f of flavors) {
-      const entry = makeEntry(JSON.parse(f.json) as Flavor, f.autoRenew, f.ttlSeconds);
+      const flavor = JSON.parse(f.json) as Flavor;
+      const entry = makeEntry(flavor, f.autoRenew, f.ttlSeconds, undefined, f.json);
       this.index(entry);
     }
   }

@@ -8,7 +8,7 @@
  * kept the flavor before it alive took ~3 KB of heap per event under a stream of sales.
  */
 import type { StoredEvent } from '../store/store.js';
-import type { ModificationDetail, ServerMessage, WithdrawReason } from '../types/wire.js';
+import type { Flavor, ModificationDetail, ServerMessage, WithdrawReason } from '../types/wire.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import { factsOf, type FlavorFacts } from './flavor-facts.js';
 
@@ -153,29 +153,55 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Rebuilds a retained event from the store at start. */
+/**
+ * Rebuilds a retained event from the store (at start, or from a shared market's feed). Its
+ * selector facts are worked out on first use, not here: a restart loads up to 100,000 events,
+ * and only a selector resuming through them reads their facts.
+ */
 export function fromRecord(r: StoredEvent): DomainEvent {
-  const msg = JSON.parse(r.wire) as ServerMessage;
   const base = { seq: r.seq, at: r.at, flavorId: r.flavorId, wire: r.wire };
-  switch (msg.type) {
-    case 'FLAVOR_ADDED':
-      return { ...base, kind: 'added', facts: factsOf(msg.Flavor) };
-    case 'REFRESH_FLAVOR': {
-      const facts = factsOf(msg.Flavor);
-      const prevFacts = r.prev ? factsOf(JSON.parse(r.prev) as typeof msg.Flavor) : facts;
-      return { ...base, kind: 'refreshed', facts, prevFacts };
-    }
-    case 'WITHDRAW_FLAVOR':
-      return { ...base, kind: 'withdrawn', facts: factsOf(msg.Flavor) };
-    case 'CONFIRM_RESERVATION':
-      return {
-        ...base,
-        kind: 'confirmed',
-        contractId: msg.ContractID,
-        transactionId: msg.TransactionID,
-        buyerId: r.buyerId ?? '',
-      };
-    default:
+  // stamp() writes every wire text with its type first.
+  const kind = r.wire.startsWith('{"type":"FLAVOR_ADDED"')
+    ? 'added'
+    : r.wire.startsWith('{"type":"REFRESH_FLAVOR"')
+      ? 'refreshed'
+      : r.wire.startsWith('{"type":"WITHDRAW_FLAVOR"')
+        ? 'withdrawn'
+        : undefined;
+  if (kind === undefined) {
+    const msg = JSON.parse(r.wire) as ServerMessage;
+    if (msg.type !== 'CONFIRM_RESERVATION')
       throw new Error(`stored event ${r.seq} has unknown type`);
+    return {
+      ...base,
+      kind: 'confirmed',
+      contractId: msg.ContractID,
+      transactionId: msg.TransactionID,
+      buyerId: r.buyerId ?? '',
+    };
   }
+  let facts: FlavorFacts | undefined;
+  const factsNow = (): FlavorFacts =>
+    (facts ??= factsOf((JSON.parse(r.wire) as { Flavor: Flavor }).Flavor));
+  if (kind !== 'refreshed') {
+    return {
+      ...base,
+      kind,
+      get facts() {
+        return factsNow();
+      },
+    };
+  }
+  let prevFacts: FlavorFacts | undefined;
+  const prev = r.prev;
+  return {
+    ...base,
+    kind,
+    get facts() {
+      return factsNow();
+    },
+    get prevFacts() {
+      return (prevFacts ??= prev ? factsOf(JSON.parse(prev) as Flavor) : factsNow());
+    },
+  };
 }

@@ -44,10 +44,12 @@ export function makeEntry(
   autoRenew: boolean,
   ttlSeconds: number,
   facts: FlavorFacts = factsOf(flavor),
+  /** The flavor's JSON when the caller already has it (as stored): not serialized again. */
+  json: string = JSON.stringify(flavor),
 ): FlavorEntry {
   return {
     flavor,
-    json: JSON.stringify(flavor),
+    json,
     facts,
     expiresAt: Date.parse(flavor.expirationTime),
     autoRenew,

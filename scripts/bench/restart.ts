@@ -1,0 +1,176 @@
+/**
+ * npm run bench:restart [-- --flavors=100000 --contracts=1000000 --rounds=3]
+ *
+ * How long the hub takes from SIGKILL to serving again on a big SQLite store: it fills a
+ * store with the flavors, sold contracts and a full event history (the rows the hub itself
+ * writes, built with its own domain functions), then starts `node dist/src/cli.js` on it
+ * (not `npm start`, which builds first), waits for its `listening` line and a first LIST,
+ * SIGKILLs it, and starts it again. Reports each round and the median, next to a baseline
+ * measured in the same run: the same process on an empty store.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeEntry } from '../../src/domain/flavor-entry.js';
+import { stamp } from '../../src/domain/events.js';
+import { makeContract, newTransaction, storedTx } from '../../src/domain/holds.js';
+import { newTransactionId } from '../../src/domain/ids.js';
+import { newFlavor, storedFlavor } from '../../src/domain/offers.js';
+import type { Principal } from '../../src/domain/principal.js';
+import { SqliteStore } from '../../src/store/store-sqlite.js';
+import type { StoredContract, StoredTransaction } from '../../src/store/store.js';
+import { listFlavor, prng } from './lib/catalog.js';
+import { buildDist } from './lib/proc.js';
+
+const arg = (name: string, def: number): number => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : def;
+};
+const FLAVORS = arg('flavors', 100_000);
+const CONTRACTS = arg('contracts', 1_000_000);
+const EVENTS = Math.min(arg('events', 100_000), FLAVORS);
+const ROUNDS = arg('rounds', 3);
+const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+
+const provider: Principal = {
+  role: 'provider',
+  identity: { Domain: 'bench.test', NodeID: 'prov-bench', IP: '10.0.0.1' },
+};
+const buyer = { Domain: 'c.test', NodeID: 'cons-bench', IP: '10.1.0.1' };
+
+async function fill(path: string): Promise<void> {
+  const store = new SqliteStore(path);
+  const r = prng(7);
+  const now = Date.now();
+  const BATCH = 5000;
+  const entries = [];
+  for (let i = 0; i < FLAVORS; i += BATCH) {
+    const part = [];
+    for (let j = i; j < Math.min(FLAVORS, i + BATCH); j++) {
+      const body = listFlavor(r, j);
+      const e = makeEntry(newFlavor(provider, body, now, 86_400), true, 86_400);
+      part.push(e);
+      if (entries.length < EVENTS) entries.push(e);
+    }
+    await store.commit({ flavors: part.map((e) => storedFlavor(e)) });
+  }
+  // The history the hub keeps (its bound is 100,000 events): one FLAVOR_ADDED per flavor.
+  for (let i = 0; i < entries.length; i += BATCH) {
+    const events = entries
+      .slice(i, i + BATCH)
+      .map((e, k) => stamp({ kind: 'added', flavor: e }, i + k + 1, now).record);
+    await store.commit({ events });
+  }
+  const sold = entries[0] ?? makeEntry(newFlavor(provider, listFlavor(r, 1), now, 60), true, 60);
+  for (let i = 0; i < CONTRACTS; i += BATCH) {
+    const transactions: StoredTransaction[] = [];
+    const contracts: StoredContract[] = [];
+    for (let j = i; j < Math.min(CONTRACTS, i + BATCH); j++) {
+      const tx = newTransaction(
+        newTransactionId(now + j),
+        buyer,
+        sold.flavor.flavorId,
+        now,
+        undefined,
+      );
+      transactions.push({ ...storedTx(tx, buyer.NodeID, now), status: 'purchased' });
+      const c = makeContract(tx, sold.flavor, sold.flavor.owner, now + j, 30 * 86_400_000);
+      contracts.push({
+        contractId: c.ContractID,
+        transactionId: c.TransactionID,
+        buyerId: buyer.NodeID,
+        sellerId: provider.identity.NodeID,
+        createdAt: now + j,
+        json: JSON.stringify(c),
+      });
+    }
+    await store.commit({ transactions, contracts });
+  }
+  await store.close();
+}
+
+/** Starts the hub and resolves with ms from spawn to its first LIST answered, and the child. */
+function start(db: string, tokens: string) {
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--db', db, '--tokens', tokens, '--port', '0', '--no-demo'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
+  );
+  return new Promise<{ ms: number; kill: () => Promise<void> }>((resolve, reject) => {
+    let out = '';
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":"(http:[^"]+)","msg":"listening"/.exec(out);
+      if (!m) return;
+      child.stdout.removeAllListeners('data');
+      fetch(`${m[1]}/api/v2/flavors?filter[providerId][match]=nobody`, {
+        headers: { authorization: 'Bearer tok-bench' },
+      })
+        .then(async (res) => {
+          if (res.status !== 200) throw new Error(`LIST answered ${res.status}`);
+          await res.text();
+          resolve({
+            ms: performance.now() - t0,
+            kill: () =>
+              new Promise<void>((done) => {
+                child.once('exit', () => done());
+                child.kill('SIGKILL');
+              }),
+          });
+        })
+        .catch(reject);
+    });
+    child.once('exit', (code) => reject(new Error(`hub exited ${code}: ${out}`)));
+  });
+}
+
+async function rounds(db: string, tokens: string): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const hub = await start(db, tokens);
+    times.push(hub.ms);
+    await hub.kill();
+  }
+  return times;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+
+async function main(): Promise<void> {
+  buildDist();
+  const dir = mkdtempSync(join(tmpdir(), 'rear-restart-'));
+  try {
+    const tokens = join(dir, 'tokens.json');
+    writeFileSync(
+      tokens,
+      JSON.stringify([{ token: 'tok-bench', role: 'consumer', identity: buyer }]),
+    );
+    const big = join(dir, 'big.db');
+    const t0 = performance.now();
+    await fill(big);
+    const mb = (statSync(big).size / 2 ** 20).toFixed(0);
+    console.log(
+      `filled ${FLAVORS} flavors, ${EVENTS} events, ${CONTRACTS} contracts (${mb} MiB) in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    );
+    const empty = join(dir, 'empty.db');
+    const base = await rounds(empty, tokens);
+    const full = await rounds(big, tokens);
+    console.log(
+      `empty store: ${base.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(base).toFixed(0)})`,
+    );
+    console.log(
+      `big store:   ${full.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(full).toFixed(0)})`,
+    );
+    console.log(
+      `restart, SIGKILL → first LIST answered: ${median(full).toFixed(0)} ms; ${(median(full) / median(base)).toFixed(2)}× the empty store's`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
