@@ -20,12 +20,14 @@ export class MemoryEventBus implements EventBus {
   private head = 0;
   private last = 0;
   private pruned = 0;
+  readonly epoch: string;
 
   constructor(
     private readonly clock: Clock,
     private readonly bound: HistoryBound,
-    initial: { lastSeq: number; events: DomainEvent[] },
+    initial: { lastSeq: number; events: DomainEvent[]; epoch: string },
   ) {
+    this.epoch = initial.epoch;
     this.last = initial.lastSeq;
     this.history = initial.events.slice();
     const firstSeq = this.history[0]?.seq;

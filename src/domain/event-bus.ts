@@ -25,6 +25,8 @@ export interface EventBus {
   replay(since: number): Iterable<DomainEvent>;
   /** Whether the retained history covers every event after `since`. */
   reaches(since: number): boolean;
+  /** Names the history that seq numbers count in (§8 `epoch`); a new store starts a new one. */
+  readonly epoch: string;
   /** The newest seq published (or loaded). */
   readonly lastSeq: number;
   /** Seq of the newest event dropped from history so far; 0 when none. */

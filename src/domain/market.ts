@@ -44,6 +44,7 @@ export class Market {
     const loaded = await o.store.load();
     const bus = new MemoryEventBus(o.clock, o.history, {
       lastSeq: loaded.lastSeq,
+      epoch: loaded.epoch,
       events: loaded.events.map(fromRecord),
     });
     const journal = new Journal(o.store, bus, o.clock, o.onFatal);

@@ -41,4 +41,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
   INSERT INTO meta (key, value) VALUES ('last_seq', 0);
   `,
+  // The history's name (§8 epoch): made once with the store, never changed after.
+  `
+  CREATE TABLE meta_text (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  INSERT INTO meta_text (key, value) VALUES ('epoch', lower(hex(randomblob(8))));
+  `,
 ];

@@ -84,6 +84,7 @@ export class SqliteStore implements Store {
       openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
       events: db.prepare(`SELECT * FROM events ORDER BY seq`),
       lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
+      epoch: db.prepare(`SELECT value FROM meta_text WHERE key = 'epoch'`),
       transaction: db.prepare(`SELECT * FROM transactions WHERE transaction_id = ?`),
       contract: db.prepare(`SELECT * FROM contracts WHERE contract_id = ?`),
       contractByTx: db.prepare(`SELECT * FROM contracts WHERE transaction_id = ?`),
@@ -118,6 +119,7 @@ export class SqliteStore implements Store {
       openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
       events: (this.stmt.events.all() as Row[]).map(toEvent),
       lastSeq: Number((this.stmt.lastSeq.get() as Row).value),
+      epoch: (this.stmt.epoch.get() as Row).value as string,
     };
   }
 

@@ -81,6 +81,8 @@ export interface Loaded {
   events: StoredEvent[];
   /** The highest seq ever committed (0 for a new store), even if its event was pruned. */
   lastSeq: number;
+  /** Names this store's event history (§8 `epoch`): made with the store, never changed. */
+  epoch: string;
 }
 
 export interface Store {

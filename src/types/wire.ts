@@ -360,7 +360,8 @@ export interface WithdrawRequestReason {
  * via the `definition` "Health".
  */
 export interface Health {
-  status: 'ok';
+  status: 'ok' | 'unavailable';
+  store?: 'sqlite' | 'postgres';
 }
 /**
  * A partition of a partitionable k8slice. gpu is a number of GPU cores.
@@ -467,6 +468,10 @@ export interface SubscribeFlavorMessage {
   flavorId?: string;
   selector?: SubscriptionSelector;
   since?: number;
+  /**
+   * The epoch of the SUBSCRIBED that `since` was read from; a different one is never recovered.
+   */
+  epoch?: string;
 }
 /**
  * A selector subscription: an optional flavor type and the §4 filter as JSON, e.g. {"cpu": {"range": {"min": "2"}}}. {} means every flavor.
@@ -519,7 +524,11 @@ export interface SubscribedMessage {
   /**
    * The hub's latest seq when the snapshot was taken: a client may resume with since=seq.
    */
-  seq?: number;
+  seq: number;
+  /**
+   * Names the event history seq counts in; it changes only when the history starts anew.
+   */
+  epoch: string;
 }
 export interface UnsubscribedMessage {
   type: 'UNSUBSCRIBED';

@@ -206,7 +206,11 @@ export class WsHub {
     }
     const selector = msg.selector ? parseJsonSelector(msg.selector) : undefined;
     const { catalog, bus } = this.market;
-    const resumable = msg.since !== undefined && bus.reaches(msg.since);
+    // A position counts only in the history it was read from: another epoch is never recovered.
+    const resumable =
+      msg.since !== undefined &&
+      (msg.epoch === undefined || msg.epoch === bus.epoch) &&
+      bus.reaches(msg.since);
     const backlog: DomainEvent[] = [];
     if (resumable) {
       for (const e of bus.replay(msg.since as number)) {
@@ -242,6 +246,7 @@ export class WsHub {
       ...(hasFlavor ? { flavorId: msg.flavorId } : { selector: msg.selector }),
       ...(msg.since !== undefined ? { recovered: resumable } : {}),
       seq: bus.lastSeq,
+      epoch: bus.epoch,
     };
     const text = JSON.stringify(head);
     conn.send(`${text.slice(0, -1)},"flavors":[${flavors.join(',')}]}`);

@@ -369,6 +369,36 @@ describe('resume with since', () => {
     expect((await again.next((m) => m.type === 'SUBSCRIBED')).recovered).toBe(true);
     expect((await again.next((m) => m.type === 'REFRESH_FLAVOR')).flavorId).toBe(f.flavorId);
   });
+  it('names its history with an epoch: kept across a restart, new with a new store, never recovered across', async () => {
+    const h = await hub();
+    const f = await publish(h);
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
+    const sub = await c.next((m) => m.type === 'SUBSCRIBED');
+    expect(sub.epoch).toMatch(/^[0-9a-f]{16}$/);
+    c.close();
+    await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, P);
+    await h.app.close();
+    // The same store after a restart: the same epoch, and a resume with it is recovered.
+    const h2 = await hub({ dbPath: h.dbPath });
+    const same = await client(h2);
+    same.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId, since: sub.seq, epoch: sub.epoch });
+    const again = await same.next((m) => m.type === 'SUBSCRIBED');
+    expect(again.epoch).toBe(sub.epoch);
+    expect(again.recovered).toBe(true);
+    // The same position in another history is refused: a snapshot, not a replay.
+    const other = await client(h2);
+    other.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId, since: sub.seq, epoch: 'ffff' });
+    const snap = await other.next((m) => m.type === 'SUBSCRIBED');
+    expect(snap.recovered).toBe(false);
+    expect(snap.flavors.map((x: any) => x.flavorId)).toEqual([f.flavorId]);
+    // A new store starts a new history.
+    const fresh = await hub();
+    const n = await client(fresh);
+    n.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
+    expect((await n.next((m) => m.type === 'SUBSCRIBED')).epoch).not.toBe(sub.epoch);
+  });
+
   it('a selector resumes across a restart with the refresh that took an offer out of its view', async () => {
     const h = await hub();
     const inView = await publish(h);

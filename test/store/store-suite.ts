@@ -49,7 +49,8 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     it('starts empty', async () => {
       const { store } = await factory.create();
       const loaded = await store.load();
-      expect(loaded).toEqual({ flavors: [], openTransactions: [], events: [], lastSeq: 0 });
+      expect(loaded).toMatchObject({ flavors: [], openTransactions: [], events: [], lastSeq: 0 });
+      expect(loaded.epoch).toMatch(/^[0-9a-f]{16}$/);
       await store.close();
     });
 
@@ -61,9 +62,11 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         contracts: [contract('c1', 't2')],
         events: [{ seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' }],
       });
+      const epoch = (await store.load()).epoch;
       await store.close();
       const again = await reopen();
       const loaded = await again.load();
+      expect(loaded.epoch).toBe(epoch);
       expect(loaded.flavors.map((f) => f.flavorId)).toEqual(['f1']);
       expect(loaded.flavors[0]).toEqual(flavor('f1'));
       expect(loaded.openTransactions.map((t) => t.transactionId)).toEqual(['t1']);
