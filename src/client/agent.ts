@@ -102,7 +102,9 @@ export class Agent extends Emitter<AgentEvents> {
     while (!this.current && this.sub) {
       const best = this.sub
         .flavors()
-        .filter((f) => f.availability && !this.skipped.has(f.flavorId) && !this.gone.has(f.flavorId))
+        .filter(
+          (f) => f.availability && !this.skipped.has(f.flavorId) && !this.gone.has(f.flavorId),
+        )
         .sort(rank)[0];
       if (!best) return;
       await this.buy(best);

@@ -13,7 +13,11 @@ export interface Backoff {
 export const REQUEST_BACKOFF: Backoff = { baseMs: 250, capMs: 8_000 };
 export const RECONNECT_BACKOFF: Backoff = { baseMs: 500, capMs: 20_000 };
 
-export function fullJitter(attempt: number, b: Backoff, random: () => number = Math.random): number {
+export function fullJitter(
+  attempt: number,
+  b: Backoff,
+  random: () => number = Math.random,
+): number {
   return Math.floor(random() * Math.min(b.capMs, b.baseMs * 2 ** attempt));
 }
 

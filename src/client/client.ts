@@ -27,11 +27,7 @@ import type { Backoff } from './backoff.js';
 import { hubError } from './errors.js';
 import { LiveConnection, type WebSocketConstructor } from './live.js';
 import { RestClient, type RestOptions } from './rest.js';
-import {
-  Subscription,
-  type SubscriptionOptions,
-  type SubscriptionTarget,
-} from './subscription.js';
+import { Subscription, type SubscriptionOptions, type SubscriptionTarget } from './subscription.js';
 
 export interface RearHubOptions extends RestOptions {
   /** A WebSocket constructor; defaults to `globalThis.WebSocket` (pass `ws`'s in Node 20). */
@@ -93,10 +89,14 @@ export class RearHub {
   readonly flavors = {
     /** LIST_FLAVORS (§4). */
     list: (o: ListOptions = {}): Promise<Flavor[]> =>
-      this.rest.request('GET', `/flavors${o.type ? `/${seg(o.type)}` : ''}${selectorQuery(o.filter)}`, {
-        signal: o.signal,
-        idempotent: true,
-      }),
+      this.rest.request(
+        'GET',
+        `/flavors${o.type ? `/${seg(o.type)}` : ''}${selectorQuery(o.filter)}`,
+        {
+          signal: o.signal,
+          idempotent: true,
+        },
+      ),
     get: (flavorId: string): Promise<Flavor> =>
       this.rest.request('GET', `/flavors/${seg(flavorId)}`, { idempotent: true }),
     /** Publishes one offer (§7). Not retried when no answer came: it is not idempotent. */
@@ -133,7 +133,9 @@ export class RearHub {
       body,
       signal: o.signal,
       idempotent: true,
-      ...(o.wait !== undefined ? { headers: { prefer: `wait=${Math.max(0, Math.floor(o.wait))}` } } : {}),
+      ...(o.wait !== undefined
+        ? { headers: { prefer: `wait=${Math.max(0, Math.floor(o.wait))}` } }
+        : {}),
     });
   }
 

@@ -102,6 +102,10 @@ export function hubError(init: HubApiErrorInit): HubApiError {
   const Class =
     ERROR_CLASSES[init.code] ??
     BY_STATUS[init.statusCode] ??
-    (init.statusCode === 0 ? ConnectionError : init.statusCode >= 500 ? InternalError : HubApiError);
+    (init.statusCode === 0
+      ? ConnectionError
+      : init.statusCode >= 500
+        ? InternalError
+        : HubApiError);
   return new Class(init);
 }

@@ -162,8 +162,7 @@ export class LiveConnection extends Emitter<ConnectionEvents> implements Subscri
           return;
         }
         const outcome = sub.subscribed(msg);
-        if (outcome === 'recovered' && msg.seq !== undefined)
-          this.backlog = { sub, upto: msg.seq };
+        if (outcome === 'recovered' && msg.seq !== undefined) this.backlog = { sub, upto: msg.seq };
         else if (outcome === 'reset') this.subscribe(sub);
         return;
       }

@@ -55,7 +55,9 @@ export class RestClient {
 
   /** `path` is under /api/v2 unless it starts with `//` (then it is under the base URL). */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const url = path.startsWith('//') ? this.baseUrl + path.slice(1) : `${this.baseUrl}/api/v2${path}`;
+    const url = path.startsWith('//')
+      ? this.baseUrl + path.slice(1)
+      : `${this.baseUrl}/api/v2${path}`;
     const max = options.maxRetries ?? this.maxRetries;
     for (let attempt = 0; ; attempt++) {
       let error: HubApiError;

@@ -178,7 +178,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
    * @internal Takes SUBSCRIBED; answers whether missed events follow (`recovered`), a snapshot
    * came, or the answer cannot be trusted and the client must subscribe afresh (`reset`).
    */
-  subscribed(msg: SubscribedMessage & { epoch?: string }): 'recovered' | 'snapshot' | 'reset' {
+  subscribed(msg: SubscribedMessage): 'recovered' | 'snapshot' | 'reset' {
     this.serverId = msg.subscription;
     if (msg.recovered === true) {
       const epochChanged =
