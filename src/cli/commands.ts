@@ -1,0 +1,44 @@
+/**
+ * The `rear-hub` program: global options and every command module. A command module exports
+ * `register(program: Command): void`; adding one is one import and one entry in COMMANDS.
+ */
+import { Command, CommanderError } from 'commander';
+import { register as cancel } from './cancel.js';
+import { register as contracts } from './contracts.js';
+import { register as flavors } from './flavors.js';
+import { register as publish } from './publish.js';
+import { register as purchase } from './purchase.js';
+import { register as refresh } from './refresh.js';
+import { register as reserve } from './reserve.js';
+import { register as serve } from './serve.js';
+import { register as watch } from './watch.js';
+import { register as withdraw } from './withdraw.js';
+import { EXIT } from './output.js';
+
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  serve,
+  flavors,
+  watch,
+  reserve,
+  purchase,
+  cancel,
+  contracts,
+  publish,
+  refresh,
+  withdraw,
+];
+
+export function program(): Command {
+  const p = new Command('rear-hub')
+    .description('The REAR hub: serve it, or use it from the command line.')
+    .option('--url <url>', 'the hub (env REAR_URL; default http://127.0.0.1:5000)')
+    .option('--token <token>', 'bearer token (env REAR_TOKEN)')
+    .option('--json', "print the hub's JSON answers (watch: one JSON line per event)")
+    .showHelpAfterError()
+    .exitOverride((err: CommanderError) => {
+      // Help and version end well; any other complaint about the command line is a usage error.
+      process.exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
+    });
+  for (const register of COMMANDS) register(p);
+  return p;
+}
