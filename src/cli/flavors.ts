@@ -1,6 +1,7 @@
 /** `rear-hub flavors list|get`: LIST_FLAVORS (§4) as a table or the hub's JSON. */
 import type { Command } from 'commander';
 import type { FieldFilter, Flavor, FlavorTypeSpelling } from '../client/index.js';
+import { systemClock } from '../clock.js';
 import { price, summary } from '../web/format.js';
 import { action, globals, hubFor } from './context.js';
 import { fields, printJson, table, until, UsageError } from './output.js';
@@ -70,7 +71,7 @@ export function register(program: Command): void {
           filter: parseFilters(o.filter),
         });
         if (globals(cmd).json) printJson(list);
-        else console.log(list.length ? flavorRows(list, Date.now()) : 'No offers.');
+        else console.log(list.length ? flavorRows(list, systemClock.now()) : 'No offers.');
       }),
     );
   flavors
