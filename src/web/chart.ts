@@ -42,6 +42,9 @@ export interface Sample {
   sales: number;
 }
 
+/** A log scale has no place for 0 (a free offer) or nothing. */
+const positive = (v: number | null | undefined): number | null => (v && v > 0 ? v : null);
+
 /** A REFRESH that shrinks characteristics or the machine count is a partial sale. */
 function isSale(e: FlavorEvent): boolean {
   if (e.type === 'WITHDRAW_FLAVOR') return e.Reason.Code === 'sold';
@@ -98,7 +101,8 @@ export class MarketChart {
         title: 'Price range by type: cheapest to dearest, per hour',
         width,
         height: 220,
-        scales: { x: X_SCALE },
+        // Logarithmic: a sensor at 0.02 and a GPU slice at 6 per hour both stay readable.
+        scales: { x: X_SCALE, y: { distr: 3 } },
         axes: [AXIS, { ...AXIS, label: 'price' }],
         series: [
           {},
@@ -162,8 +166,8 @@ export class MarketChart {
     this.prices.setData([
       xs,
       ...TYPES.flatMap((type) => [
-        this.samples.map((s) => s.high[type] ?? null),
-        this.samples.map((s) => s.low[type] ?? null),
+        this.samples.map((s) => positive(s.high[type])),
+        this.samples.map((s) => positive(s.low[type])),
       ]),
     ]);
   }

@@ -273,13 +273,13 @@ describe('the market chart', () => {
     expect((await latest()).onSale.vm).toBe(1);
     expect((await latest()).low.k8slice).toBe(0.4);
     const canvas = page.locator('#chart-counts canvas');
-    const pixels = () => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+    const pixels = () => canvas.evaluate((c: any) => c.toDataURL() as string);
     // It draws: the canvas is not blank.
-    const blank = await canvas.evaluate((c: HTMLCanvasElement) => {
-      const b = document.createElement('canvas');
+    const blank = await canvas.evaluate((c: any) => {
+      const b = c.ownerDocument.createElement('canvas');
       b.width = c.width;
       b.height = c.height;
-      return b.toDataURL();
+      return b.toDataURL() as string;
     });
     const before = await pixels();
     expect(before).not.toBe(blank);
