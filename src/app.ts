@@ -28,7 +28,7 @@ import type { TokenEntry } from './types/wire.js';
 import { WsHub, type HubOptions } from './ws/hub.js';
 
 export interface AppOptions {
-  /** SQLite file or ':memory:'. */
+  /** SQLite file, ':memory:', or a postgres:// URL (store/index.ts). */
   db: string;
   tokens: readonly TokenEntry[];
   ttpSeconds?: number;
@@ -117,7 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
 
-  const store = openStore(options.db);
+  const store = await openStore(options.db, clock);
   const market = await Market.open({
     clock,
     store,
@@ -131,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.log.fatal({ err }, 'store write failed; stopping');
         void app.close();
       }),
+    log: app.log,
   });
   const hub = new WsHub(market, clock, { ...DEFAULTS.ws, ...options.ws });
   app.decorate('market', market);
@@ -156,9 +157,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
-  app.get('/healthz', { schema: { response: { 200: ref('Health') } } }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/healthz',
+    { schema: { response: { 200: ref('Health'), 503: ref('Health') } } },
+    async (_request, reply) => {
+      if (!store.healthy()) return reply.code(503).send({ status: 'unavailable' as const });
+      return { status: 'ok' as const, store: store.kind };
+    },
+  );
   webRoutes(app);
 
   const tokens = new TokenRegistry(options.tokens);
@@ -166,6 +172,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       api.addHook('onRequest', authenticate);
+      // While the store is out of reach (a shared store's database restarting), answer 503
+      // rather than anything the market cannot vouch for; clients retry after Retry-After.
+      if (store.kind === 'postgres') {
+        api.addHook('onRequest', (_request, _reply, done) => {
+          if (store.healthy()) return done();
+          done(
+            new HubError('UNAVAILABLE', 'The market store cannot be reached; try again', {
+              'Retry-After': '1',
+            }),
+          );
+        });
+      }
       flavorRoutes(api, market);
       reservationRoutes(api, market);
       contractRoutes(api, market);

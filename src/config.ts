@@ -3,6 +3,7 @@
  * environment, which wins over the defaults.
  */
 import { parseArgs } from 'node:util';
+import { storeKind, StoreConfigError } from './store/index.js';
 
 export interface HubConfig {
   host: string;
@@ -20,7 +21,12 @@ export interface HubConfig {
 export const FLAGS = [
   ['--host', 'REAR_HOST', '127.0.0.1', 'address to bind'],
   ['--port', 'REAR_PORT', '5000', 'port; 0 picks a free one'],
-  ['--db', 'REAR_DB', './data/rear-hub.db', 'SQLite file, or :memory:'],
+  [
+    '--db',
+    'REAR_DB',
+    './data/rear-hub.db',
+    'SQLite file, :memory:, or postgres://user:pass@host:port/db (several instances, one market)',
+  ],
   [
     '--tokens',
     'REAR_TOKENS',
@@ -102,10 +108,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
   const port = positiveNumber('--port', v.port ?? env.REAR_PORT ?? '5000', true);
   if (!Number.isInteger(port) || port > 65535)
     throw new ConfigError(`--port must be 0..65535, got ${port}`);
+  const db = v.db ?? env.REAR_DB ?? './data/rear-hub.db';
+  try {
+    storeKind(db);
+  } catch (err) {
+    if (err instanceof StoreConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   return {
     host: v.host ?? env.REAR_HOST ?? '127.0.0.1',
     port,
-    db: v.db ?? env.REAR_DB ?? './data/rear-hub.db',
+    db,
     tokens: tokens || undefined,
     ttpSeconds: positiveNumber('--ttp', v.ttp ?? env.REAR_TTP ?? '60'),
     flavorTtlSeconds: positiveNumber(

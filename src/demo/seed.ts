@@ -172,7 +172,7 @@ export async function seedDemoCatalog(
   for (const [i, t] of providers.entries()) {
     const principal: Principal = { role: t.role, identity: t.identity };
     for (const body of demoFlavors(i)) {
-      await market.catalog.publish(principal, body);
+      await market.offers.publish(principal, body);
       n++;
     }
   }

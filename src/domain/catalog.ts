@@ -3,7 +3,7 @@
  * scheduler that renews or retracts each flavor at its deadline. LIST reads only memory;
  * every change goes through the journal (durable, then published).
  */
-import { toRfc3339, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Change, StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../types/wire.js';
@@ -11,12 +11,19 @@ import type { Remainder } from './capacity.js';
 import type { DeadlineQueue } from './deadlines.js';
 import { jsonArrayBytes, makeEntry, type FlavorEntry } from './flavor-entry.js';
 import type { FlavorFacts } from './flavor-facts.js';
-import { checkFlavorType } from './flavor-rules.js';
 import { FLAVOR_TYPES, type FlavorTypeName } from './flavor-types.js';
 import { diffFields, type EventDraft } from './events.js';
-import { newFlavorId } from './ids.js';
 import type { Journal } from './journal.js';
-import { canManage, canPublish, type Principal } from './principal.js';
+import type { CatalogWrites } from './market-ops.js';
+import {
+  checkManage,
+  dueAt,
+  newFlavor,
+  refreshedFlavor,
+  renewedFlavor,
+  storedFlavor,
+} from './offers.js';
+import type { Principal } from './principal.js';
 import type { Selector } from './selector.js';
 import { TopIndex } from './top-index.js';
 
@@ -30,21 +37,7 @@ export interface CatalogOptions {
  */
 export type RemovalHook = (flavorId: string, change: Change) => () => void;
 
-const MAX_RENEW_LEAD_MS = 30_000;
-
-function stored(entry: FlavorEntry, status: StoredFlavor['status'] = 'live'): StoredFlavor {
-  return {
-    flavorId: entry.flavor.flavorId,
-    providerId: entry.flavor.providerId,
-    status,
-    json: entry.json,
-    expiresAt: entry.expiresAt,
-    autoRenew: entry.autoRenew,
-    ttlSeconds: entry.ttlSeconds,
-  };
-}
-
-export class Catalog {
+export class Catalog implements CatalogWrites {
   private readonly entries = new Map<string, FlavorEntry>();
   private readonly byType = new Map<FlavorTypeName, Map<string, FlavorEntry>>(
     FLAVOR_TYPES.map((t) => [t, new Map()]),
@@ -60,8 +53,9 @@ export class Catalog {
 
   constructor(
     private readonly clock: Clock,
-    private readonly journal: Journal,
-    private readonly deadlines: DeadlineQueue,
+    /** Both undefined for a replica (see `put`). */
+    private readonly journal: Journal | undefined,
+    private readonly deadlines: DeadlineQueue | undefined,
     private readonly options: CatalogOptions,
   ) {}
 
@@ -114,48 +108,18 @@ export class Catalog {
   }
 
   async publish(principal: Principal, body: FlavorPublish): Promise<Flavor> {
-    if (!canPublish(principal))
-      throw new HubError('FORBIDDEN', 'Only a provider or an admin publishes flavors');
-    checkFlavorType(body.type);
-    const now = this.clock.now();
+    const journal = this.writable();
     const ttlSeconds = body.ttlSeconds ?? this.options.defaultTtlSeconds;
-    const id = principal.identity;
-    const flavor: Flavor = {
-      flavorId: newFlavorId(now),
-      providerId: id.NodeID,
-      timestamp: toRfc3339(now),
-      expirationTime: toRfc3339(now + ttlSeconds * 1000),
-      type: body.type,
-      price: body.price,
-      owner: {
-        domain: id.Domain,
-        nodeId: id.NodeID,
-        ip: id.IP,
-        ...(id.AdditionalInformation ? { additionalInformation: id.AdditionalInformation } : {}),
-      },
-      availability: true,
-      ...(body.location ? { location: body.location } : {}),
-      ...(body.networkPropertyType !== undefined
-        ? { networkPropertyType: body.networkPropertyType }
-        : {}),
-    };
+    const flavor = newFlavor(principal, body, this.clock.now(), ttlSeconds);
     const entry = makeEntry(flavor, body.autoRenew ?? true, ttlSeconds);
     this.index(entry);
-    await this.journal.write({ flavors: [stored(entry)] }, [{ kind: 'added', flavor: entry }]);
+    await journal.write({ flavors: [storedFlavor(entry)] }, [{ kind: 'added', flavor: entry }]);
     return flavor;
   }
 
   async refresh(principal: Principal, flavorId: string, body: FlavorRefresh): Promise<Flavor> {
     const prev = this.require(principal, flavorId);
-    const now = this.clock.now();
-    const ttlSeconds = body.ttlSeconds ?? prev.ttlSeconds;
-    const flavor: Flavor = {
-      ...prev.flavor,
-      timestamp: toRfc3339(now),
-      expirationTime: toRfc3339(now + ttlSeconds * 1000),
-      ...(body.price ? { price: body.price } : {}),
-      ...(body.availability !== undefined ? { availability: body.availability } : {}),
-    };
+    const { flavor, ttlSeconds } = refreshedFlavor(prev, body, this.clock.now());
     await this.replace(prev, flavor, ttlSeconds);
     return flavor;
   }
@@ -180,23 +144,40 @@ export class Catalog {
       this.index(next);
       const changes = diffFields(entry.flavor, remainder.flavor);
       return {
-        flavors: [stored(next)],
+        flavors: [storedFlavor(next)],
         drafts: [{ kind: 'refreshed', flavor: next, prev: entry, changes }],
       };
     }
     this.unindex(entry);
     return {
-      flavors: [stored(entry, 'withdrawn')],
+      flavors: [storedFlavor(entry, 'withdrawn')],
       drafts: [{ kind: 'withdrawn', flavor: entry, reason: { Code: 'sold', Message: 'sold out' } }],
     };
+  }
+
+  /**
+   * A replica (the copy an instance of a shared market keeps, fed by the event history) puts
+   * the offer as an event carried it: no journal, no schedule.
+   */
+  put(entry: FlavorEntry): void {
+    this.index(entry);
+  }
+
+  /** A replica drops an offer that left the market. */
+  drop(flavorId: string): void {
+    const entry = this.entries.get(flavorId);
+    if (entry) this.unindex(entry);
+  }
+
+  private writable(): Journal {
+    if (!this.journal) throw new Error('a replica catalog is written only through its feed');
+    return this.journal;
   }
 
   private require(principal: Principal, flavorId: string): FlavorEntry {
     const entry = this.get(flavorId);
     if (!entry) throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${flavorId} on offer`);
-    if (!canManage(principal, entry.flavor.providerId)) {
-      throw new HubError('FORBIDDEN', 'Only the owning provider or an admin manages this flavor');
-    }
+    checkManage(principal, entry);
     return entry;
   }
 
@@ -204,16 +185,17 @@ export class Catalog {
     const next = makeEntry(flavor, prev.autoRenew, ttlSeconds);
     this.index(next);
     const changes = diffFields(prev.flavor, flavor);
-    await this.journal.write({ flavors: [stored(next)] }, [
+    await this.writable().write({ flavors: [storedFlavor(next)] }, [
       { kind: 'refreshed', flavor: next, prev, changes },
     ]);
   }
 
   private async remove(entry: FlavorEntry, reason: WithdrawReason): Promise<void> {
+    const journal = this.writable();
     this.unindex(entry);
-    const change: Change = { flavors: [stored(entry, 'withdrawn')] };
+    const change: Change = { flavors: [storedFlavor(entry, 'withdrawn')] };
     const after = this.removalHook(entry.flavor.flavorId, change);
-    await this.journal.write(change, [{ kind: 'withdrawn', flavor: entry, reason }]);
+    await journal.write(change, [{ kind: 'withdrawn', flavor: entry, reason }]);
     after();
   }
 
@@ -310,29 +292,22 @@ export class Catalog {
     this.entries.delete(id);
     this.byType.get(entry.facts.type)?.delete(id);
     for (const [name, index] of this.topIndexes) if (indexCovers(name, entry)) index.remove(entry);
-    this.deadlines.cancel(scheduleKey(id));
+    this.deadlines?.cancel(scheduleKey(id));
   }
 
-  /** Renewal shortly before expiry (the lesser of 30 s and a fifth of the TTL), or retraction at it. */
+  /** Renewal shortly before expiry, or retraction at it (offers.ts dueAt); none in a replica. */
   private schedule(entry: FlavorEntry): void {
+    if (!this.deadlines) return;
     const id = entry.flavor.flavorId;
-    if (entry.autoRenew) {
-      const lead = Math.min(MAX_RENEW_LEAD_MS, (entry.ttlSeconds * 1000) / 5);
-      this.deadlines.schedule(scheduleKey(id), entry.expiresAt - lead, () => this.renew(id));
-    } else {
-      this.deadlines.schedule(scheduleKey(id), entry.expiresAt, () => this.retract(id));
-    }
+    const at = dueAt(entry);
+    if (entry.autoRenew) this.deadlines.schedule(scheduleKey(id), at, () => this.renew(id));
+    else this.deadlines.schedule(scheduleKey(id), at, () => this.retract(id));
   }
 
   private renew(flavorId: string): void {
     const prev = this.entries.get(flavorId);
     if (!prev) return;
-    const now = this.clock.now();
-    const flavor: Flavor = {
-      ...prev.flavor,
-      timestamp: toRfc3339(now),
-      expirationTime: toRfc3339(now + prev.ttlSeconds * 1000),
-    };
+    const flavor = renewedFlavor(prev, this.clock.now());
     // Failures are fatal and reported by the journal; nothing awaits a scheduled change.
     this.replace(prev, flavor, prev.ttlSeconds).catch(() => {});
   }

@@ -24,3 +24,4 @@ function timePart(ms: number): string {
 export const newFlavorId = (now: number): string => `fl-${timePart(now)}${random()}`;
 export const newTransactionId = (now: number): string => `tx-${timePart(now)}${random()}`;
 export const newContractId = (now: number): string => `ct-${timePart(now)}${random()}`;
+export const newWaiterId = (now: number): string => `wt-${timePart(now)}${random()}`;

@@ -1,28 +1,48 @@
 /**
- * The domain core assembled: catalog, reservations, contracts, the journal and the event
- * bus, over one store and one clock. Adapters (REST routes, the WebSocket hub) talk to this
- * and nothing below it; it knows nothing of HTTP, WebSockets or SQL.
+ * The domain core assembled over one store and one clock: the catalog (what LIST and
+ * subscriptions read), the provider operations, reservations and contracts, and the event bus.
+ * Adapters (REST routes, the WebSocket hub) talk to this and nothing below it; it knows
+ * nothing of HTTP, WebSockets or SQL.
+ *
+ * Two assemblies, by the kind of store (store/store.ts): with the journal of one process the
+ * market lives in memory and is journaled (Catalog, ReservationEngine); with a shared store it
+ * is decided in the database and this process keeps a catalog copy fed by the event history
+ * (SharedOffers, SharedReservations, SharedFeed, and the leader's SharedSweeper).
  */
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { SharedStore } from '../store/shared-store.js';
+import type { Store, StoreBase } from '../store/store.js';
 import { Catalog } from './catalog.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
 import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
 import { fromRecord } from './events.js';
 import { Journal, type FatalHandler } from './journal.js';
+import type { CatalogWrites, Reservations } from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
 import { ReservationEngine } from './reservations.js';
+import { SharedFeed } from './shared-feed.js';
+import { SharedOffers } from './shared-offers.js';
+import { SharedReservations } from './shared-reservations.js';
+import { SharedSweeper } from './shared-sweeper.js';
 
 export interface MarketOptions {
   clock: Clock;
-  store: Store;
+  store: Store | SharedStore;
   ttpSeconds: number;
   flavorTtlSeconds: number;
   contractDays: number;
   history: HistoryBound;
+  /** A journal write failed (single process): the process must stop. */
   onFatal: FatalHandler;
+  /** Where a shared market reports its background life (leadership, retried failures). */
+  log?: MarketLog;
+}
+
+export interface MarketLog {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
 }
 
 const DAY_MS = 86_400_000;
@@ -32,33 +52,118 @@ export class Market {
 
   private constructor(
     readonly clock: Clock,
-    readonly store: Store,
+    readonly store: StoreBase,
     readonly bus: EventBus,
     readonly catalog: Catalog,
-    readonly reservations: ReservationEngine,
-    private readonly deadlines: DeadlineQueue,
+    readonly offers: CatalogWrites,
+    readonly reservations: Reservations,
+    /** Stops the market's timers (deadlines, feed, sweeper). */
+    private readonly stop: () => void,
+    /** The single-process scheduler (tests read its stats); none in a shared market. */
+    private readonly deadlines: DeadlineQueue | undefined,
+    /** Set for a shared market. */
+    readonly shared?: { feed: SharedFeed; sweeper: SharedSweeper },
   ) {}
 
   /** Loads the store and rebuilds every index and deadline. */
   static async open(o: MarketOptions): Promise<Market> {
-    const loaded = await o.store.load();
+    return o.store.kind === 'postgres'
+      ? Market.openShared(o, o.store)
+      : Market.openLocal(o, o.store);
+  }
+
+  private static async openLocal(o: MarketOptions, store: Store): Promise<Market> {
+    const loaded = await store.load();
     const bus = new MemoryEventBus(o.clock, o.history, {
       lastSeq: loaded.lastSeq,
-      epoch: loaded.epoch,
       events: loaded.events.map(fromRecord),
+      epoch: loaded.epoch,
     });
-    const journal = new Journal(o.store, bus, o.clock, o.onFatal);
+    const journal = new Journal(store, bus, o.clock, o.onFatal);
     const deadlines = new DeadlineQueue(o.clock);
     const catalog = new Catalog(o.clock, journal, deadlines, {
       defaultTtlSeconds: o.flavorTtlSeconds,
     });
-    const reservations = new ReservationEngine(o.clock, o.store, journal, catalog, deadlines, {
+    const reservations = new ReservationEngine(o.clock, store, journal, catalog, deadlines, {
       ttpMs: o.ttpSeconds * 1000,
       contractMs: o.contractDays * DAY_MS,
     });
     catalog.load(loaded.flavors);
     await reservations.load(loaded.openTransactions);
-    return new Market(o.clock, o.store, bus, catalog, reservations, deadlines);
+    return new Market(
+      o.clock,
+      store,
+      bus,
+      catalog,
+      catalog,
+      reservations,
+      () => {
+        reservations.close();
+        deadlines.close();
+      },
+      deadlines,
+    );
+  }
+
+  private static async openShared(o: MarketOptions, store: SharedStore): Promise<Market> {
+    const log = o.log;
+    const warn = (msg: string, err: unknown): void => log?.warn({ err }, msg);
+    const loaded = await store.load();
+    const bus = new MemoryEventBus(o.clock, o.history, {
+      lastSeq: loaded.lastSeq,
+      events: loaded.events.map(fromRecord),
+      epoch: loaded.epoch,
+    });
+    const catalog = new Catalog(o.clock, undefined, undefined, {
+      defaultTtlSeconds: o.flavorTtlSeconds,
+    });
+    catalog.load(loaded.flavors);
+    const feed = new SharedFeed(store, catalog, bus, o.clock, loaded.lastSeq, (err) =>
+      warn('event feed read failed; retrying', err),
+    );
+    const ttpMs = o.ttpSeconds * 1000;
+    const offers = new SharedOffers(store, feed, o.clock, {
+      defaultTtlSeconds: o.flavorTtlSeconds,
+      ttpMs,
+    });
+    const reservations = new SharedReservations(store, feed, o.clock, {
+      ttpMs,
+      contractMs: o.contractDays * DAY_MS,
+    });
+    const sweeper = new SharedSweeper(store, offers, reservations, bus, o.clock, (err) =>
+      warn('leader sweep failed; retrying', err),
+    );
+    feed.start();
+    await store.listen({
+      events: (newest) => feed.wake(newest),
+      line: () => reservations.collect(),
+      leader: (isLeader) => {
+        sweeper.lead(isLeader);
+        log?.info({ instance: store.instanceId, leader: isLeader }, isLeader ? 'leading' : 'not leading');
+      },
+      health: (up) => {
+        log?.[up ? 'info' : 'warn']({ instance: store.instanceId }, up ? 'store reachable' : 'store unreachable');
+        if (up) {
+          feed.wake(undefined);
+          reservations.collect();
+        }
+      },
+    });
+    return new Market(
+      o.clock,
+      store,
+      bus,
+      catalog,
+      offers,
+      reservations,
+      () => {
+        sweeper.close();
+        reservations.close();
+        feed.close();
+      },
+      undefined,
+      { feed, sweeper },
+    );
   }
 
   /** A contract's JSON as stored, for its buyer, its seller or an admin. */
@@ -78,13 +183,12 @@ export class Market {
   }
 
   /**
-   * Answers every waiter and stops every deadline (the catalog's renewals and retractions
-   * live in the same queue); the store is closed by its owner. Safe twice.
+   * Answers every waiter and stops every timer (the catalog's renewals and retractions
+   * included); the store is closed by its owner. Safe twice.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.reservations.close();
-    this.deadlines.close();
+    this.stop();
   }
 }

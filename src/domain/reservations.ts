@@ -8,22 +8,26 @@
  * last unit); each change is then committed through the journal, and the buyer is answered
  * only once it is durable.
  */
-import { toRfc3339, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Change, Store, StoredTransaction } from '../store/store.js';
-import type {
-  Configuration,
-  Contract,
-  NodeIdentity,
-  Reservation,
-  Transaction,
-} from '../types/wire.js';
+import type { Configuration, NodeIdentity, Reservation, Transaction } from '../types/wire.js';
 import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
 import type { Catalog } from './catalog.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { FlavorEntry } from './flavor-entry.js';
-import { newContractId, newTransactionId } from './ids.js';
+import {
+  buyerOf,
+  holdKey,
+  makeContract,
+  newTransaction,
+  reservedError,
+  storedTx,
+  visible,
+} from './holds.js';
+import { newTransactionId } from './ids.js';
 import type { Journal } from './journal.js';
+import type { PurchaseResult, ReserveOptions, Reservations } from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
 
 export interface ReservationOptions {
@@ -31,16 +35,6 @@ export interface ReservationOptions {
   ttpMs: number;
   /** How long a contract runs after its purchase, ms. */
   contractMs: number;
-}
-
-export interface ReserveOptions {
-  /** Longest wait for the lock, ms (Prefer: wait); defaults to one TTP. */
-  waitMs?: number;
-  /**
-   * The signal that aborts when the client goes away (it then leaves the line); asked for
-   * only when the request has to wait.
-   */
-  signal?: () => AbortSignal;
 }
 
 interface Hold {
@@ -79,16 +73,10 @@ interface Pool {
   waiters: Waiter[];
 }
 
-export interface PurchaseResult {
-  /** The Contract's JSON, serialized once for the store and reused for the answer. */
-  contractJson: string;
-  replayed: boolean;
-}
-
 const HOLD = 'hold:';
 let waiterCounter = 0;
 
-export class ReservationEngine {
+export class ReservationEngine implements Reservations {
   private readonly pools = new Map<string, Pool>();
   private readonly holds = new Map<string, Hold>();
   /** buyer|flavor|configuration → the live hold or waiting request, for idempotent retries. */
@@ -140,10 +128,7 @@ export class ReservationEngine {
     opts: ReserveOptions = {},
   ): Promise<Transaction> {
     if (this.closed) throw new HubError('UNAVAILABLE');
-    const buyer = body.Buyer ?? principal.identity;
-    if (buyer.NodeID !== principal.identity.NodeID || buyer.Domain !== principal.identity.Domain) {
-      throw new HubError('FORBIDDEN', 'Buyer must be the caller');
-    }
+    const buyer = buyerOf(principal, body);
     const entry = this.onOffer(body.FlavorID);
     const need = needFor(entry, body.Configuration);
     const key = holdKey(buyer.NodeID, body.FlavorID, body.Configuration);
@@ -288,12 +273,10 @@ export class ReservationEngine {
   }
 
   private reserved(pool: Pool): HubError {
-    const now = this.clock.now();
-    const soonest = Math.min(...pool.holds.map((h) => Date.parse(h.tx.ExpirationTime)));
-    const seconds = Number.isFinite(soonest) ? Math.max(1, Math.ceil((soonest - now) / 1000)) : 1;
-    return new HubError('FLAVOR_RESERVED', 'Another buyer holds this flavor', {
-      'Retry-After': String(seconds),
-    });
+    return reservedError(
+      this.clock.now(),
+      pool.holds.map((h) => h.stored.expiresAt),
+    );
   }
 
   private addHold(hold: Hold): void {
@@ -325,14 +308,7 @@ export class ReservationEngine {
   ): Promise<Transaction> {
     const now = this.clock.now();
     const expiresAt = now + this.options.ttpMs;
-    const tx: Transaction = {
-      TransactionID: newTransactionId(now),
-      FlavorID: flavorId,
-      Buyer: buyer,
-      ExpirationTime: toRfc3339(expiresAt),
-      ...(configuration ? { Configuration: configuration } : {}),
-      Status: 'reserved',
-    };
+    const tx = newTransaction(newTransactionId(now), buyer, flavorId, expiresAt, configuration);
     const stored = storedTx(tx, buyer.NodeID, expiresAt);
     this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
     await this.journal.write({ transactions: [stored] });
@@ -460,23 +436,7 @@ export class ReservationEngine {
     const { sold, remainder } = sale(entry, hold.need, hold.tx.Configuration);
     const catalogPart = this.catalog.sold(entry, remainder);
     const owner = entry.flavor.owner;
-    const contract: Contract = {
-      ContractID: newContractId(now),
-      TransactionID: hold.tx.TransactionID,
-      Flavor: sold,
-      Buyer: hold.tx.Buyer,
-      Seller: {
-        Domain: owner.domain,
-        NodeID: owner.nodeId,
-        IP: owner.ip,
-        ...(owner.additionalInformation
-          ? { AdditionalInformation: owner.additionalInformation }
-          : {}),
-      },
-      ...(hold.tx.Configuration ? { Configuration: hold.tx.Configuration } : {}),
-      ExpirationTime: toRfc3339(now + this.options.contractMs),
-      Timestamp: toRfc3339(now),
-    };
+    const contract = makeContract(hold.tx, sold, owner, now, this.options.contractMs);
     const contractJson = JSON.stringify(contract);
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
     // only once the sale is durable.
@@ -544,26 +504,4 @@ export class ReservationEngine {
     }
     return ended;
   }
-}
-
-function holdKey(buyerId: string, flavorId: string, config: Configuration | undefined): string {
-  return `${buyerId}\u0000${flavorId}\u0000${config ? JSON.stringify(config) : ''}`;
-}
-
-function visible(principal: Principal, buyerId: string): boolean {
-  return principal.role === 'admin' || nodeId(principal) === buyerId;
-}
-
-/** A new hold's row. */
-function storedTx(tx: Transaction, buyerId: string, expiresAt: number): StoredTransaction {
-  // Status lives in its own column; `delete` would turn the copy into a slow dictionary object.
-  const { Status, ...rest } = tx;
-  return {
-    transactionId: tx.TransactionID,
-    flavorId: tx.FlavorID,
-    buyerId,
-    status: 'reserved',
-    expiresAt,
-    json: JSON.stringify(rest),
-  };
 }

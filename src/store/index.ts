@@ -1,7 +1,31 @@
-/** Picks the store backend for a `--db` value. Only SQLite exists today. */
-import type { Store } from './store.js';
+/**
+ * Picks the store for a `--db` value: a postgres:// or postgresql:// URL is the shared
+ * PostgreSQL store (several instances, one market); a path or ':memory:' is the embedded
+ * SQLite journal. Any other URL scheme is refused rather than taken for a file name.
+ */
+import type { Clock } from '../clock.js';
+import type { SharedStore } from './shared-store.js';
+import { PostgresStore } from './store-postgres.js';
 import { SqliteStore } from './store-sqlite.js';
+import type { Store } from './store.js';
 
-export function openStore(db: string): Store {
+export type AnyStore = Store | SharedStore;
+
+export class StoreConfigError extends Error {}
+
+/** What kind of store a `--db` value names; throws StoreConfigError for an unknown scheme. */
+export function storeKind(db: string): 'sqlite' | 'postgres' {
+  if (/^postgres(ql)?:\/\//i.test(db)) return 'postgres';
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(db);
+  if (scheme) {
+    throw new StoreConfigError(
+      `--db ${scheme[1]}:// is not a store this hub knows: give a SQLite file path, ':memory:', or a postgres:// URL`,
+    );
+  }
+  return 'sqlite';
+}
+
+export async function openStore(db: string, clock: Clock): Promise<AnyStore> {
+  if (storeKind(db) === 'postgres') return PostgresStore.open(db, { clock });
   return new SqliteStore(db);
 }

@@ -51,6 +51,7 @@ function startWriter(path: string): Worker {
 }
 
 export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly worker: Worker | undefined;
   private readonly writeInline: ((changes: Change[]) => Outcome[]) | undefined;
@@ -185,6 +186,10 @@ export class SqliteStore implements Store {
 
   private maybeDrained(): void {
     if (this.inFlight.size === 0 && this.queue.length === 0) this.drained?.();
+  }
+
+  healthy(): boolean {
+    return true;
   }
 
   async transaction(id: string): Promise<StoredTransaction | undefined> {

@@ -1,9 +1,17 @@
 /**
- * The storage interface every backend implements (store-sqlite.ts today). The domain core
- * holds the live state in memory and writes every change through `commit`; the store is
- * the source of truth after a restart.
+ * The storage interfaces. Two kinds of backend, by where the market's authoritative state
+ * lives (the rules are the domain's either way):
  *
- * Promises every implementation keeps (test/store/store-suite.ts checks them):
+ * - `Store` (store-sqlite.ts), the journal of one hub process: the domain core holds the live
+ *   state in memory and writes every change through `commit`; the store is the source of
+ *   truth after a restart.
+ * - `SharedStore` (shared-store.ts, store-postgres.ts): the state lives in the database and
+ *   every change is decided there, under a row lock, so that several hub processes serve one
+ *   market.
+ *
+ * `StoreBase` is what both kinds offer; test/store/store-suite.ts checks its promises on each.
+ *
+ * Promises of a journal `Store` (the suite checks them):
  * - Atomic: one `commit(change)` is all-or-nothing — its flavors, transactions, contracts
  *   and events are written together or not at all.
  * - Durable: when the promise resolves the change survives a crash (fsync'd). Callers answer
@@ -85,9 +93,14 @@ export interface Loaded {
   epoch: string;
 }
 
-export interface Store {
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface StoreBase {
+  readonly kind: StoreKind;
+  /** Live flavors, open holds, the retained events and the history's position and epoch. */
   load(): Promise<Loaded>;
-  commit(change: Change): Promise<void>;
+  /** Whether the backend can be reached now (a local file always can). */
+  healthy(): boolean;
   transaction(id: string): Promise<StoredTransaction | undefined>;
   contract(id: string): Promise<StoredContract | undefined>;
   contractByTransaction(transactionId: string): Promise<StoredContract | undefined>;
@@ -95,6 +108,12 @@ export interface Store {
   contractsOf(nodeId: string): Promise<StoredContract[]>;
   /** Every contract, newest first (admin view). */
   allContracts(limit: number): Promise<StoredContract[]>;
-  /** Waits for pending commits, then releases the backend; safe to call twice. */
+  /** Waits for pending writes, then releases the backend; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** The journal of one hub process (see the promises above). */
+export interface Store extends StoreBase {
+  readonly kind: 'sqlite';
+  commit(change: Change): Promise<void>;
 }

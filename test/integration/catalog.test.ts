@@ -255,7 +255,7 @@ describe('authentication and authorization', () => {
     expect((await h.api('POST', `/api/v2/flavors/${f.flavorId}/refresh`, A)).status).toBe(200);
     expect((await h.api('POST', `/api/v2/flavors/${f.flavorId}/withdraw`, A)).status).toBe(200);
     // Health needs no token.
-    expect((await h.api('GET', '/healthz')).body).toEqual({ status: 'ok' });
+    expect((await h.api('GET', '/healthz')).body).toEqual({ status: 'ok', store: 'sqlite' });
   });
 
   it('limits requests per token with 429 RATE_LIMITED and Retry-After', async () => {

@@ -98,7 +98,7 @@ describe('rear-hub serve', () => {
     });
     const url = await listening(out, child);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'sqlite' });
     // With --tokens and no --demo, the catalog starts empty.
     const list = await fetch(`${url}/api/v2/flavors`, {
       headers: { authorization: 'Bearer tok-consumer-0' },

@@ -259,7 +259,7 @@ describe('resume with since', () => {
     // Thirty refreshes started in one turn: their commits share a batch, their events one turn.
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        h.app.market.catalog.refresh(provider, flavors[i % 3].flavorId, {
+        h.app.market.offers.refresh(provider, flavors[i % 3].flavorId, {
           price: { amount: `${i + 2}.00`, currency: 'EUR', period: 'hour' },
         }),
       ),

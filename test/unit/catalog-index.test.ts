@@ -36,7 +36,7 @@ describe('indexed LIST answers exactly what a full scan answers', () => {
         f.part ? { cpuMin: '2', cpuStep: '3' } : undefined,
       );
       body.price.amount = (f.price / 10).toFixed(2);
-      ids.push((await market.catalog.publish(provider, body)).flavorId);
+      ids.push((await market.offers.publish(provider, body)).flavorId);
       // Refreshes and withdrawals along the way exercise the indexes' deltas and merges.
       if (i % 7 === 0)
         await market.catalog
@@ -45,7 +45,7 @@ describe('indexed LIST answers exactly what a full scan answers', () => {
           })
           .catch(() => {});
       if (i % 11 === 0)
-        await market.catalog.withdraw(provider, ids[i >> 2] as string).catch(() => {});
+        await market.offers.withdraw(provider, ids[i >> 2] as string).catch(() => {});
     }
     const sel = fc.record({
       cpuMin: fc.option(fc.integer({ min: 0, max: 18 }), { nil: undefined }),

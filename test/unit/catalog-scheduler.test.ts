@@ -36,7 +36,7 @@ describe('catalog scheduler (fake clock)', () => {
     const { market, events } = await open(clock);
     opened.push(market);
     const t0 = clock.now();
-    const f = await market.catalog.publish(provider, {
+    const f = await market.offers.publish(provider, {
       ...k8slice(),
       ttlSeconds: 10,
       autoRenew: true,
@@ -69,7 +69,7 @@ describe('catalog scheduler (fake clock)', () => {
     const clock = new FakeClock();
     const { market, events } = await open(clock);
     opened.push(market);
-    const f = await market.catalog.publish(provider, {
+    const f = await market.offers.publish(provider, {
       ...k8slice(),
       ttlSeconds: 5,
       autoRenew: false,
@@ -91,7 +91,7 @@ describe('catalog scheduler (fake clock)', () => {
     const clock = new FakeClock();
     const { market } = await open(clock);
     opened.push(market);
-    const f = await market.catalog.publish(provider, {
+    const f = await market.offers.publish(provider, {
       ...k8slice(),
       ttlSeconds: 5,
       autoRenew: false,
@@ -107,9 +107,9 @@ describe('catalog scheduler (fake clock)', () => {
     const { market, events } = await open(clock);
     opened.push(market);
     for (let i = 0; i < 2000; i++)
-      await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 86_400 });
+      await market.offers.publish(provider, { ...k8slice(), ttlSeconds: 86_400 });
     for (let i = 0; i < 5; i++)
-      await market.catalog.publish(provider, { ...k8slice(), ttlSeconds: 10, autoRenew: false });
+      await market.offers.publish(provider, { ...k8slice(), ttlSeconds: 10, autoRenew: false });
     const deadlines = (market as unknown as { deadlines: { stats(): { popped: number } } })
       .deadlines;
     const before = deadlines.stats().popped;
@@ -123,7 +123,7 @@ describe('catalog scheduler (fake clock)', () => {
     const clock = new FakeClock();
     const store = new SqliteStore(':memory:');
     const first = await openMarket(clock, { store, onFatal: () => {} });
-    const f = await first.catalog.publish(provider, {
+    const f = await first.offers.publish(provider, {
       ...k8slice(),
       ttlSeconds: 5,
       autoRenew: false,

@@ -30,7 +30,7 @@ async function held(): Promise<{ m: Market; clock: FakeClock; id: string; flavor
   const clock = new FakeClock();
   const m = await openMarket(clock);
   market = m;
-  const flavor = await m.catalog.publish(provider, k8slice());
+  const flavor = await m.offers.publish(provider, k8slice());
   const tx = await m.reservations.reserve(buyer, { FlavorID: flavor.flavorId });
   return { m, clock, id: tx.TransactionID, flavorId: flavor.flavorId };
 }
@@ -61,7 +61,7 @@ describe('a hold that has ended but is not yet written', () => {
 
   it('reads as cancelled while the withdrawal of its flavor is written', async () => {
     const { m, id, flavorId } = await held();
-    const withdrawn = m.catalog.withdraw(provider, flavorId);
+    const withdrawn = m.offers.withdraw(provider, flavorId);
     expect((await m.reservations.transaction(buyer, id)).Status).toBe('cancelled');
     await withdrawn;
     expect((await m.store.transaction(id))?.status).toBe('cancelled');

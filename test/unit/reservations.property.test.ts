@@ -64,16 +64,16 @@ async function run(ops: Op[]): Promise<void> {
     history: { maxEvents: 10_000, maxAgeMs: 3_600_000 },
   });
   const flavors = [
-    (await market.catalog.publish(provider, k8slice())).flavorId,
-    (await market.catalog.publish(provider, k8slice())).flavorId,
+    (await market.offers.publish(provider, k8slice())).flavorId,
+    (await market.offers.publish(provider, k8slice())).flavorId,
     (
-      await market.catalog.publish(
+      await market.offers.publish(
         provider,
         k8slice({ cpu: String(CPU), memory: '4Gi', pods: '40' }, {}),
       )
     ).flavorId,
     (
-      await market.catalog.publish(provider, {
+      await market.offers.publish(provider, {
         type: {
           name: 'vm',
           data: {

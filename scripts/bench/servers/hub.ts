@@ -51,7 +51,7 @@ const make = (i: number): FlavorPublish =>
 for (let i = 0; i < opts.n; i += 1000) {
   const batch = await Promise.all(
     Array.from({ length: Math.min(1000, opts.n - i) }, (_, j) =>
-      app.market.catalog.publish(provider, make(i + j)),
+      app.market.offers.publish(provider, make(i + j)),
     ),
   );
   for (const f of batch) ids.push(f.flavorId);

@@ -10,7 +10,7 @@ import { ERROR_RESPONSES, ID_PARAMS, JSON_TYPE, ref } from '../route-schemas.js'
 type Query = Record<string, string | string[] | undefined>;
 
 export function flavorRoutes(app: FastifyInstance, market: Market): void {
-  const { catalog } = market;
+  const { catalog, offers } = market;
 
   app.get(
     '/flavors',
@@ -49,7 +49,7 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
       schema: { body: ref('FlavorPublish'), response: { 201: ref('Flavor'), ...ERROR_RESPONSES } },
     },
     async (request, reply) => {
-      const flavor = await catalog.publish(request.principal, request.body);
+      const flavor = await offers.publish(request.principal, request.body);
       return reply.code(201).type(JSON_TYPE).send(JSON.stringify(flavor));
     },
   );
@@ -65,7 +65,7 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
       },
     },
     async (request, reply) => {
-      const flavor = await catalog.refresh(
+      const flavor = await offers.refresh(
         request.principal,
         request.params.flavorId,
         request.body ?? {},
@@ -85,7 +85,7 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
       },
     },
     async (request, reply) => {
-      const flavor = await catalog.withdraw(
+      const flavor = await offers.withdraw(
         request.principal,
         request.params.flavorId,
         request.body?.Reason?.Message,

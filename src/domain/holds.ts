@@ -1,0 +1,110 @@
+/**
+ * The rules of holds and sales that every backend applies: who may reserve for whom, which
+ * request is a retry of which, the row a hold is stored as, what a buyer who must not wait is
+ * told, and the Contract a sale makes.
+ */
+import { toRfc3339 } from '../clock.js';
+import { HubError } from '../errors.js';
+import type { StoredTransaction } from '../store/store.js';
+import type {
+  Configuration,
+  Contract,
+  Flavor,
+  NodeIdentity,
+  Reservation,
+  Transaction,
+} from '../types/wire.js';
+import { newContractId } from './ids.js';
+import { nodeId, type Principal } from './principal.js';
+
+/** The buyer a reservation is for: the caller, unless it names someone else (403). */
+export function buyerOf(principal: Principal, body: Reservation): NodeIdentity {
+  const buyer = body.Buyer ?? principal.identity;
+  if (buyer.NodeID !== principal.identity.NodeID || buyer.Domain !== principal.identity.Domain) {
+    throw new HubError('FORBIDDEN', 'Buyer must be the caller');
+  }
+  return buyer;
+}
+
+/** buyer|flavor|configuration: the same request again finds the same hold or place in line. */
+export function holdKey(
+  buyerId: string,
+  flavorId: string,
+  config: Configuration | undefined,
+): string {
+  // U+001F: JSON text never holds it raw, and PostgreSQL text cannot hold U+0000.
+  return `${buyerId}\u001f${flavorId}\u001f${config ? JSON.stringify(config) : ''}`;
+}
+
+/** Whether the caller may see or cancel a buyer's transaction. */
+export function visible(principal: Principal, buyerId: string): boolean {
+  return principal.role === 'admin' || nodeId(principal) === buyerId;
+}
+
+/** A new hold's Transaction. */
+export function newTransaction(
+  id: string,
+  buyer: NodeIdentity,
+  flavorId: string,
+  expiresAt: number,
+  configuration: Configuration | undefined,
+): Transaction {
+  return {
+    TransactionID: id,
+    FlavorID: flavorId,
+    Buyer: buyer,
+    ExpirationTime: toRfc3339(expiresAt),
+    ...(configuration ? { Configuration: configuration } : {}),
+    Status: 'reserved',
+  };
+}
+
+/** A new hold's row. */
+export function storedTx(tx: Transaction, buyerId: string, expiresAt: number): StoredTransaction {
+  // Status lives in its own column; `delete` would turn the copy into a slow dictionary object.
+  const { Status: _status, ...rest } = tx;
+  return {
+    transactionId: tx.TransactionID,
+    flavorId: tx.FlavorID,
+    buyerId,
+    status: 'reserved',
+    expiresAt,
+    json: JSON.stringify(rest),
+  };
+}
+
+/** 409 for a buyer who will not wait, with Retry-After: when the soonest hold ends. */
+export function reservedError(now: number, holdEnds: readonly number[]): HubError {
+  const soonest = Math.min(...holdEnds);
+  const seconds = Number.isFinite(soonest) ? Math.max(1, Math.ceil((soonest - now) / 1000)) : 1;
+  return new HubError('FLAVOR_RESERVED', 'Another buyer holds this flavor', {
+    'Retry-After': String(seconds),
+  });
+}
+
+/** The Contract of a sale: the flavor as sold, its seller, and how long it runs. */
+export function makeContract(
+  tx: Transaction,
+  sold: Flavor,
+  seller: Flavor['owner'],
+  now: number,
+  contractMs: number,
+): Contract {
+  return {
+    ContractID: newContractId(now),
+    TransactionID: tx.TransactionID,
+    Flavor: sold,
+    Buyer: tx.Buyer,
+    Seller: {
+      Domain: seller.domain,
+      NodeID: seller.nodeId,
+      IP: seller.ip,
+      ...(seller.additionalInformation
+        ? { AdditionalInformation: seller.additionalInformation }
+        : {}),
+    },
+    ...(tx.Configuration ? { Configuration: tx.Configuration } : {}),
+    ExpirationTime: toRfc3339(now + contractMs),
+    Timestamp: toRfc3339(now),
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * One flavor as the shared market decides on it: read under the flavor's row lock (its row,
+ * holds and waiting line as committed), changed by the market's rules (capacity.ts, holds.ts,
+ * offers.ts — the same ones the single-process engine applies), and written back as one
+ * change with its events.
+ *
+ * Holds past their TTP end here, whoever locks the flavor first: the lock makes that end,
+ * like every other change of the flavor, happen exactly once.
+ */
+import type {
+  Outcome,
+  SharedChange,
+  SharedTransaction,
+  StoredWaiter,
+} from '../store/shared-store.js';
+import type {
+  Configuration,
+  Flavor,
+  NodeIdentity,
+  Transaction,
+  WithdrawReason,
+} from '../types/wire.js';
+import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
+import { diffFields, stamp, type EventDraft } from './events.js';
+import { makeEntry, type FlavorEntry } from './flavor-entry.js';
+import { makeContract, newTransaction, storedTx } from './holds.js';
+import { newTransactionId } from './ids.js';
+import { storedFlavor } from './offers.js';
+import type { LockedFlavor } from '../store/shared-store.js';
+
+interface LiveHold {
+  readonly row: SharedTransaction;
+  readonly tx: Transaction;
+  readonly need: Need;
+}
+
+interface Pending {
+  readonly row: StoredWaiter;
+  /** Undefined when its Configuration no longer fits the flavor: it can never be served. */
+  readonly need: Need | undefined;
+}
+
+export class LockedLine {
+  /** The flavor's live row as an entry (possibly unavailable or past its expiry). */
+  entry: FlavorEntry | undefined;
+  private holds: LiveHold[] = [];
+  private pending: Pending[] = [];
+  private readonly change: SharedChange = {};
+  private readonly drafts: EventDraft[] = [];
+  /** Transactions this pass ended because their TTP had run out. */
+  readonly expired = new Set<string>();
+
+  constructor(
+    readonly locked: LockedFlavor,
+    readonly now: number,
+    private readonly ttpMs: number,
+  ) {
+    const f = locked.flavor;
+    if (f && f.status === 'live') {
+      this.entry = makeEntry(JSON.parse(f.json) as Flavor, f.autoRenew, f.ttlSeconds);
+    }
+    for (const row of locked.holds) {
+      if (row.expiresAt <= now) {
+        this.expired.add(row.transactionId);
+        this.write({ ...row, status: 'expired' });
+        continue;
+      }
+      const tx = parseTx(row);
+      const need = this.needOf(tx.Configuration);
+      if (!need) {
+        this.write({ ...row, status: 'cancelled' });
+        continue;
+      }
+      this.holds.push({ row, tx, need });
+    }
+    for (const row of locked.waiters) {
+      if (row.outcome !== null) continue;
+      this.pending.push({ row, need: this.needOf(parseConfig(row.configuration)) });
+    }
+    if (this.expired.size > 0) this.serve();
+  }
+
+  /** The entry while it is on offer (live, available, not expired). */
+  onOffer(): FlavorEntry | undefined {
+    const e = this.entry;
+    return e && e.flavor.availability && e.expiresAt > this.now ? e : undefined;
+  }
+
+  /** The live hold a retry of the same request finds. */
+  holdFor(key: string): Transaction | undefined {
+    return this.holds.find((h) => h.row.holdKey === key)?.tx;
+  }
+
+  hold(transactionId: string): LiveHold | undefined {
+    return this.holds.find((h) => h.row.transactionId === transactionId);
+  }
+
+  /** The ends of the live holds, for Retry-After. */
+  holdEnds(): number[] {
+    return this.holds.map((h) => h.row.expiresAt);
+  }
+
+  /** Whether a new request may take the need at once: nobody in line, and it fits. */
+  canTake(need: Need): boolean {
+    const entry = this.onOffer();
+    return (
+      entry !== undefined &&
+      this.pending.length === 0 &&
+      fits(
+        need,
+        unsold(entry),
+        this.holds.map((h) => h.need),
+      )
+    );
+  }
+
+  grant(
+    buyer: NodeIdentity,
+    configuration: Configuration | undefined,
+    need: Need,
+    key: string,
+  ): Transaction {
+    const flavorId = (this.entry as FlavorEntry).flavor.flavorId;
+    const expiresAt = this.now + this.ttpMs;
+    const tx = newTransaction(
+      newTransactionId(this.now),
+      buyer,
+      flavorId,
+      expiresAt,
+      configuration,
+    );
+    const row: SharedTransaction = { ...storedTx(tx, buyer.NodeID, expiresAt), holdKey: key };
+    this.write(row);
+    this.holds.push({ row, tx, need });
+    return tx;
+  }
+
+  enqueue(waiter: Omit<StoredWaiter, 'linePos'>): void {
+    (this.change.addWaiters ??= []).push(waiter);
+  }
+
+  /** Takes a waiter (waiting or settled) out of the line. */
+  removeWaiter(waiterId: string): void {
+    this.pending = this.pending.filter((p) => p.row.waiterId !== waiterId);
+    (this.change.removeWaiters ??= []).push(waiterId);
+  }
+
+  /** Ends a live hold (cancel, or the end of a sale's other holds); the line moves on. */
+  endHold(transactionId: string, status: 'cancelled' | 'expired'): void {
+    const hold = this.hold(transactionId);
+    if (!hold) return;
+    this.holds = this.holds.filter((h) => h !== hold);
+    this.write({ ...hold.row, status });
+  }
+
+  /** Hands the lock to waiters in arrival order while the head of the line fits. */
+  serve(): void {
+    const entry = this.onOffer();
+    if (!entry) return;
+    while (this.pending.length > 0) {
+      const head = this.pending[0] as Pending;
+      if (!head.need) {
+        this.settle(head, 'not_found');
+        continue;
+      }
+      // The same buyer asking again for what it already holds gets that hold.
+      const same = this.holdFor(head.row.holdKey);
+      if (same) {
+        this.settle(head, 'granted', same.TransactionID);
+        continue;
+      }
+      if (
+        !fits(
+          head.need,
+          unsold(entry),
+          this.holds.map((h) => h.need),
+        )
+      )
+        break;
+      const tx = this.grant(
+        JSON.parse(head.row.buyer) as NodeIdentity,
+        parseConfig(head.row.configuration),
+        head.need,
+        head.row.holdKey,
+      );
+      this.settle(head, 'granted', tx.TransactionID);
+    }
+  }
+
+  /**
+   * Sells a live hold: the contract, the sold capacity and the hold's end in one change. A
+   * whole sale (or a remainder under the minimum) withdraws the flavor, ends its other holds
+   * and tells its line 404; a remainder stays on offer and the line is served from it.
+   */
+  sell(hold: LiveHold, contractMs: number): string {
+    const entry = this.entry as FlavorEntry;
+    const { sold, remainder } = sale(entry, hold.need, hold.tx.Configuration);
+    const contract = makeContract(hold.tx, sold, entry.flavor.owner, this.now, contractMs);
+    const contractJson = JSON.stringify(contract);
+    this.holds = this.holds.filter((h) => h !== hold);
+    this.write({ ...hold.row, status: 'purchased' });
+    (this.change.contracts ??= []).push({
+      contractId: contract.ContractID,
+      transactionId: contract.TransactionID,
+      buyerId: hold.row.buyerId,
+      sellerId: entry.flavor.owner.nodeId,
+      createdAt: this.now,
+      json: contractJson,
+    });
+    if (remainder) {
+      const next = makeEntry(remainder.flavor, entry.autoRenew, entry.ttlSeconds, remainder.facts);
+      this.replace(next);
+      const left = unsold(next);
+      for (const p of [...this.pending])
+        if (!p.need || !possible(p.need, left)) this.settle(p, 'not_found');
+      this.serve();
+    } else {
+      this.withdraw({ Code: 'sold', Message: 'sold out' });
+    }
+    this.drafts.push({
+      kind: 'confirmed',
+      flavorId: entry.flavor.flavorId,
+      contractId: contract.ContractID,
+      transactionId: contract.TransactionID,
+      buyerId: hold.row.buyerId,
+    });
+    return contractJson;
+  }
+
+  /** The flavor changes in place (refresh, renewal, a sale's remainder): REFRESH_FLAVOR. */
+  replace(next: FlavorEntry): void {
+    const prev = this.entry as FlavorEntry;
+    this.entry = next;
+    (this.change.flavors ??= []).push(storedFlavor(next));
+    this.drafts.push({
+      kind: 'refreshed',
+      flavor: next,
+      prev,
+      changes: diffFields(prev.flavor, next.flavor),
+    });
+    this.serve();
+  }
+
+  /** A new flavor: FLAVOR_ADDED. */
+  add(entry: FlavorEntry): void {
+    this.entry = entry;
+    (this.change.flavors ??= []).push(storedFlavor(entry));
+    this.drafts.push({ kind: 'added', flavor: entry });
+  }
+
+  /** The flavor leaves the market: its holds end and its line hears 404. */
+  withdraw(reason: WithdrawReason): void {
+    const entry = this.entry as FlavorEntry;
+    for (const h of this.holds) this.write({ ...h.row, status: 'cancelled' });
+    this.holds = [];
+    for (const p of [...this.pending]) this.settle(p, 'not_found');
+    (this.change.flavors ??= []).push(storedFlavor(entry, 'withdrawn'));
+    this.drafts.push({ kind: 'withdrawn', flavor: entry, reason });
+    this.entry = undefined;
+  }
+
+  /** The change to commit, with the events stamped once their seqs are known. */
+  outcome<T>(result: T): Outcome<T> {
+    const drafts = this.drafts;
+    if (drafts.length > 0) {
+      const at = this.now;
+      this.change.events = {
+        count: drafts.length,
+        make: (first) => drafts.map((d, i) => stamp(d, first + i, at).record),
+      };
+    }
+    return { change: this.change, result };
+  }
+
+  private settle(p: Pending, outcome: 'granted' | 'not_found', transactionId?: string): void {
+    this.pending = this.pending.filter((x) => x !== p);
+    (this.change.settleWaiters ??= []).push({
+      waiterId: p.row.waiterId,
+      outcome,
+      ...(transactionId ? { transactionId } : {}),
+    });
+  }
+
+  private write(row: SharedTransaction): void {
+    const list = (this.change.transactions ??= []);
+    const i = list.findIndex((t) => t.transactionId === row.transactionId);
+    if (i >= 0) list[i] = row;
+    else list.push(row);
+  }
+
+  private needOf(config: Configuration | undefined): Need | undefined {
+    if (!this.entry) return undefined;
+    try {
+      return needFor(this.entry, config);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export function parseTx(row: SharedTransaction): Transaction {
+  return { ...(JSON.parse(row.json) as Transaction), Status: row.status };
+}
+
+function parseConfig(json: string | null): Configuration | undefined {
+  return json === null ? undefined : (JSON.parse(json) as Configuration);
+}

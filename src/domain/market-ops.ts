@@ -1,0 +1,50 @@
+/**
+ * What the transports ask of the market, as two interfaces with one implementation per kind
+ * of store: the single-process engine (catalog.ts, reservations.ts: state in memory, a
+ * journal behind it) and the shared one (shared-offers.ts, shared-reservations.ts: state in
+ * the database, decided under its row locks). Both apply the same rules (capacity.ts,
+ * holds.ts, offers.ts) and keep the promises of §4–§8.
+ */
+import type {
+  Flavor,
+  FlavorPublish,
+  FlavorRefresh,
+  Reservation,
+  Transaction,
+} from '../types/wire.js';
+import type { Principal } from './principal.js';
+
+/** The provider operations of §7. Each resolves once its change is durable and published. */
+export interface CatalogWrites {
+  publish(principal: Principal, body: FlavorPublish): Promise<Flavor>;
+  refresh(principal: Principal, flavorId: string, body: FlavorRefresh): Promise<Flavor>;
+  withdraw(principal: Principal, flavorId: string, message?: string): Promise<Flavor>;
+}
+
+export interface ReserveOptions {
+  /** Longest wait for the lock, ms (Prefer: wait); defaults to one TTP. */
+  waitMs?: number;
+  /**
+   * The signal that aborts when the client goes away (it then leaves the line); asked for
+   * only when the request has to wait.
+   */
+  signal?: () => AbortSignal;
+}
+
+export interface PurchaseResult {
+  /** The Contract's JSON, serialized once for the store and reused for the answer. */
+  contractJson: string;
+  replayed: boolean;
+}
+
+/** RESERVE_FLAVOR and PURCHASE_FLAVOR (§5, §6). */
+export interface Reservations {
+  reserve(principal: Principal, body: Reservation, opts?: ReserveOptions): Promise<Transaction>;
+  transaction(principal: Principal, id: string): Promise<Transaction>;
+  cancel(principal: Principal, id: string): Promise<void>;
+  purchase(principal: Principal, id: string): Promise<PurchaseResult>;
+  /** Live holds and waiting requests this process knows of (metrics, tests). */
+  stats(): { holds: number; waiters: number };
+  /** Answers every waiting request (503) and stops every timer; safe twice. */
+  close(): void;
+}

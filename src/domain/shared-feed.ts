@@ -1,0 +1,124 @@
+/**
+ * An instance's view of a shared market: it tails the store's event history by seq and, for
+ * each event in order, updates the local catalog copy (what LIST and selector snapshots read)
+ * and publishes the event on the local bus (what this instance's subscribers hear, and the
+ * history they resume from). A wake-up from the store starts a read; a poll every second
+ * covers one that was lost. A change made here is answered only once the feed has passed it
+ * (`reached`), so a client reads its own writes on the instance it wrote through.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import type { SharedStore } from '../store/shared-store.js';
+import type { ServerMessage } from '../types/wire.js';
+import type { Catalog } from './catalog.js';
+import type { EventBus } from './event-bus.js';
+import { fromRecord } from './events.js';
+import { makeEntry } from './flavor-entry.js';
+
+const PAGE = 1000;
+const POLL_MS = 1000;
+
+export class SharedFeed {
+  private cursor: number;
+  private reading = false;
+  private again = false;
+  private closed = false;
+  private readonly waits: Array<{ seq: number; resolve: () => void }> = [];
+  private poll: TimerHandle | undefined;
+  /** Events read so far, and gaps met (a history pruned past this instance's cursor). */
+  readonly counts = { events: 0, gaps: 0 };
+
+  constructor(
+    private readonly store: SharedStore,
+    private readonly catalog: Catalog,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+    from: number,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.cursor = from;
+  }
+
+  /** The newest seq applied here. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  start(): void {
+    const tick = (): void => {
+      if (this.closed) return;
+      this.wake(undefined);
+      this.poll = this.clock.setTimer(tick, POLL_MS);
+    };
+    this.poll = this.clock.setTimer(tick, POLL_MS);
+  }
+
+  /** Something was committed (up to `newest`, when known): read what is new. */
+  wake(newest: number | undefined): void {
+    if (this.closed || (newest !== undefined && newest <= this.cursor)) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    void this.read();
+  }
+
+  /** Resolves once this instance has applied every event up to seq. */
+  reached(seq: number): Promise<void> {
+    if (seq <= this.cursor || this.closed) return Promise.resolve();
+    const p = new Promise<void>((resolve) => this.waits.push({ seq, resolve }));
+    this.wake(seq);
+    return p;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.poll?.cancel();
+    for (const w of this.waits.splice(0)) w.resolve();
+  }
+
+  private async read(): Promise<void> {
+    this.reading = true;
+    try {
+      do {
+        this.again = false;
+        let page;
+        do {
+          page = await this.store.eventsAfter(this.cursor, PAGE);
+          if (this.closed) return;
+          for (const record of page) {
+            if (record.seq !== this.cursor + 1) this.counts.gaps++;
+            const event = fromRecord(record);
+            const msg = JSON.parse(record.wire) as ServerMessage;
+            if (msg.type === 'FLAVOR_ADDED' || msg.type === 'REFRESH_FLAVOR') {
+              // The renewal settings stay with the leader, which reads them from the store.
+              const facts = event.kind === 'confirmed' ? undefined : event.facts;
+              this.catalog.put(makeEntry(msg.Flavor, false, 0, facts));
+            } else if (msg.type === 'WITHDRAW_FLAVOR') {
+              this.catalog.drop(record.flavorId);
+            }
+            this.cursor = record.seq;
+            this.counts.events++;
+            this.bus.publish(event);
+          }
+          this.release();
+        } while (page.length === PAGE);
+      } while (this.again);
+    } catch (err) {
+      // The store is unreachable: the next wake-up or poll reads from the same cursor.
+      this.onError(err);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private release(): void {
+    for (let i = this.waits.length - 1; i >= 0; i--) {
+      const w = this.waits[i] as { seq: number; resolve: () => void };
+      if (w.seq <= this.cursor) {
+        this.waits.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+}

@@ -1,0 +1,690 @@
+/**
+ * The PostgreSQL store (shared-store.ts says what it promises): any number of hub processes
+ * on one database are one market.
+ *
+ * - Writes: `atomically` takes the flavor's row lock (SELECT … FOR UPDATE) in a statement of its
+ *   own, then reads the flavor's holds and line in the next statement (READ COMMITTED gives each
+ *   statement a fresh snapshot, so that read sees everything the previous lock holder
+ *   committed), lets the domain decide, and writes the outcome in the same transaction. The
+ *   events come last: one counter row hands out their seqs just before COMMIT, so seq order is
+ *   commit order (the scheme of Commanded's EventStore; a bare sequence would hand out numbers
+ *   out of commit order and a reader of `seq > cursor` could skip one).
+ * - Wake-ups: NOTIFY in the same transaction (delivered at commit) on `rear_events` with the
+ *   newest seq, and on `rear_line` with the id of each instance whose waiter was settled. One
+ *   dedicated connection per instance LISTENs (node-postgres advises a Client, not a pooled
+ *   one), pings every second, and holds the leader's session advisory lock: a dead instance
+ *   loses it when its connection closes.
+ * - Faults: every failure to reach the database is UNAVAILABLE (503 with Retry-After); the
+ *   listener reconnects with backoff, and the caller catches up from its cursor.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Clock } from '../clock.js';
+import { HubError } from '../errors.js';
+import { PG_MIGRATIONS } from './postgres-migrations.js';
+import type {
+  LockedFlavor,
+  Outcome,
+  SharedChange,
+  SharedFlavor,
+  SharedStore,
+  SharedTransaction,
+  StoredWaiter,
+  Target,
+  Wakeups,
+} from './shared-store.js';
+import type { Loaded, StoredContract, StoredEvent } from './store.js';
+
+type Row = Record<string, unknown>;
+
+export interface PostgresOptions {
+  clock: Clock;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How often the listener pings, heartbeats and, when not leader, bids for leadership (ms). */
+  tickMs?: number;
+  /** A heartbeat older than this marks an instance gone (ms). */
+  staleAfterMs?: number;
+}
+
+const LEADER_LOCK = 7_263_001;
+const MIGRATION_LOCK = 7_263_000;
+/** Retries of a transaction the database aborted as a deadlock or serialization failure. */
+const MAX_RETRIES = 5;
+
+export class PostgresStore implements SharedStore {
+  readonly kind = 'postgres' as const;
+  readonly instanceId = `in-${randomBytes(6).toString('hex')}`;
+  private readonly pool: pg.Pool;
+  private listener: pg.Client | undefined;
+  private wakeups: Wakeups | undefined;
+  private up = true;
+  private leading = false;
+  private closed = false;
+  private tick: ReturnType<typeof setInterval> | undefined;
+  private reconnect: ReturnType<typeof setTimeout> | undefined;
+  private backoffMs = 100;
+  private readonly tickMs: number;
+  private readonly staleAfterMs: number;
+
+  private constructor(
+    private readonly url: string,
+    private readonly options: PostgresOptions,
+  ) {
+    this.tickMs = options.tickMs ?? 1000;
+    this.staleAfterMs = options.staleAfterMs ?? 15_000;
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      // A transaction left open by a hung instance must not hold a flavor's lock for long.
+      options: '-c idle_in_transaction_session_timeout=10000',
+      connectionTimeoutMillis: 5000,
+    });
+    // An idle pooled connection that breaks (the server restarted) must not crash the process.
+    this.pool.on('error', () => {});
+  }
+
+  /** Connects and applies the migrations; rejects when the database cannot be reached. */
+  static async open(url: string, options: PostgresOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(url, options);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.pool.end().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await c.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
+      const r = await c.query('SELECT version FROM schema_version');
+      let version = r.rows[0] ? Number(r.rows[0].version) : 0;
+      if (!r.rows[0]) await c.query('INSERT INTO schema_version (version) VALUES (0)');
+      for (const [i, sql] of PG_MIGRATIONS.entries()) {
+        if (i < version) continue;
+        await c.query(sql);
+        version = i + 1;
+        await c.query('UPDATE schema_version SET version = $1', [version]);
+      }
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  healthy(): boolean {
+    return this.up && !this.closed;
+  }
+
+  async load(): Promise<Loaded> {
+    return this.withClient(async (c) => {
+      // One snapshot: the flavors as of exactly the last seq, so the feed goes on from there.
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      try {
+        const flavors = await c.query(`SELECT * FROM flavors WHERE status = 'live'`);
+        const open = await c.query(`SELECT * FROM transactions WHERE status = 'reserved'`);
+        const events = await c.query('SELECT * FROM events ORDER BY seq');
+        const seq = await c.query('SELECT last_seq FROM seq_counter');
+        const epoch = await c.query(`SELECT value FROM meta WHERE key = 'epoch'`);
+        await c.query('COMMIT');
+        return {
+          flavors: flavors.rows.map(toFlavor),
+          openTransactions: open.rows.map(toTransaction),
+          events: events.rows.map(toEvent),
+          lastSeq: Number(seq.rows[0].last_seq),
+          epoch: String(epoch.rows[0].value),
+        };
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  async atomically<T>(
+    target: Target,
+    fn: (locked: LockedFlavor) => Outcome<T>,
+  ): Promise<{ result: T; lastSeq: number }> {
+    return this.withClient(async (c) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await c.query('BEGIN');
+          const locked = await this.lock(c, target);
+          let outcome: Outcome<T>;
+          try {
+            outcome = fn(locked);
+          } catch (err) {
+            await c.query('ROLLBACK');
+            throw new Decided(err);
+          }
+          const lastSeq = outcome.change ? await this.write(c, outcome.change) : 0;
+          await c.query('COMMIT');
+          return { result: outcome.result, lastSeq };
+        } catch (err) {
+          if (err instanceof Decided) throw err.cause;
+          if (isConnectionError(err)) throw err;
+          await c.query('ROLLBACK').catch(() => {});
+          const code = (err as { code?: string }).code;
+          if ((code === '40P01' || code === '40001') && attempt < MAX_RETRIES) continue;
+          throw err;
+        }
+      }
+    });
+  }
+
+  private async lock(c: pg.PoolClient, target: Target): Promise<LockedFlavor> {
+    let flavorId = target.flavorId;
+    if (flavorId === undefined && target.transactionId !== undefined) {
+      const r = await c.query('SELECT flavor_id FROM transactions WHERE transaction_id = $1', [
+        target.transactionId,
+      ]);
+      flavorId = r.rows[0]?.flavor_id as string | undefined;
+    }
+    const locked: LockedFlavor = {
+      flavor: undefined,
+      holds: [],
+      waiters: [],
+      transaction: undefined,
+    };
+    if (flavorId !== undefined) {
+      const f = await c.query('SELECT * FROM flavors WHERE flavor_id = $1 FOR UPDATE', [flavorId]);
+      if (f.rows[0]) locked.flavor = toFlavor(f.rows[0]);
+    }
+    // A statement of its own, after the lock: its snapshot holds what the last holder committed.
+    const r = await c.query(
+      `SELECT
+         (SELECT coalesce(json_agg(t), '[]') FROM transactions t
+            WHERE t.flavor_id = $1 AND t.status = 'reserved') AS holds,
+         (SELECT coalesce(json_agg(w ORDER BY w.line_pos), '[]') FROM waiters w
+            WHERE w.flavor_id = $1) AS waiters,
+         (SELECT row_to_json(t) FROM transactions t WHERE t.transaction_id = $2) AS tx`,
+      [flavorId ?? null, target.transactionId ?? null],
+    );
+    const row = r.rows[0] as { holds: Row[]; waiters: Row[]; tx: Row | null };
+    locked.holds = row.holds.map(toTransaction);
+    locked.waiters = row.waiters.map(toWaiter);
+    if (row.tx) locked.transaction = toTransaction(row.tx);
+    return locked;
+  }
+
+  /** Writes a change inside the open transaction; returns the highest seq it wrote (0: none). */
+  private async write(c: pg.PoolClient, change: SharedChange): Promise<number> {
+    if (change.flavors?.length) {
+      await c.query(
+        `INSERT INTO flavors (flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at)
+         SELECT flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at
+           FROM json_populate_recordset(null::flavors, $1)
+         ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
+           status = excluded.status, json = excluded.json, expires_at = excluded.expires_at,
+           auto_renew = excluded.auto_renew, ttl_seconds = excluded.ttl_seconds,
+           due_at = excluded.due_at`,
+        [JSON.stringify(change.flavors.map(flavorRow))],
+      );
+    }
+    if (change.transactions?.length) {
+      await c.query(
+        `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key)
+         SELECT transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key
+           FROM json_populate_recordset(null::transactions, $1)
+         ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status,
+           expires_at = excluded.expires_at, json = excluded.json`,
+        [JSON.stringify(change.transactions.map(transactionRow))],
+      );
+    }
+    if (change.contracts?.length) {
+      await c.query(
+        `INSERT INTO contracts (contract_id, transaction_id, buyer_id, seller_id, created_at, json)
+         SELECT contract_id, transaction_id, buyer_id, seller_id, created_at, json
+           FROM json_populate_recordset(null::contracts, $1)`,
+        [JSON.stringify(change.contracts.map(contractRow))],
+      );
+    }
+    if (change.addWaiters?.length) {
+      await c.query(
+        `INSERT INTO waiters (waiter_id, flavor_id, instance_id, hold_key, buyer, configuration)
+         SELECT waiter_id, flavor_id, instance_id, hold_key, buyer, configuration
+           FROM json_populate_recordset(null::waiters, $1)`,
+        [
+          JSON.stringify(
+            change.addWaiters.map((w) => ({
+              waiter_id: w.waiterId,
+              flavor_id: w.flavorId,
+              instance_id: w.instanceId,
+              hold_key: w.holdKey,
+              buyer: w.buyer,
+              configuration: w.configuration,
+            })),
+          ),
+        ],
+      );
+    }
+    const wake = new Set<string>();
+    if (change.settleWaiters?.length) {
+      const r = await c.query(
+        `UPDATE waiters w SET outcome = s.outcome, transaction_id = s.transaction_id
+           FROM json_populate_recordset(null::waiters, $1) s
+          WHERE w.waiter_id = s.waiter_id
+          RETURNING w.instance_id`,
+        [
+          JSON.stringify(
+            change.settleWaiters.map((s) => ({
+              waiter_id: s.waiterId,
+              outcome: s.outcome,
+              transaction_id: s.transactionId ?? null,
+            })),
+          ),
+        ],
+      );
+      for (const row of r.rows) wake.add(row.instance_id as string);
+    }
+    if (change.removeWaiters?.length) {
+      await c.query('DELETE FROM waiters WHERE waiter_id = ANY($1)', [change.removeWaiters]);
+    }
+    if (change.pruneEventsThrough !== undefined) {
+      await c.query('DELETE FROM events WHERE seq <= $1', [change.pruneEventsThrough]);
+    }
+    let lastSeq = 0;
+    if (change.events && change.events.count > 0) {
+      // The serialized point: taken last, held until COMMIT.
+      const r = await c.query(
+        'UPDATE seq_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq',
+        [change.events.count],
+      );
+      lastSeq = Number(r.rows[0].last_seq);
+      const events = change.events.make(lastSeq - change.events.count + 1);
+      await c.query(
+        `INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id)
+         SELECT seq, at, flavor_id, wire, prev, buyer_id
+           FROM json_populate_recordset(null::events, $1)`,
+        [
+          JSON.stringify(
+            events.map((e) => ({
+              seq: e.seq,
+              at: e.at,
+              flavor_id: e.flavorId,
+              wire: e.wire,
+              prev: e.prev ?? null,
+              buyer_id: e.buyerId ?? null,
+            })),
+          ),
+        ],
+      );
+      await c.query(`SELECT pg_notify('rear_events', $1)`, [String(lastSeq)]);
+    }
+    if (wake.size > 0) {
+      await c.query(`SELECT pg_notify('rear_line', x) FROM unnest($1::text[]) x`, [[...wake]]);
+    }
+    return lastSeq;
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    const r = await this.query('SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [
+      after,
+      limit,
+    ]);
+    return r.rows.map(toEvent);
+  }
+
+  async collectSettled(): Promise<StoredWaiter[]> {
+    const r = await this.query(
+      'DELETE FROM waiters WHERE instance_id = $1 AND outcome IS NOT NULL RETURNING *',
+      [this.instanceId],
+    );
+    return r.rows.map(toWaiter);
+  }
+
+  async dueFlavors(now: number, limit: number): Promise<string[]> {
+    const r = await this.query(
+      `SELECT flavor_id FROM flavors WHERE status = 'live' AND due_at <= $1 ORDER BY due_at LIMIT $2`,
+      [now, limit],
+    );
+    return r.rows.map((row) => row.flavor_id as string);
+  }
+
+  async dueHolds(
+    now: number,
+    limit: number,
+  ): Promise<Array<{ transactionId: string; flavorId: string }>> {
+    const r = await this.query(
+      `SELECT transaction_id, flavor_id FROM transactions
+        WHERE status = 'reserved' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+      [now, limit],
+    );
+    return r.rows.map((row) => ({
+      transactionId: row.transaction_id as string,
+      flavorId: row.flavor_id as string,
+    }));
+  }
+
+  async orphanWaiters(now: number): Promise<Array<{ waiterId: string; flavorId: string }>> {
+    // An instance is gone when the backend of its listening connection is (TCP noticed), or
+    // when its heartbeat is stale (TCP has not noticed yet).
+    const gone = `(i.instance_id IS NULL OR i.seen_at < $1 OR NOT EXISTS (
+        SELECT 1 FROM pg_stat_activity a WHERE a.pid = i.pid AND a.backend_start = i.backend_start))`;
+    // Answers already settled for a gone instance have no one to reach: drop them.
+    await this.query(
+      `DELETE FROM waiters w USING waiters x LEFT JOIN instances i ON i.instance_id = x.instance_id
+        WHERE w.waiter_id = x.waiter_id AND x.outcome IS NOT NULL AND ${gone}`,
+      [now - this.staleAfterMs],
+    );
+    const r = await this.query(
+      `SELECT w.waiter_id, w.flavor_id FROM waiters w
+         LEFT JOIN instances i ON i.instance_id = w.instance_id
+        WHERE w.outcome IS NULL AND ${gone}`,
+      [now - this.staleAfterMs],
+    );
+    return r.rows.map((row) => ({
+      waiterId: row.waiter_id as string,
+      flavorId: row.flavor_id as string,
+    }));
+  }
+
+  async pruneEvents(throughSeq: number): Promise<void> {
+    await this.query('DELETE FROM events WHERE seq <= $1', [throughSeq]);
+  }
+
+  async transaction(id: string): Promise<SharedTransaction | undefined> {
+    const r = await this.query('SELECT * FROM transactions WHERE transaction_id = $1', [id]);
+    return r.rows[0] ? toTransaction(r.rows[0]) : undefined;
+  }
+
+  async contract(id: string): Promise<StoredContract | undefined> {
+    const r = await this.query('SELECT * FROM contracts WHERE contract_id = $1', [id]);
+    return r.rows[0] ? toContract(r.rows[0]) : undefined;
+  }
+
+  async contractByTransaction(transactionId: string): Promise<StoredContract | undefined> {
+    const r = await this.query('SELECT * FROM contracts WHERE transaction_id = $1', [
+      transactionId,
+    ]);
+    return r.rows[0] ? toContract(r.rows[0]) : undefined;
+  }
+
+  async contractsOf(nodeId: string): Promise<StoredContract[]> {
+    const r = await this.query(
+      `SELECT * FROM contracts WHERE buyer_id = $1 OR seller_id = $1
+        ORDER BY created_at DESC, contract_id`,
+      [nodeId],
+    );
+    return r.rows.map(toContract);
+  }
+
+  async allContracts(limit: number): Promise<StoredContract[]> {
+    const r = await this.query(
+      'SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT $1',
+      [limit],
+    );
+    return r.rows.map(toContract);
+  }
+
+  async listen(wakeups: Wakeups): Promise<void> {
+    if (this.wakeups) return;
+    this.wakeups = wakeups;
+    await this.connectListener();
+    this.tick = setInterval(() => void this.onTick(), this.tickMs);
+    this.tick.unref();
+  }
+
+  private async connectListener(): Promise<void> {
+    if (this.closed) return;
+    const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+    const lost = (): void => this.listenerLost(c);
+    c.on('error', lost);
+    c.on('end', lost);
+    c.on('notification', (n) => {
+      if (n.channel === 'rear_events') this.wakeups?.events(Number(n.payload));
+      else if (n.channel === 'rear_line' && n.payload === this.instanceId) this.wakeups?.line();
+    });
+    try {
+      await c.connect();
+      await c.query('LISTEN rear_events');
+      await c.query('LISTEN rear_line');
+      await c.query(
+        `INSERT INTO instances (instance_id, pid, backend_start, seen_at)
+         SELECT $1, pid, backend_start, $2 FROM pg_stat_activity WHERE pid = pg_backend_pid()
+         ON CONFLICT (instance_id) DO UPDATE SET pid = excluded.pid,
+           backend_start = excluded.backend_start, seen_at = excluded.seen_at`,
+        [this.instanceId, this.options.clock.now()],
+      );
+    } catch {
+      this.listenerLost(c);
+      return;
+    }
+    if (this.closed) {
+      await c.end().catch(() => {});
+      return;
+    }
+    this.listener = c;
+    this.backoffMs = 100;
+    this.setUp(true);
+    // Whatever was committed while the listener was away is read now.
+    this.wakeups?.events(undefined);
+    this.wakeups?.line();
+    await this.bid();
+  }
+
+  private listenerLost(c: pg.Client): void {
+    c.removeAllListeners('notification');
+    c.end().catch(() => {});
+    if (this.listener !== undefined && this.listener !== c) return;
+    const wasListening = this.listener === c;
+    this.listener = undefined;
+    if (this.leading) {
+      this.leading = false;
+      this.wakeups?.leader(false);
+    }
+    this.setUp(false);
+    if (this.closed || this.reconnect) return;
+    const delay = wasListening ? 0 : this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+    this.reconnect = setTimeout(() => {
+      this.reconnect = undefined;
+      void this.connectListener();
+    }, delay);
+    this.reconnect.unref();
+  }
+
+  private setUp(up: boolean): void {
+    if (this.up === up) return;
+    this.up = up;
+    this.wakeups?.health(up);
+  }
+
+  /** Ping and heartbeat on the listener (a dead server is noticed here); bid to lead. */
+  private async onTick(): Promise<void> {
+    const c = this.listener;
+    if (!c) return;
+    try {
+      await c.query('UPDATE instances SET seen_at = $2 WHERE instance_id = $1', [
+        this.instanceId,
+        this.options.clock.now(),
+      ]);
+      await this.bid();
+    } catch {
+      this.listenerLost(c);
+    }
+  }
+
+  private async bid(): Promise<void> {
+    const c = this.listener;
+    if (!c || this.leading) return;
+    const r = await c.query('SELECT pg_try_advisory_lock($1) AS got', [LEADER_LOCK]);
+    if (r.rows[0].got === true && this.listener === c && !this.closed) {
+      this.leading = true;
+      this.wakeups?.leader(true);
+    }
+  }
+
+  private async query(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.withClient((c) => c.query(sql, params));
+  }
+
+  /** Runs fn on a pooled connection; failures to reach the database become UNAVAILABLE. */
+  private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw unavailable();
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch {
+      throw unavailable();
+    }
+    try {
+      const out = await fn(c);
+      c.release();
+      return out;
+    } catch (err) {
+      if (isConnectionError(err)) {
+        // A broken connection is not put back in the pool.
+        c.release(err as Error);
+        throw unavailable();
+      }
+      c.release();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.tick) clearInterval(this.tick);
+    if (this.reconnect) clearTimeout(this.reconnect);
+    const c = this.listener;
+    this.listener = undefined;
+    if (c) {
+      c.removeAllListeners();
+      c.on('error', () => {});
+      await c
+        .query('DELETE FROM instances WHERE instance_id = $1', [this.instanceId])
+        .catch(() => {});
+      await c.end().catch(() => {});
+    }
+    await this.pool.end().catch(() => {});
+  }
+}
+
+/** Carries the domain's own decision (an error it threw under the lock) past the retry loop. */
+class Decided {
+  constructor(readonly cause: unknown) {}
+}
+
+function unavailable(): HubError {
+  return new HubError('UNAVAILABLE', 'The market store cannot be reached; try again', {
+    'Retry-After': '1',
+  });
+}
+
+/** Errors that mean the database could not be reached (as opposed to one it raised). */
+function isConnectionError(err: unknown): boolean {
+  if (err instanceof HubError) return err.code === 'UNAVAILABLE';
+  const e = err as { code?: string; severity?: string; message?: string };
+  if (typeof e.code === 'string' && /^(08|57P|53)/.test(e.code)) return true;
+  // Node's socket errors (ECONNREFUSED, ECONNRESET, EPIPE) and pg's own "Connection
+  // terminated" carry no SQLSTATE severity.
+  return e.severity === undefined;
+}
+
+function flavorRow(f: SharedFlavor): Row {
+  return {
+    flavor_id: f.flavorId,
+    provider_id: f.providerId,
+    status: f.status,
+    json: f.json,
+    expires_at: f.expiresAt,
+    auto_renew: f.autoRenew,
+    ttl_seconds: f.ttlSeconds,
+    due_at: f.status === 'live' ? (f.dueAt ?? f.expiresAt) : null,
+  };
+}
+
+function transactionRow(t: SharedTransaction): Row {
+  return {
+    transaction_id: t.transactionId,
+    flavor_id: t.flavorId,
+    buyer_id: t.buyerId,
+    status: t.status,
+    expires_at: t.expiresAt,
+    json: t.json,
+    hold_key: t.holdKey ?? null,
+  };
+}
+
+function contractRow(c: StoredContract): Row {
+  return {
+    contract_id: c.contractId,
+    transaction_id: c.transactionId,
+    buyer_id: c.buyerId,
+    seller_id: c.sellerId,
+    created_at: c.createdAt,
+    json: c.json,
+  };
+}
+
+function toFlavor(r: Row): SharedFlavor {
+  return {
+    flavorId: r.flavor_id as string,
+    providerId: r.provider_id as string,
+    status: r.status as SharedFlavor['status'],
+    json: r.json as string,
+    expiresAt: Number(r.expires_at),
+    autoRenew: r.auto_renew === true,
+    ttlSeconds: Number(r.ttl_seconds),
+  };
+}
+
+function toTransaction(r: Row): SharedTransaction {
+  const t: SharedTransaction = {
+    transactionId: r.transaction_id as string,
+    flavorId: r.flavor_id as string,
+    buyerId: r.buyer_id as string,
+    status: r.status as SharedTransaction['status'],
+    expiresAt: Number(r.expires_at),
+    json: r.json as string,
+  };
+  if (typeof r.hold_key === 'string') t.holdKey = r.hold_key;
+  return t;
+}
+
+function toContract(r: Row): StoredContract {
+  return {
+    contractId: r.contract_id as string,
+    transactionId: r.transaction_id as string,
+    buyerId: r.buyer_id as string,
+    sellerId: r.seller_id as string,
+    createdAt: Number(r.created_at),
+    json: r.json as string,
+  };
+}
+
+function toEvent(r: Row): StoredEvent {
+  const e: StoredEvent = {
+    seq: Number(r.seq),
+    at: Number(r.at),
+    flavorId: r.flavor_id as string,
+    wire: r.wire as string,
+  };
+  if (r.prev !== null && r.prev !== undefined) e.prev = r.prev as string;
+  if (r.buyer_id !== null && r.buyer_id !== undefined) e.buyerId = r.buyer_id as string;
+  return e;
+}
+
+function toWaiter(r: Row): StoredWaiter {
+  return {
+    waiterId: r.waiter_id as string,
+    flavorId: r.flavor_id as string,
+    instanceId: r.instance_id as string,
+    holdKey: r.hold_key as string,
+    buyer: r.buyer as string,
+    configuration: (r.configuration as string | null) ?? null,
+    linePos: Number(r.line_pos),
+    outcome: (r.outcome as StoredWaiter['outcome']) ?? null,
+    transactionId: (r.transaction_id as string | null) ?? null,
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * Three hub processes on one PostgreSQL database are one market (§9): real processes, real
+ * HTTP and WebSocket clients, a throwaway cluster.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { k8slice, makeTokens, request, sleep, WsClient } from '../helpers/hub.js';
+import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
+import { withPostgres } from '../helpers/postgres.js';
+
+const pg = withPostgres();
+const BUYERS = 100;
+const P = 'tok-provider-a';
+const C = (i: number) => `tok-consumer-${i}`;
+
+let dir: string;
+let hubs: HubProcess[] = [];
+let A: HubProcess;
+let B: HubProcess;
+let Cc: HubProcess;
+
+beforeAll(async () => {
+  const url = await pg().createDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'rear-scale-'));
+  const tokens = join(dir, 'tokens.json');
+  writeFileSync(tokens, JSON.stringify(makeTokens(BUYERS)));
+  // One first, so the schema is made once; then the other two at once.
+  hubs = [await spawnHub({ db: url, tokens, args: ['--ttp', '3'] })];
+  hubs.push(
+    ...(await Promise.all([0, 1].map(() => spawnHub({ db: url, tokens, args: ['--ttp', '3'] })))),
+  );
+  [A, B, Cc] = hubs as [HubProcess, HubProcess, HubProcess];
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(hubs.map((h) => h.kill('SIGTERM')));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const api = (
+  h: HubProcess,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => request(h.url, method, `/api/v2${path}`, token, body, headers);
+
+async function publish(h: HubProcess, body = k8slice()): Promise<any> {
+  const r = await api(h, 'POST', '/flavors', P, body);
+  expect(r.status).toBe(201);
+  return r.body;
+}
+
+describe('several instances, one market', () => {
+  it('100 buyers over 3 instances sell exactly the capacity of 20 whole and 5 partitionable flavors', async () => {
+    const whole = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => publish(hubs[i % 3] as HubProcess)),
+    );
+    const pooled = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        publish(hubs[i % 3] as HubProcess, k8slice({ cpu: '8', memory: '32Gi' }, {})),
+      ),
+    );
+    const partition = { type: 'k8slice', data: { cpu: '2', memory: '4Gi', pods: '20' } };
+    const ids = [...whole, ...pooled].map((f) => f.flavorId as string);
+    const isPooled = new Set(pooled.map((f) => f.flavorId as string));
+    const gone = new Set<string>();
+    const contracts: any[] = [];
+    const statuses = new Map<number, number>();
+    const count = (s: number) => statuses.set(s, (statuses.get(s) ?? 0) + 1);
+
+    await Promise.all(
+      Array.from({ length: BUYERS }, async (_, b) => {
+        const h = hubs[b % 3] as HubProcess;
+        for (let round = 0; round < 200 && gone.size < ids.length; round++) {
+          const left = ids.filter((id) => !gone.has(id));
+          const id = left[(b + round * 7) % left.length] as string;
+          const r = await api(
+            h,
+            'POST',
+            '/reservations',
+            C(b),
+            {
+              FlavorID: id,
+              ...(isPooled.has(id) ? { Configuration: partition } : {}),
+            },
+            { prefer: 'wait=1' },
+          );
+          count(r.status);
+          if (r.status === 404) gone.add(id);
+          if (r.status !== 200) continue;
+          const p = await api(h, 'POST', `/transactions/${r.body.TransactionID}/purchase`, C(b));
+          count(p.status);
+          if (p.status === 200) contracts.push(p.body);
+        }
+      }),
+    );
+    // Every answer is one the contract names: never a 5xx.
+    expect([...statuses.keys()].filter((s) => ![200, 404, 409, 410].includes(s))).toEqual([]);
+    expect(gone.size).toBe(ids.length);
+
+    const byFlavor = new Map<string, any[]>();
+    for (const c of contracts) {
+      const list = byFlavor.get(c.Flavor.flavorId) ?? [];
+      list.push(c);
+      byFlavor.set(c.Flavor.flavorId, list);
+    }
+    for (const f of whole) expect(byFlavor.get(f.flavorId)).toHaveLength(1);
+    // 8 CPUs in partitions of 2: exactly four sales each, whoever sold them.
+    for (const f of pooled) expect(byFlavor.get(f.flavorId)).toHaveLength(4);
+    expect(new Set(contracts.map((c) => c.TransactionID)).size).toBe(contracts.length);
+    // What the market stored is exactly what was acknowledged, on every instance.
+    for (const h of hubs) {
+      const stored = (await api(h, 'GET', '/contracts', P)).body as any[];
+      const mine = stored.filter((c) => ids.includes(c.Flavor.flavorId));
+      expect(mine.map((c) => c.ContractID).sort()).toEqual(
+        contracts.map((c) => c.ContractID).sort(),
+      );
+    }
+  });
+
+  it('a hold on A that runs out goes to the oldest waiter on B, then to the next on C', async () => {
+    const f = await publish(A);
+    const x = await api(A, 'POST', '/reservations', C(10), { FlavorID: f.flavorId });
+    expect(x.status).toBe(200);
+    const order: string[] = [];
+    const y = api(
+      B,
+      'POST',
+      '/reservations',
+      C(11),
+      { FlavorID: f.flavorId },
+      { prefer: 'wait=20' },
+    ).then((r) => (order.push('B'), r));
+    await sleep(300);
+    const z = api(
+      Cc,
+      'POST',
+      '/reservations',
+      C(12),
+      { FlavorID: f.flavorId },
+      { prefer: 'wait=20' },
+    ).then((r) => (order.push('C'), r));
+    const yr = await y;
+    expect(yr.status).toBe(200);
+    expect(yr.body.Buyer.NodeID).toBe('cons-11');
+    expect(order).toEqual(['B']);
+    // The first hold ended exactly once, as expired, whichever instance reads it.
+    expect((await api(Cc, 'GET', `/transactions/${x.body.TransactionID}`, C(10))).body.Status).toBe(
+      'expired',
+    );
+    const zr = await z;
+    expect(zr.status).toBe(200);
+    expect(zr.body.Buyer.NodeID).toBe('cons-12');
+    expect(order).toEqual(['B', 'C']);
+    expect(Date.parse(zr.body.ExpirationTime)).toBeGreaterThan(Date.parse(yr.body.ExpirationTime));
+  });
+
+  it('a purchase made on A and retried on B answers the same contract, replayed', async () => {
+    const f = await publish(Cc);
+    const r = await api(A, 'POST', '/reservations', C(20), { FlavorID: f.flavorId });
+    const first = await api(A, 'POST', `/transactions/${r.body.TransactionID}/purchase`, C(20));
+    expect(first.status).toBe(200);
+    const again = await api(B, 'POST', `/transactions/${r.body.TransactionID}/purchase`, C(20));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.text).toBe(first.text);
+    expect((await api(Cc, 'GET', `/contracts/${first.body.ContractID}`, C(20))).text).toBe(
+      first.text,
+    );
+  });
+
+  it('a refresh then a withdrawal on C reach subscribers on A and B in order, with the same seqs', async () => {
+    const f = await publish(A);
+    const subs = await Promise.all([A, B].map((h) => WsClient.open(h.wsUrl, C(30))));
+    for (const s of subs) {
+      s.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
+      await s.next((m) => m.type === 'SUBSCRIBED');
+    }
+    expect(
+      (
+        await api(Cc, 'POST', `/flavors/${f.flavorId}/refresh`, P, {
+          price: { amount: '2.00', currency: 'EUR', period: 'hour' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await api(Cc, 'POST', `/flavors/${f.flavorId}/withdraw`, P, { Reason: { Message: 'bye' } }))
+        .status,
+    ).toBe(200);
+    const seen = [];
+    for (const s of subs) {
+      await s.next((m) => m.type === 'WITHDRAW_FLAVOR');
+      seen.push(
+        s.messages
+          .filter((m) => m.seq !== undefined && m.type !== 'SUBSCRIBED')
+          .map((m) => [m.type, m.seq]),
+      );
+      s.close();
+    }
+    expect(seen[0]?.map(([t]) => t)).toEqual(['REFRESH_FLAVOR', 'WITHDRAW_FLAVOR']);
+    expect(seen[1]).toEqual(seen[0]);
+  });
+
+  it('a client cut off from A resumes on B with since and epoch: no gap, no duplicate', async () => {
+    const a = await WsClient.open(A.wsUrl, C(40));
+    a.send({
+      type: 'SUBSCRIBE_FLAVOR',
+      selector: { type: 'k8slice', filter: { cpu: { range: { min: '3' } } } },
+    });
+    const sub = await a.next((m) => m.type === 'SUBSCRIBED');
+    const before = await Promise.all([1, 2, 3].map(() => publish(Cc)));
+    for (const f of before)
+      await a.next((m) => m.type === 'FLAVOR_ADDED' && m.flavorId === f.flavorId);
+    const last = Math.max(
+      ...a.messages.filter((m) => m.seq !== undefined && m.type !== 'SUBSCRIBED').map((m) => m.seq),
+    );
+    a.close();
+    const missed = await Promise.all([1, 2, 3].map(() => publish(Cc)));
+    await api(Cc, 'POST', `/flavors/${before[0].flavorId}/refresh`, P, {});
+    const b = await WsClient.open(B.wsUrl, C(40));
+    b.send({
+      type: 'SUBSCRIBE_FLAVOR',
+      selector: { type: 'k8slice', filter: { cpu: { range: { min: '3' } } } },
+      since: last,
+      epoch: sub.epoch,
+    });
+    const resumed = await b.next((m) => m.type === 'SUBSCRIBED');
+    expect(resumed.recovered).toBe(true);
+    expect(resumed.epoch).toBe(sub.epoch);
+    for (const f of missed)
+      await b.next((m) => m.type === 'FLAVOR_ADDED' && m.flavorId === f.flavorId);
+    await b.next((m) => m.type === 'REFRESH_FLAVOR' && m.flavorId === before[0].flavorId);
+    const live = await publish(A);
+    await b.next((m) => m.type === 'FLAVOR_ADDED' && m.flavorId === live.flavorId);
+    const seqs = b.messages.filter((m) => m.type !== 'SUBSCRIBED').map((m) => m.seq);
+    // Strictly growing (no duplicate, in order); everything this selector was owed is there.
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs[0]).toBeGreaterThan(last);
+    const ours = b.messages.filter((m) => m.type === 'FLAVOR_ADDED').map((m) => m.flavorId);
+    expect(ours).toEqual(expect.arrayContaining([...missed, live].map((f) => f.flavorId)));
+    b.close();
+  });
+
+  it('with three instances up, the scheduler renews each flavor once per period', async () => {
+    const sub = await WsClient.open(B.wsUrl, C(50));
+    const flavors = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        publish(A, { ...k8slice(), ttlSeconds: 2, autoRenew: true } as any),
+      ),
+    );
+    const ids = new Set(flavors.map((f) => f.flavorId));
+    sub.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
+    await sleep(5_000);
+    const renewals = new Map<string, number[]>();
+    for (const m of sub.messages) {
+      if (m.type !== 'REFRESH_FLAVOR' || !ids.has(m.flavorId)) continue;
+      renewals.set(m.flavorId, [...(renewals.get(m.flavorId) ?? []), Date.parse(m.at)]);
+    }
+    for (const id of ids) {
+      const at = renewals.get(id) ?? [];
+      // A TTL of 2 s renews 0.4 s before expiry: every 1.6 s; a second instance renewing the
+      // same flavor would show as two renewals close together.
+      expect(at.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < at.length; i++)
+        expect((at[i] as number) - (at[i - 1] as number)).toBeGreaterThan(1_000);
+    }
+    sub.close();
+    // Only one instance leads the sweeps.
+    const leading = hubs.filter((h) => /"msg":"leading"/.test(h.output()));
+    expect(leading).toHaveLength(1);
+  });
+});

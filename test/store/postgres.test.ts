@@ -1,0 +1,214 @@
+/**
+ * The PostgreSQL store on a throwaway cluster: the shared storage suite, then what only a
+ * shared store promises — decisions under the flavor's lock, seqs in commit order under
+ * concurrent writers, a rolled-back decision, the line and its wake-ups.
+ */
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { HubError } from '../../src/errors.js';
+import type { SharedChange } from '../../src/store/shared-store.js';
+import { PostgresStore } from '../../src/store/store-postgres.js';
+import type { Change, StoredFlavor } from '../../src/store/store.js';
+import { withPostgres } from '../helpers/postgres.js';
+import { storeSuite } from './store-suite.js';
+
+const pg = withPostgres();
+
+/** A journal change as a shared store writes it: the events get the store's seqs. */
+function shared(change: Change): SharedChange {
+  const { events, ...rest } = change;
+  return {
+    ...rest,
+    ...(events?.length
+      ? {
+          events: {
+            count: events.length,
+            make: (first: number) => events.map((e, i) => ({ ...e, seq: first + i })),
+          },
+        }
+      : {}),
+  };
+}
+
+async function open(url: string): Promise<PostgresStore> {
+  return PostgresStore.open(url, { clock: systemClock });
+}
+
+function opened(store: PostgresStore) {
+  return {
+    store,
+    write: async (change: Change) => {
+      await store.atomically({}, () => ({ change: shared(change), result: undefined }));
+    },
+  };
+}
+
+storeSuite('PostgreSQL', {
+  async create() {
+    const url = await pg().createDatabase();
+    return { ...opened(await open(url)), reopen: async () => opened(await open(url)) };
+  },
+  ordered: false,
+});
+
+const flavor = (id: string): StoredFlavor => ({
+  flavorId: id,
+  providerId: 'prov-a',
+  status: 'live',
+  json: '{}',
+  expiresAt: 1000,
+  autoRenew: true,
+  ttlSeconds: 60,
+});
+
+describe('PostgreSQL shared store', () => {
+  it('decides under the flavor lock: concurrent deciders see each other, one at a time', async () => {
+    const store = await open(await pg().createDatabase());
+    await store.atomically({}, () => ({ change: { flavors: [flavor('f')] }, result: 0 }));
+    // Twenty deciders each take a hold only if fewer than five are held: exactly five win.
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.atomically({ flavorId: 'f' }, (locked) => {
+          if (locked.holds.length >= 5) return { result: false };
+          return {
+            change: {
+              transactions: [
+                {
+                  transactionId: `t${i}`,
+                  flavorId: 'f',
+                  buyerId: `b${i}`,
+                  status: 'reserved' as const,
+                  expiresAt: 9e12,
+                  json: '{}',
+                },
+              ],
+            },
+            result: true,
+          };
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.result)).toHaveLength(5);
+    const locked = await store.atomically({ flavorId: 'f' }, (l) => ({ result: l.holds }));
+    expect(locked.result).toHaveLength(5);
+    await store.close();
+  });
+
+  it('gives seqs in commit order under concurrent writers: a reader never sees a gap', async () => {
+    const store = await open(await pg().createDatabase());
+    const writers = Array.from({ length: 40 }, (_, i) =>
+      store.atomically({}, () => ({
+        change: {
+          events: {
+            count: 2,
+            make: (first: number) =>
+              [0, 1].map((k) => ({ seq: first + k, at: i, flavorId: `f${i}`, wire: '{}' })),
+          },
+        },
+        result: i,
+      })),
+    );
+    // Read while they commit: every page read is contiguous from the cursor.
+    let cursor = 0;
+    const seen: number[] = [];
+    const reading = (async () => {
+      while (cursor < 80) {
+        for (const e of await store.eventsAfter(cursor, 1000)) {
+          expect(e.seq).toBe(cursor + 1);
+          cursor = e.seq;
+          seen.push(e.seq);
+        }
+      }
+    })();
+    const written = await Promise.all(writers);
+    await reading;
+    expect(seen).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    // Both events of one change are adjacent.
+    expect(new Set(written.map((w) => w.lastSeq % 2))).toEqual(new Set([0]));
+    await store.close();
+  });
+
+  it('writes nothing when the decision throws, and passes the error on', async () => {
+    const store = await open(await pg().createDatabase());
+    await expect(
+      store.atomically({ flavorId: 'nope' }, () => {
+        throw new HubError('FLAVOR_NOT_FOUND');
+      }),
+    ).rejects.toMatchObject({ code: 'FLAVOR_NOT_FOUND' });
+    expect((await store.load()).flavors).toEqual([]);
+    await store.close();
+  });
+
+  it('keeps a line in arrival order; settling a waiter wakes its instance, which collects it', async () => {
+    const url = await pg().createDatabase();
+    const a = await open(url);
+    const b = await open(url);
+    const woke: string[] = [];
+    const wakeups = (name: string) => ({
+      events: () => {},
+      line: () => woke.push(name),
+      health: () => {},
+      leader: () => {},
+    });
+    await a.listen(wakeups('a'));
+    await b.listen(wakeups('b'));
+    // Each listener wakes once on connecting (to catch up); count from here.
+    woke.length = 0;
+    await a.atomically({}, () => ({ change: { flavors: [flavor('f')] }, result: 0 }));
+    const waiter = (id: string, instanceId: string) => ({
+      waiterId: id,
+      flavorId: 'f',
+      instanceId,
+      holdKey: id,
+      buyer: '{}',
+      configuration: null,
+      outcome: null,
+      transactionId: null,
+    });
+    for (const [id, inst] of [
+      ['w1', b.instanceId],
+      ['w2', a.instanceId],
+      ['w3', b.instanceId],
+    ] as const) {
+      await a.atomically({ flavorId: 'f' }, () => ({
+        change: { addWaiters: [waiter(id, inst)] },
+        result: 0,
+      }));
+    }
+    const line = await a.atomically({ flavorId: 'f' }, (l) => ({ result: l.waiters }));
+    expect(line.result.map((w) => w.waiterId)).toEqual(['w1', 'w2', 'w3']);
+    await a.atomically({ flavorId: 'f' }, () => ({
+      change: { settleWaiters: [{ waiterId: 'w1', outcome: 'not_found' }] },
+      result: 0,
+    }));
+    await expect.poll(() => woke).toEqual(['b']);
+    expect((await b.collectSettled()).map((w) => [w.waiterId, w.outcome])).toEqual([
+      ['w1', 'not_found'],
+    ]);
+    expect(await a.collectSettled()).toEqual([]);
+    await a.close();
+    await b.close();
+  });
+
+  it('elects one leader among instances; the next takes over when it closes', async () => {
+    const url = await pg().createDatabase();
+    const leaders = new Map<string, boolean>();
+    const stores = await Promise.all([open(url), open(url), open(url)]);
+    for (const s of stores) {
+      await s.listen({
+        events: () => {},
+        line: () => {},
+        health: () => {},
+        leader: (l) => leaders.set(s.instanceId, l),
+      });
+    }
+    const leading = () => [...leaders].filter(([, l]) => l).map(([id]) => id);
+    await expect.poll(leading).toHaveLength(1);
+    const first = leading()[0];
+    await stores.find((s) => s.instanceId === first)?.close();
+    leaders.delete(first as string);
+    await expect.poll(leading, { timeout: 5000 }).toHaveLength(1);
+    expect(leading()[0]).not.toBe(first);
+    for (const s of stores) await s.close();
+  });
+});
