@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, helpText, parseConfig, type HubConfig } from '../config.js';
+import type { HubConfig } from '../config.js';
 
 const LISTEN_PREFIX = 'listening ';
 
@@ -28,6 +28,8 @@ export function register(program: Command): void {
 }
 
 async function serve(argv: string[]): Promise<void> {
+  // Loaded here, not at the top: the client commands never pay for the server's modules.
+  const { ConfigError, helpText, parseConfig } = await import('../config.js');
   let config: HubConfig | undefined;
   try {
     config = parseConfig(argv, process.env);
@@ -42,7 +44,6 @@ async function serve(argv: string[]): Promise<void> {
     console.log(helpText());
     return;
   }
-  // Loaded here, not at the top: the client commands never pay for the server's modules.
   const [
     { buildApp },
     { systemClock },
