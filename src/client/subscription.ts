@@ -71,6 +71,8 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   /** The flavors the subscription covers now, by id. */
   readonly view = new Map<string, Flavor>();
   private resuming = false;
+  /** The last resume was not believed (another history): the next snapshot still answers it. */
+  private wasReset = false;
   private readonly bufferSize: number;
   private error: HubApiError | undefined;
 
@@ -163,7 +165,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   /** @internal The SUBSCRIBE_FLAVOR frame to send now. */
   request(id: string): Record<string, unknown> {
-    this.resuming = this.lastSeq !== undefined;
+    this.resuming = this.lastSeq !== undefined || this.wasReset;
     this.setState('subscribing');
     return {
       type: 'SUBSCRIBE_FLAVOR',
@@ -189,6 +191,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
         // A history that started anew cannot continue ours: forget the position, keep `resuming`.
         this.lastSeq = undefined;
         this.epoch = undefined;
+        this.wasReset = true;
         return 'reset';
       }
       if (msg.epoch !== undefined) this.epoch = msg.epoch;
@@ -205,6 +208,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       return 'recovered';
     }
     const wasRecovering = this.resuming || msg.recovered === false;
+    this.wasReset = false;
     this.view.clear();
     for (const f of msg.flavors) this.view.set(f.flavorId, f);
     this.lastSeq = msg.seq;
