@@ -63,7 +63,7 @@ describe('the SDK: REST', () => {
     const provider = client(hub.url, P);
     const buyer = client(hub.url, C0);
 
-    expect(await buyer.health()).toEqual({ status: 'ok' });
+    expect(await buyer.health()).toMatchObject({ status: 'ok' });
     expect(await buyer.whoami()).toMatchObject({
       role: 'consumer',
       identity: { NodeID: 'cons-0' },
