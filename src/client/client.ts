@@ -33,6 +33,8 @@ export interface RearHubOptions extends RestOptions {
   /** A WebSocket constructor; defaults to `globalThis.WebSocket` (pass `ws`'s in Node 20). */
   WebSocket?: WebSocketConstructor;
   reconnectBackoff?: Backoff;
+  /** Client PING interval, ms; a socket silent for one interval after a PING is replaced. Default 25,000; 0 is off. */
+  heartbeatMs?: number;
 }
 
 export type FlavorTypeSpelling = NonNullable<SubscriptionSelector['type']>;
@@ -83,7 +85,12 @@ export class RearHub {
     const ws = `${this.rest.baseUrl.replace(/^http/, 'ws')}/api/v2/subscriptions${
       options.token ? `?access_token=${seg(options.token)}` : ''
     }`;
-    this.connection = new LiveConnection(ws, options.WebSocket, options.reconnectBackoff);
+    this.connection = new LiveConnection(
+      ws,
+      options.WebSocket,
+      options.reconnectBackoff,
+      options.heartbeatMs,
+    );
   }
 
   readonly flavors = {

@@ -52,11 +52,19 @@ export class LiveConnection extends Emitter<ConnectionEvents> implements Subscri
   private attempt = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private nextId = 0;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private awaitingPong = false;
 
+  /**
+   * `heartbeatMs`: how often the client sends PING; a socket that has not answered the previous
+   * one by then is taken for dead (a half-open TCP connection never closes on its own) and
+   * replaced. 0 turns it off.
+   */
   constructor(
     private readonly url: string,
     private readonly WS: WebSocketConstructor | undefined,
     private readonly backoff: Backoff = RECONNECT_BACKOFF,
+    private readonly heartbeatMs = 25_000,
   ) {
     super();
   }
@@ -86,6 +94,7 @@ export class LiveConnection extends Emitter<ConnectionEvents> implements Subscri
     if (this.state === 'closed') return;
     if (this.retry) clearTimeout(this.retry);
     this.retry = undefined;
+    this.stopHeartbeat();
     const socket = this.socket;
     this.socket = undefined;
     this.setState('closed');
@@ -106,6 +115,7 @@ export class LiveConnection extends Emitter<ConnectionEvents> implements Subscri
       if (this.socket !== socket) return;
       this.attempt = 0;
       this.setState('connected');
+      this.startHeartbeat(socket);
       for (const sub of this.subs) this.subscribe(sub);
     };
     socket.onmessage = (ev: { data: unknown }) => {
@@ -121,7 +131,25 @@ export class LiveConnection extends Emitter<ConnectionEvents> implements Subscri
     };
   }
 
+  private startHeartbeat(socket: WebSocketLike): void {
+    this.stopHeartbeat();
+    if (this.heartbeatMs <= 0) return;
+    this.heartbeat = setInterval(() => {
+      if (this.socket !== socket) return this.stopHeartbeat();
+      if (this.awaitingPong) return socket.close(4001, 'no answer to PING');
+      this.awaitingPong = true;
+      this.send({ type: 'PING', id: 'heartbeat' });
+    }, this.heartbeatMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    this.awaitingPong = false;
+  }
+
   private closed(code: number, reason: string): void {
+    this.stopHeartbeat();
     this.backlog = undefined;
     this.pending.clear();
     for (const sub of this.subs) sub.disconnected();
@@ -151,6 +179,8 @@ export class LiveConnection extends Emitter<ConnectionEvents> implements Subscri
   }
 
   private receive(msg: ServerMessage): void {
+    // Any frame shows the socket is alive.
+    this.awaitingPong = false;
     switch (msg.type) {
       case 'SUBSCRIBED': {
         this.backlog = undefined;

@@ -61,13 +61,14 @@ async function until(pred: () => boolean): Promise<void> {
   expect(pred()).toBe(true);
 }
 
-function setup() {
+function setup(heartbeatMs = 0) {
   FakeSocket.all = [];
   const hub = new RearHub({
     url: 'http://hub.test',
     token: 't',
     WebSocket: FakeSocket as unknown as WebSocketConstructor,
     reconnectBackoff: { baseMs: 1, capMs: 1 },
+    heartbeatMs,
   });
   const sub = hub.subscribe({ selector: {} });
   const contexts: SubscribedContext[] = [];
@@ -187,5 +188,26 @@ describe('the SDK live channel', () => {
     expect(sub.state).toBe('subscribed');
     hub.close();
     expect(sub.state).toBe('unsubscribed');
+  });
+
+  it('replaces a socket that does not answer its PING (a half-open connection), and resumes', async () => {
+    const { hub, socket } = setup(20);
+    const first = socket();
+    first.open();
+    first.recv({
+      type: 'SUBSCRIBED',
+      id: first.sent[0].id,
+      subscription: '1',
+      flavors: [],
+      seq: 3,
+      epoch: 'e',
+    });
+    await until(() => first.sent.some((m) => m.type === 'PING'));
+    // The hub answers nothing more: the next beat gives the socket up.
+    await until(() => FakeSocket.all.length === 2);
+    expect(first.readyState).toBe(3);
+    socket().open();
+    expect(socket().sent[0]).toMatchObject({ type: 'SUBSCRIBE_FLAVOR', since: 3, epoch: 'e' });
+    hub.close();
   });
 });
