@@ -352,9 +352,15 @@ class Cluster implements PgCluster {
     } finally {
       closeSync(log);
     }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     let failed: Error | undefined;
-    child.once('error', (err) => (failed = err));
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      // A spawn that failed (no pid) has no exit to wait for.
+      child.once('error', (err) => {
+        failed = err;
+        if (child.pid === undefined) resolve();
+      });
+    });
     this.child = child;
     this.exited = exited.then(() => {
       if (this.child === child) this.child = undefined;

@@ -139,10 +139,16 @@ export class Market {
       line: () => reservations.collect(),
       leader: (isLeader) => {
         sweeper.lead(isLeader);
-        log?.info({ instance: store.instanceId, leader: isLeader }, isLeader ? 'leading' : 'not leading');
+        log?.info(
+          { instance: store.instanceId, leader: isLeader },
+          isLeader ? 'leading' : 'not leading',
+        );
       },
       health: (up) => {
-        log?.[up ? 'info' : 'warn']({ instance: store.instanceId }, up ? 'store reachable' : 'store unreachable');
+        log?.[up ? 'info' : 'warn'](
+          { instance: store.instanceId },
+          up ? 'store reachable' : 'store unreachable',
+        );
         if (up) {
           feed.wake(undefined);
           reservations.collect();

@@ -80,8 +80,12 @@ export class PostgresStore implements SharedStore {
       options: '-c idle_in_transaction_session_timeout=10000',
       connectionTimeoutMillis: 5000,
     });
-    // An idle pooled connection that breaks (the server restarted) must not crash the process.
+    // A pooled connection that breaks (the server restarted) must not crash the process: an
+    // idle one reports on the pool; one checked out may hear the server's goodbye between two
+    // queries, when no query is there to take the error. Its next query fails, and withClient
+    // then drops it from the pool.
     this.pool.on('error', () => {});
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   /** Connects and applies the migrations; rejects when the database cannot be reached. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQuantity } from '../../src/domain/quantity.js';
-import { k8slice, makeTokens, request, sleep } from '../helpers/hub.js';
+import { k8slice, makeTokens, request, sleep, type ApiResponse } from '../helpers/hub.js';
 import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
 
 const ROUNDS = 3;
@@ -44,8 +44,23 @@ const acknowledged = new Map<string, { text: string; buyer: number; flavorId: st
 const amounts = (characteristics: Record<string, string>): bigint[] =>
   DIMENSIONS.map((d) => parseQuantity(characteristics[d] as string) as bigint);
 
+/** Runs `fn` over `items`, at most `limit` at a time; the results in the items' order. */
+async function mapLimit<T, R>(items: T[], fn: (item: T) => Promise<R>, limit = 16): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return results;
+}
+
 async function publishRound(url: string, round: number): Promise<void> {
-  for (let i = 0; i < WHOLE_PER_ROUND + POOLED_PER_ROUND; i++) {
+  const indexes = Array.from({ length: WHOLE_PER_ROUND + POOLED_PER_ROUND }, (_, i) => i);
+  await mapLimit(indexes, async (i) => {
     const pooled = i >= WHOLE_PER_ROUND;
     const body = pooled
       ? k8slice({ cpu: '8', memory: '16Gi', pods: '80' }, { memoryMin: '2Gi', memoryStep: '2Gi' })
@@ -56,7 +71,7 @@ async function publishRound(url: string, round: number): Promise<void> {
       r.body.flavorId as string,
       pooled ? amounts(r.body.type.data.characteristics) : undefined,
     );
-  }
+  });
 }
 
 /**
@@ -105,15 +120,21 @@ async function buy(url: string, open: string[], stopped: () => boolean): Promise
 
 /** After a restart: every acknowledged contract, byte for byte; no oversale; the catalog agrees. */
 async function checkMarket(url: string): Promise<void> {
-  for (const [id, ack] of acknowledged) {
-    const r = await request(url, 'GET', `/api/v2/contracts/${id}`, consumer(ack.buyer));
-    expect(r.status, `contract ${id} after the restart`).toBe(200);
-    expect(r.text).toBe(ack.text);
-  }
+  const acks = [...acknowledged];
+  const reads = await mapLimit(acks, ([id, ack]) =>
+    request(url, 'GET', `/api/v2/contracts/${id}`, consumer(ack.buyer)),
+  );
+  acks.forEach(([id, ack], i) => {
+    expect(reads[i]?.status, `contract ${id} after the restart`).toBe(200);
+    expect(reads[i]?.text).toBe(ack.text);
+  });
+  const lists = await mapLimit(
+    Array.from({ length: BUYERS }, (_, b) => b),
+    (b) => request(url, 'GET', '/api/v2/contracts', consumer(b)),
+  );
   const sold = new Map<string, any[]>();
   const seen = new Set<string>();
-  for (let b = 0; b < BUYERS; b++) {
-    const r = await request(url, 'GET', '/api/v2/contracts', consumer(b));
+  for (const r of lists) {
     expect(r.status).toBe(200);
     for (const c of r.body as any[]) {
       expect(seen.has(c.ContractID), `contract ${c.ContractID} listed twice`).toBe(false);
@@ -124,9 +145,13 @@ async function checkMarket(url: string): Promise<void> {
     }
   }
   for (const id of acknowledged.keys()) expect(seen.has(id)).toBe(true);
-  for (const [flavorId, capacity] of published) {
+  const flavors = [...published];
+  const listings = await mapLimit(flavors, ([flavorId]) =>
+    request(url, 'GET', `/api/v2/flavors/${flavorId}`, consumer(0)),
+  );
+  for (const [i, [flavorId, capacity]] of flavors.entries()) {
     const contracts = sold.get(flavorId) ?? [];
-    const listed = await request(url, 'GET', `/api/v2/flavors/${flavorId}`, consumer(0));
+    const listed = listings[i] as ApiResponse;
     expect([200, 404]).toContain(listed.status);
     if (!capacity) {
       // A whole flavor: sold at most once, and listed exactly while unsold.
@@ -161,6 +186,8 @@ async function checkMarket(url: string): Promise<void> {
 }
 
 describe('SQLite: SIGKILL in the middle of sales', () => {
+  // ~15 s on an idle machine, mostly the hub's starts (tsx compiles src/ on each); the
+  // timeout leaves room for a machine shared with other test runs.
   it(`${ROUNDS} rounds: every acknowledged contract survives, nothing is oversold`, async () => {
     writeFileSync(join(dir, 'tokens.json'), JSON.stringify(makeTokens(BUYERS)));
     hub = await startHub();
@@ -185,5 +212,5 @@ describe('SQLite: SIGKILL in the middle of sales', () => {
       await checkMarket(hub.url);
     }
     expect(await hub.kill('SIGTERM')).toEqual({ code: 0, signal: null });
-  }, 60_000);
+  }, 120_000);
 });

@@ -120,7 +120,7 @@ describe('several instances, one market', () => {
         contracts.map((c) => c.ContractID).sort(),
       );
     }
-  });
+  }, 60_000);
 
   it('a hold on A that runs out goes to the oldest waiter on B, then to the next on C', async () => {
     const f = await publish(A);
@@ -157,7 +157,7 @@ describe('several instances, one market', () => {
     expect(zr.body.Buyer.NodeID).toBe('cons-12');
     expect(order).toEqual(['B', 'C']);
     expect(Date.parse(zr.body.ExpirationTime)).toBeGreaterThan(Date.parse(yr.body.ExpirationTime));
-  });
+  }, 60_000);
 
   it('a purchase made on A and retried on B answers the same contract, replayed', async () => {
     const f = await publish(Cc);
@@ -171,7 +171,7 @@ describe('several instances, one market', () => {
     expect((await api(Cc, 'GET', `/contracts/${first.body.ContractID}`, C(20))).text).toBe(
       first.text,
     );
-  });
+  }, 60_000);
 
   it('a refresh then a withdrawal on C reach subscribers on A and B in order, with the same seqs', async () => {
     const f = await publish(A);
@@ -203,7 +203,7 @@ describe('several instances, one market', () => {
     }
     expect(seen[0]?.map(([t]) => t)).toEqual(['REFRESH_FLAVOR', 'WITHDRAW_FLAVOR']);
     expect(seen[1]).toEqual(seen[0]);
-  });
+  }, 60_000);
 
   it('a client cut off from A resumes on B with since and epoch: no gap, no duplicate', async () => {
     const a = await WsClient.open(A.wsUrl, C(40));
@@ -244,7 +244,7 @@ describe('several instances, one market', () => {
     const ours = b.messages.filter((m) => m.type === 'FLAVOR_ADDED').map((m) => m.flavorId);
     expect(ours).toEqual(expect.arrayContaining([...missed, live].map((f) => f.flavorId)));
     b.close();
-  });
+  }, 60_000);
 
   it('with three instances up, the scheduler renews each flavor once per period', async () => {
     const sub = await WsClient.open(B.wsUrl, C(50));
@@ -273,5 +273,5 @@ describe('several instances, one market', () => {
     // Only one instance leads the sweeps.
     const leading = hubs.filter((h) => /"msg":"leading"/.test(h.output()));
     expect(leading).toHaveLength(1);
-  });
+  }, 60_000);
 });

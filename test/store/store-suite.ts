@@ -56,7 +56,7 @@ const contract = (id: string, txId: string, at = 5): StoredContract => ({
 export function storeSuite(name: string, factory: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
     it('starts empty', async () => {
-      const { store, write } = await factory.create();
+      const { store } = await factory.create();
       const loaded = await store.load();
       expect(loaded).toMatchObject({ flavors: [], openTransactions: [], events: [], lastSeq: 0 });
       expect(loaded.epoch).toMatch(/^[0-9a-f]{16}$/);
