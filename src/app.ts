@@ -11,6 +11,7 @@ import Fastify, {
   type preValidationHookHandler,
 } from 'fastify';
 import { systemClock, type Clock } from './clock.js';
+import { KEY_REFRESH_MS } from './domain/contract-signer.js';
 import type { HistoryBound } from './domain/event-bus-memory.js';
 import type { FatalHandler } from './domain/journal.js';
 import { Market } from './domain/market.js';
@@ -43,6 +44,8 @@ export interface AppOptions {
   shutdownGraceMs?: number;
   /** Called when the store fails a write; defaults to logging and closing the app. */
   onFatal?: FatalHandler;
+  /** How often the contract keys are re-read from the store, ms (picks up a rotation). */
+  keyRefreshMs?: number;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -167,6 +170,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   webRoutes(app);
 
+  // §12: the contract keys, for anyone to verify a contract with (no token, like /healthz).
+  app.get(
+    '/api/v2/keys',
+    { schema: { response: { 200: ref('JwkSet'), ...ERROR_RESPONSES } } },
+    async () => market.signer.jwks(),
+  );
+  // A key added by `rear-hub keys rotate` (or another instance) signs here within this period.
+  const keyRefresh = setInterval(() => {
+    market.signer.refresh(store).catch((err: unknown) => {
+      app.log.warn({ err }, 'could not re-read the contract keys');
+    });
+  }, options.keyRefreshMs ?? KEY_REFRESH_MS);
+  keyRefresh.unref();
+
   const tokens = new TokenRegistry(options.tokens);
   const authenticate = authHook(tokens, clock, { ...DEFAULTS.rateLimit, ...options.rateLimit });
   await app.register(
@@ -213,6 +230,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
 
   app.addHook('onClose', async () => {
+    clearInterval(keyRefresh);
     hub.close();
     market.close();
     await store.close();

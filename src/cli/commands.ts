@@ -15,8 +15,28 @@ import { register as watch } from './watch.js';
 import { register as withdraw } from './withdraw.js';
 import { EXIT } from './output.js';
 
+/**
+ * `rear-hub keys rotate [--db FILE]` (§12): cli/keys.ts keeps its own argument parser; this
+ * hands it the arguments (and the global --json) and loads it only when it runs.
+ */
+function keys(program: Command): void {
+  program
+    .command('keys')
+    .description('manage the contract signing keys (§12): keys rotate [--db FILE]')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (args: string[], _opts: unknown, cmd: Command) => {
+      const { keysCommand } = await import('./keys.js');
+      const json = cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+      process.exitCode = await keysCommand(json ? [...args, '--json'] : args, process.env);
+    });
+}
+
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   serve,
+  keys,
   flavors,
   watch,
   reserve,

@@ -33,4 +33,5 @@ export type {
   SubscriptionTarget,
 } from './subscription.js';
 export { Agent, cheapest, type AgentEvents, type AgentOptions } from './agent.js';
+export { verifyContract, type ContractVerification } from './verify.js';
 export type * from '../types/wire.js';

@@ -121,7 +121,7 @@ export class DemoMarket {
     if (!f) return;
     const t = f.type;
     const Configuration =
-      t.name === 'k8slice' && t.data.policies
+      t.name === 'k8slice' && t.data.policies?.partitionability
         ? {
             type: 'k8slice',
             data: {

@@ -44,10 +44,26 @@ function ajvMessage(errors: typeof validK8s.errors): string {
   return e ? `${e.instancePath || 'data'} ${e.message ?? 'is invalid'}` : 'is invalid';
 }
 
+/** The GPU cores a k8slice Configuration asks for: REAR's {model, cores, memory} or a bare quantity. */
+function gpuCores(data: K8SliceConfigurationData): string | undefined {
+  const g = data.gpu;
+  return typeof g === 'object' ? g.cores : g;
+}
+
+/** The JSON a string holds, or undefined (a value no template of an object accepts as such). */
+function jsonIn(value: unknown): unknown {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The unsold amounts of a pooled flavor, or undefined for a whole-unit flavor. */
 export function unsold(entry: FlavorEntry): bigint[] | undefined {
   const t = entry.flavor.type;
-  if (t.name === 'k8slice' && t.data.policies) {
+  if (t.name === 'k8slice' && t.data.policies?.partitionability) {
     // The facts already hold every quantity parsed: no parsing on the reserve path.
     return K8SLICE_RESOURCES.map((r) => (entry.facts.nums[r] as NumFact).grid.max);
   }
@@ -91,10 +107,13 @@ export function needFor(entry: FlavorEntry, config: Configuration | undefined): 
         );
       }
       const validate = templateValidator(c.ConfigurationTemplate);
+      // REAR types ConfigurationData as a string holding the parameters: one that the template
+      // refuses as a string is checked as the JSON it holds.
       if (!validate(ConfigurationData)) {
-        throw invalid(
-          `ConfigurationData does not satisfy the ConfigurationTemplate: ${ajvMessage(validate.errors)}`,
-        );
+        const message = ajvMessage(validate.errors);
+        const held = jsonIn(ConfigurationData);
+        if (held === undefined || !validate(held))
+          throw invalid(`ConfigurationData does not satisfy the ConfigurationTemplate: ${message}`);
       }
       return WHOLE;
     }
@@ -104,12 +123,15 @@ export function needFor(entry: FlavorEntry, config: Configuration | undefined): 
 }
 
 function k8sliceNeed(entry: FlavorEntry, data: K8Slice, raw: Configuration['data']): Need {
-  if (!data.policies)
+  if (!data.policies?.partitionability)
     throw invalid('This k8slice flavor is not partitionable: reserve it without a Configuration');
   if (!validK8s(raw)) throw invalid(`Configuration.data ${ajvMessage(validK8s.errors)}`);
+  const arch = data.characteristics.architecture;
+  if (raw.architecture !== undefined && arch !== undefined && raw.architecture !== arch)
+    throw invalid(`architecture ${raw.architecture} is not the flavor's (${arch})`);
   const nums = entry.facts.nums;
   const amounts = K8SLICE_RESOURCES.map((r) => {
-    const text = raw[r];
+    const text = r === 'gpu' ? gpuCores(raw) : raw[r];
     if (text === undefined) {
       if (r === 'storage' || r === 'gpu') return 0n;
       throw invalid(`Configuration.data.${r} is required`);
@@ -163,21 +185,22 @@ export function sale(
   const flavor = entry.flavor;
   const t = flavor.type;
   if (need.whole) return { sold: flavor };
-  if (t.name === 'k8slice' && t.data.policies) {
+  if (t.name === 'k8slice' && t.data.policies?.partitionability) {
     const c = t.data.characteristics;
     const asked = config?.data as unknown as K8SliceConfigurationData;
     const [, , , storage, gpu] = need.amounts as [bigint, bigint, bigint, bigint, bigint];
-    // The sold part has no policies; leaving them out (not `delete`) keeps the object fast.
-    const { policies: _policies, ...rest } = t.data;
+    // The sold part is not partitionable: its policies are empty (REAR's k8slice requires
+    // a `policies` object, in which partitionability is optional).
     const soldData: K8Slice = {
-      ...rest,
+      ...t.data,
+      policies: {},
       characteristics: {
         ...(c.architecture !== undefined ? { architecture: c.architecture } : {}),
         cpu: asked.cpu,
         memory: asked.memory,
         pods: asked.pods,
         ...(storage > 0n ? { storage: asked.storage as string } : {}),
-        ...(c.gpu && gpu > 0n ? { gpu: { ...c.gpu, cores: asked.gpu as string } } : {}),
+        ...(c.gpu && gpu > 0n ? { gpu: { ...c.gpu, cores: gpuCores(asked) as string } } : {}),
       },
     };
     const left = (unsold(entry) as bigint[]).map((u, i) => u - (need.amounts[i] as bigint));

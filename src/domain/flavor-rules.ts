@@ -1,7 +1,8 @@
 /**
  * Checks a published flavor's type data beyond what its schema can say: a partitionable
  * k8slice must offer at least its minimum with positive steps, an aggregatable vm needs
- * MinCount ≤ MaxCount, a service's ConfigurationTemplate must compile as a JSON Schema.
+ * MinCount ≤ MaxCount, a service's ConfigurationTemplate must compile as a JSON Schema (given
+ * as the schema, or — REAR's type for it — as a string holding the schema).
  */
 import { Ajv } from 'ajv';
 import { HubError } from '../errors.js';
@@ -51,7 +52,7 @@ export function checkFlavorType(type: FlavorType): void {
     }
   } else if (type.name === 'service') {
     try {
-      templateAjv.compile(type.data.Characteristics.ConfigurationTemplate);
+      templateValidator(type.data.Characteristics.ConfigurationTemplate);
     } catch (err) {
       throw new HubError(
         'INVALID_REQUEST',
@@ -61,15 +62,34 @@ export function checkFlavorType(type: FlavorType): void {
   }
 }
 
-/** Compiles a service's ConfigurationTemplate, cached per template text. */
+/**
+ * Compiles a service's ConfigurationTemplate, cached per template text. A string template
+ * (REAR's type) holds the schema as JSON: it must parse to a schema object (or boolean).
+ */
 const compiled = new Map<string, ReturnType<Ajv['compile']>>();
-export function templateValidator(template: object): ReturnType<Ajv['compile']> {
-  const key = JSON.stringify(template);
+export function templateValidator(template: object | string): ReturnType<Ajv['compile']> {
+  const key = typeof template === 'string' ? template : JSON.stringify(template);
   let fn = compiled.get(key);
   if (!fn) {
-    fn = templateAjv.compile(template);
+    const schema: unknown = typeof template === 'string' ? parseTemplate(template) : template;
+    fn = templateAjv.compile(schema as object);
     if (compiled.size > 1000) compiled.clear();
     compiled.set(key, fn);
   }
   return fn;
+}
+
+function parseTemplate(text: string): unknown {
+  let schema: unknown;
+  try {
+    schema = JSON.parse(text);
+  } catch {
+    throw new Error('the string does not hold JSON');
+  }
+  if (
+    typeof schema !== 'boolean' &&
+    (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+  )
+    throw new Error('the string does not hold a JSON Schema object');
+  return schema;
 }

@@ -59,8 +59,13 @@ export function newTransaction(
   };
 }
 
-/** A new hold's row. */
-export function storedTx(tx: Transaction, buyerId: string, expiresAt: number): StoredTransaction {
+/** A new hold's row; a request in the FLUIDOS node's dialect (§13) is remembered as such. */
+export function storedTx(
+  tx: Transaction,
+  buyerId: string,
+  expiresAt: number,
+  dialect?: 'fluidos',
+): StoredTransaction {
   // Status lives in its own column; `delete` would turn the copy into a slow dictionary object.
   const { Status: _status, ...rest } = tx;
   return {
@@ -70,6 +75,8 @@ export function storedTx(tx: Transaction, buyerId: string, expiresAt: number): S
     status: 'reserved',
     expiresAt,
     json: JSON.stringify(rest),
+    // Only a dialect request's row carries the field (§13).
+    ...(dialect ? { dialect } : {}),
   };
 }
 

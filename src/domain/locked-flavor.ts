@@ -21,6 +21,7 @@ import type {
   WithdrawReason,
 } from '../types/wire.js';
 import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
+import { signedContractJson, type ContractSigner } from './contract-signer.js';
 import { diffFields, stamp, type EventDraft } from './events.js';
 import { makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { makeContract, newTransaction, storedTx } from './holds.js';
@@ -119,6 +120,7 @@ export class LockedLine {
     configuration: Configuration | undefined,
     need: Need,
     key: string,
+    dialect?: 'fluidos',
   ): Transaction {
     const flavorId = (this.entry as FlavorEntry).flavor.flavorId;
     const expiresAt = this.now + this.ttpMs;
@@ -129,7 +131,10 @@ export class LockedLine {
       expiresAt,
       configuration,
     );
-    const row: SharedTransaction = { ...storedTx(tx, buyer.NodeID, expiresAt), holdKey: key };
+    const row: SharedTransaction = {
+      ...storedTx(tx, buyer.NodeID, expiresAt, dialect),
+      holdKey: key,
+    };
     this.write(row);
     this.holds.push({ row, tx, need });
     return tx;
@@ -182,6 +187,7 @@ export class LockedLine {
         parseConfig(head.row.configuration),
         head.need,
         head.row.holdKey,
+        head.row.dialect,
       );
       this.settle(head, 'granted', tx.TransactionID);
     }
@@ -192,11 +198,12 @@ export class LockedLine {
    * whole sale (or a remainder under the minimum) withdraws the flavor, ends its other holds
    * and tells its line 404; a remainder stays on offer and the line is served from it.
    */
-  sell(hold: LiveHold, contractMs: number): string {
+  sell(hold: LiveHold, contractMs: number, signer: ContractSigner): string {
     const entry = this.entry as FlavorEntry;
     const { sold, remainder } = sale(entry, hold.need, hold.tx.Configuration);
     const contract = makeContract(hold.tx, sold, entry.flavor.owner, this.now, contractMs);
-    const contractJson = JSON.stringify(contract);
+    // Signed before it is stored: the stored bytes, signature included, are every answer's.
+    const contractJson = signedContractJson(contract, signer);
     this.holds = this.holds.filter((h) => h !== hold);
     this.write({ ...hold.row, status: 'purchased' });
     (this.change.contracts ??= []).push({

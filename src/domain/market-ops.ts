@@ -29,18 +29,33 @@ export interface ReserveOptions {
    * only when the request has to wait.
    */
   signal?: () => AbortSignal;
+  /**
+   * The wire dialect of the request (§13), kept with the transaction so that every later
+   * answer about it, on any instance, is given in it. Absent: REAR's.
+   */
+  dialect?: 'fluidos';
 }
 
 export interface PurchaseResult {
   /** The Contract's JSON, serialized once for the store and reused for the answer. */
   contractJson: string;
   replayed: boolean;
+  /** The dialect the transaction was reserved in (§13); absent: REAR's. */
+  dialect?: 'fluidos';
+}
+
+/** A transaction as read, with the dialect it was reserved in (§13). */
+export interface TransactionView {
+  tx: Transaction;
+  dialect?: 'fluidos';
 }
 
 /** RESERVE_FLAVOR and PURCHASE_FLAVOR (§5, §6). */
 export interface Reservations {
   reserve(principal: Principal, body: Reservation, opts?: ReserveOptions): Promise<Transaction>;
   transaction(principal: Principal, id: string): Promise<Transaction>;
+  /** The transaction with the dialect it was reserved in. */
+  transactionView(principal: Principal, id: string): Promise<TransactionView>;
   cancel(principal: Principal, id: string): Promise<void>;
   purchase(principal: Principal, id: string): Promise<PurchaseResult>;
   /** Live holds and waiting requests this process knows of (metrics, tests). */

@@ -14,6 +14,7 @@ import { HubError } from '../errors.js';
 import type { SharedStore } from '../store/shared-store.js';
 import type { Store, StoreBase } from '../store/store.js';
 import { Catalog } from './catalog.js';
+import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
 import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
@@ -61,6 +62,8 @@ export class Market {
     private readonly stop: () => void,
     /** The single-process scheduler (tests read its stats); none in a shared market. */
     private readonly deadlines: DeadlineQueue | undefined,
+    /** Signs contracts; its keys are published at GET /api/v2/keys (§12). */
+    readonly signer: ContractSigner,
     /** Set for a shared market. */
     readonly shared?: { feed: SharedFeed; sweeper: SharedSweeper },
   ) {}
@@ -74,6 +77,8 @@ export class Market {
 
   private static async openLocal(o: MarketOptions, store: Store): Promise<Market> {
     const loaded = await store.load();
+    // Makes the first contract key if the store has none (§12).
+    const signer = await ContractSigner.open(store, o.clock.now());
     const bus = new MemoryEventBus(o.clock, o.history, {
       lastSeq: loaded.lastSeq,
       events: loaded.events.map(fromRecord),
@@ -87,6 +92,7 @@ export class Market {
     const reservations = new ReservationEngine(o.clock, store, journal, catalog, deadlines, {
       ttpMs: o.ttpSeconds * 1000,
       contractMs: o.contractDays * DAY_MS,
+      signer,
     });
     catalog.load(loaded.flavors);
     await reservations.load(loaded.openTransactions);
@@ -102,6 +108,7 @@ export class Market {
         deadlines.close();
       },
       deadlines,
+      signer,
     );
   }
 
@@ -109,6 +116,8 @@ export class Market {
     const log = o.log;
     const warn = (msg: string, err: unknown): void => log?.warn({ err }, msg);
     const loaded = await store.load();
+    // Every instance signs with the key set kept in the database; the first one makes it.
+    const signer = await ContractSigner.open(store, o.clock.now());
     const bus = new MemoryEventBus(o.clock, o.history, {
       lastSeq: loaded.lastSeq,
       events: loaded.events.map(fromRecord),
@@ -129,6 +138,7 @@ export class Market {
     const reservations = new SharedReservations(store, feed, o.clock, {
       ttpMs,
       contractMs: o.contractDays * DAY_MS,
+      signer,
     });
     const sweeper = new SharedSweeper(store, offers, reservations, bus, o.clock, (err) =>
       warn('leader sweep failed; retrying', err),
@@ -168,6 +178,7 @@ export class Market {
         feed.close();
       },
       undefined,
+      signer,
       { feed, sweeper },
     );
   }

@@ -14,6 +14,7 @@ import type { Change, Store, StoredTransaction } from '../store/store.js';
 import type { Configuration, NodeIdentity, Reservation, Transaction } from '../types/wire.js';
 import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
 import type { Catalog } from './catalog.js';
+import { signedContractJson, type ContractSigner } from './contract-signer.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import {
@@ -27,7 +28,12 @@ import {
 } from './holds.js';
 import { newTransactionId } from './ids.js';
 import type { Journal } from './journal.js';
-import type { PurchaseResult, ReserveOptions, Reservations } from './market-ops.js';
+import type {
+  PurchaseResult,
+  ReserveOptions,
+  Reservations,
+  TransactionView,
+} from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
 
 export interface ReservationOptions {
@@ -35,6 +41,8 @@ export interface ReservationOptions {
   ttpMs: number;
   /** How long a contract runs after its purchase, ms. */
   contractMs: number;
+  /** Signs every contract before it is stored (§12). */
+  signer: ContractSigner;
 }
 
 interface Hold {
@@ -61,6 +69,7 @@ interface Waiter {
   readonly configuration: Configuration | undefined;
   readonly key: string;
   readonly deadline: string;
+  readonly dialect: 'fluidos' | undefined;
   readonly promise: Promise<Transaction>;
   resolve(tx: Transaction): void;
   reject(err: HubError): void;
@@ -144,7 +153,7 @@ export class ReservationEngine implements Reservations {
         pool.holds.map((h) => h.need),
       )
     ) {
-      return this.grant(buyer, body.FlavorID, need, body.Configuration, key);
+      return this.grant(buyer, body.FlavorID, need, body.Configuration, key, opts.dialect);
     }
     const waitMs = opts.waitMs ?? this.options.ttpMs;
     if (waitMs <= 0) throw this.reserved(pool);
@@ -157,16 +166,24 @@ export class ReservationEngine implements Reservations {
       key,
       waitMs,
       opts.signal?.(),
+      opts.dialect,
     );
   }
 
   async transaction(principal: Principal, id: string): Promise<Transaction> {
+    return (await this.transactionView(principal, id)).tx;
+  }
+
+  /** The transaction and the dialect it was reserved in (§13). */
+  async transactionView(principal: Principal, id: string): Promise<TransactionView> {
     const hold = this.holds.get(id);
-    if (hold && visible(principal, hold.buyerId))
-      return hold.ending ? { ...hold.tx, Status: hold.ending.status } : hold.tx;
+    if (hold && visible(principal, hold.buyerId)) {
+      const tx = hold.ending ? { ...hold.tx, Status: hold.ending.status } : hold.tx;
+      return withDialect(tx, hold.stored.dialect);
+    }
     const st = await this.store.transaction(id);
     if (!st || !visible(principal, st.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');
-    return { ...(JSON.parse(st.json) as Transaction), Status: st.status };
+    return withDialect({ ...(JSON.parse(st.json) as Transaction), Status: st.status }, st.dialect);
   }
 
   async cancel(principal: Principal, id: string): Promise<void> {
@@ -194,7 +211,9 @@ export class ReservationEngine implements Reservations {
   async purchase(principal: Principal, id: string): Promise<PurchaseResult> {
     const hold = this.holds.get(id);
     if (hold && hold.buyerId === nodeId(principal)) {
-      if (hold.purchasing) return { contractJson: await hold.purchasing, replayed: true };
+      const dialect = hold.stored.dialect ? { dialect: hold.stored.dialect } : {};
+      if (hold.purchasing)
+        return { contractJson: await hold.purchasing, replayed: true, ...dialect };
       if (hold.ending) {
         await hold.ending.durable;
         throw new HubError(
@@ -214,13 +233,18 @@ export class ReservationEngine implements Reservations {
         throw new HubError('TRANSACTION_EXPIRED', 'The flavor is no longer on offer');
       }
       hold.purchasing = this.sell(hold, entry);
-      return { contractJson: await hold.purchasing, replayed: false };
+      return { contractJson: await hold.purchasing, replayed: false, ...dialect };
     }
     const st = await this.store.transaction(id);
     if (!st || st.buyerId !== nodeId(principal)) throw new HubError('TRANSACTION_NOT_FOUND');
     if (st.status === 'purchased') {
       const c = await this.store.contractByTransaction(id);
-      if (c) return { contractJson: c.json, replayed: true };
+      if (c)
+        return {
+          contractJson: c.json,
+          replayed: true,
+          ...(st.dialect ? { dialect: st.dialect } : {}),
+        };
     }
     throw new HubError('TRANSACTION_EXPIRED', `The transaction is ${st.status}`);
   }
@@ -305,11 +329,12 @@ export class ReservationEngine implements Reservations {
     need: Need,
     configuration: Configuration | undefined,
     key: string,
+    dialect: 'fluidos' | undefined,
   ): Promise<Transaction> {
     const now = this.clock.now();
     const expiresAt = now + this.options.ttpMs;
     const tx = newTransaction(newTransactionId(now), buyer, flavorId, expiresAt, configuration);
-    const stored = storedTx(tx, buyer.NodeID, expiresAt);
+    const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect);
     this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
     await this.journal.write({ transactions: [stored] });
     return tx;
@@ -324,6 +349,7 @@ export class ReservationEngine implements Reservations {
     key: string,
     waitMs: number,
     signal: AbortSignal | undefined,
+    dialect: 'fluidos' | undefined,
   ): Promise<Transaction> {
     let resolve!: (tx: Transaction) => void;
     let reject!: (err: HubError) => void;
@@ -338,6 +364,7 @@ export class ReservationEngine implements Reservations {
       configuration,
       key,
       deadline: `wait:${++waiterCounter}`,
+      dialect,
       promise,
       resolve,
       reject,
@@ -397,7 +424,7 @@ export class ReservationEngine implements Reservations {
       this.leaveLine(head);
       this.finishWaiter(
         head,
-        this.grant(head.buyer, flavorId, head.need, head.configuration, head.key),
+        this.grant(head.buyer, flavorId, head.need, head.configuration, head.key, head.dialect),
       );
     }
     this.dropPoolIfIdle(flavorId);
@@ -437,7 +464,8 @@ export class ReservationEngine implements Reservations {
     const catalogPart = this.catalog.sold(entry, remainder);
     const owner = entry.flavor.owner;
     const contract = makeContract(hold.tx, sold, owner, now, this.options.contractMs);
-    const contractJson = JSON.stringify(contract);
+    // Signed before it is stored: the stored bytes, signature included, are every answer's.
+    const contractJson = signedContractJson(contract, this.options.signer);
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
     // only once the sale is durable.
     const pool = this.pool(flavorId);
@@ -504,4 +532,8 @@ export class ReservationEngine implements Reservations {
     }
     return ended;
   }
+}
+
+function withDialect(tx: Transaction, dialect: 'fluidos' | undefined): TransactionView {
+  return dialect ? { tx, dialect } : { tx };
 }

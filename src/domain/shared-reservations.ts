@@ -21,13 +21,21 @@ import { DeadlineQueue } from './deadlines.js';
 import { buyerOf, holdKey, reservedError, visible } from './holds.js';
 import { newWaiterId } from './ids.js';
 import { LockedLine, parseTx } from './locked-flavor.js';
-import type { PurchaseResult, ReserveOptions, Reservations } from './market-ops.js';
+import type { ContractSigner } from './contract-signer.js';
+import type {
+  PurchaseResult,
+  ReserveOptions,
+  Reservations,
+  TransactionView,
+} from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
 import type { SharedFeed } from './shared-feed.js';
 
 export interface SharedReservationOptions {
   ttpMs: number;
   contractMs: number;
+  /** Signs every contract before it is stored (§12). */
+  signer: ContractSigner;
 }
 
 interface LocalWaiter {
@@ -42,7 +50,10 @@ interface LocalWaiter {
 }
 
 type Reserved = { tx: Transaction } | { waiting: string };
-type Bought = { contractJson: string } | { replay: true } | { expired: string };
+type Bought =
+  | { contractJson: string; dialect?: 'fluidos' }
+  | { replay: true; dialect?: 'fluidos' }
+  | { expired: string };
 
 /** How often waiters' outcomes are collected without a wake-up, while any wait. */
 const COLLECT_POLL_MS = 1000;
@@ -91,7 +102,8 @@ export class SharedReservations implements Reservations {
       const need = needFor(entry, config);
       const same = line.holdFor(key);
       if (same) return line.outcome({ tx: same });
-      if (line.canTake(need)) return line.outcome({ tx: line.grant(buyer, config, need, key) });
+      if (line.canTake(need))
+        return line.outcome({ tx: line.grant(buyer, config, need, key, opts.dialect) });
       if (waitMs <= 0) throw reservedError(now, line.holdEnds());
       line.enqueue({
         waiterId,
@@ -102,6 +114,7 @@ export class SharedReservations implements Reservations {
         configuration: config ? JSON.stringify(config) : null,
         outcome: null,
         transactionId: null,
+        ...(opts.dialect ? { dialect: opts.dialect } : {}),
       });
       return line.outcome({ waiting: waiterId });
     });
@@ -113,12 +126,16 @@ export class SharedReservations implements Reservations {
   }
 
   async transaction(principal: Principal, id: string): Promise<Transaction> {
+    return (await this.transactionView(principal, id)).tx;
+  }
+
+  async transactionView(principal: Principal, id: string): Promise<TransactionView> {
     const row = await this.store.transaction(id);
     if (!row || !visible(principal, row.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');
     const tx = parseTx(row);
     // A hold past its TTP has ended, whether or not its end has been written yet.
     if (tx.Status === 'reserved' && row.expiresAt <= this.clock.now()) tx.Status = 'expired';
-    return tx;
+    return row.dialect ? { tx, dialect: row.dialect } : { tx };
   }
 
   async cancel(principal: Principal, id: string): Promise<void> {
@@ -146,7 +163,8 @@ export class SharedReservations implements Reservations {
       (locked) => {
         const row = locked.transaction;
         if (!row || row.buyerId !== nodeId(principal)) throw new HubError('TRANSACTION_NOT_FOUND');
-        if (row.status === 'purchased') return { result: { replay: true } };
+        const dialect = row.dialect ? { dialect: row.dialect } : {};
+        if (row.status === 'purchased') return { result: { replay: true, ...dialect } };
         if (row.status !== 'reserved')
           throw new HubError('TRANSACTION_EXPIRED', `The transaction is ${row.status}`);
         const line = new LockedLine(locked, now, this.options.ttpMs);
@@ -156,18 +174,29 @@ export class SharedReservations implements Reservations {
           line.endHold(id, 'cancelled');
           return line.outcome({ expired: 'The flavor is no longer on offer' });
         }
-        return line.outcome({ contractJson: line.sell(hold, this.options.contractMs) });
+        return line.outcome({
+          contractJson: line.sell(hold, this.options.contractMs, this.options.signer),
+          ...dialect,
+        });
       },
     );
     if ('replay' in result) {
       const c = await this.store.contractByTransaction(id);
       if (!c) throw new HubError('TRANSACTION_EXPIRED', 'The transaction is purchased');
-      return { contractJson: c.json, replayed: true };
+      return {
+        contractJson: c.json,
+        replayed: true,
+        ...(result.dialect ? { dialect: result.dialect } : {}),
+      };
     }
     if ('expired' in result) throw new HubError('TRANSACTION_EXPIRED', result.expired);
     this.unwatch(id);
     await this.feed.reached(lastSeq);
-    return { contractJson: result.contractJson, replayed: false };
+    return {
+      contractJson: result.contractJson,
+      replayed: false,
+      ...(result.dialect ? { dialect: result.dialect } : {}),
+    };
   }
 
   /** Ends the holds of the flavor that are past their TTP, and serves its line. */

@@ -73,4 +73,15 @@ export const PG_MIGRATIONS: readonly string[] = [
     seen_at       bigint NOT NULL
   );
   `,
+  // 2: contract signing keys (§12), and the dialect a transaction or waiter speaks (§13).
+  `
+  CREATE TABLE contract_keys (
+    kid             text PRIMARY KEY,
+    created_at      bigint NOT NULL,
+    private_key_pem text NOT NULL,
+    public_jwk      text NOT NULL
+  );
+  ALTER TABLE transactions ADD COLUMN dialect text;
+  ALTER TABLE waiters ADD COLUMN dialect text;
+  `,
 ];

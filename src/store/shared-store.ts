@@ -49,6 +49,8 @@ export interface StoredWaiter {
   /** Unset while waiting; 'granted' with its transaction, or 'not_found' once it never can be. */
   outcome: 'granted' | 'not_found' | null;
   transactionId: string | null;
+  /** The dialect its request spoke (§13): the hold it is granted is answered in it. */
+  dialect?: 'fluidos';
 }
 
 /** A hold's row; `holdKey` lets a retried reservation find it again. */

@@ -41,9 +41,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
   INSERT INTO meta (key, value) VALUES ('last_seq', 0);
   `,
-  // The history's name (§8 epoch): made once with the store, never changed after.
+  // 2: the history's name (§8 epoch): made once with the store, never changed after.
   `
   CREATE TABLE meta_text (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   INSERT INTO meta_text (key, value) VALUES ('epoch', lower(hex(randomblob(8))));
+  `,
+  // 3: contract signing keys (§12) and the dialect a transaction was reserved in (§13).
+  `
+  CREATE TABLE contract_keys (
+    kid             TEXT PRIMARY KEY,
+    created_at      INTEGER NOT NULL,
+    private_key_pem TEXT NOT NULL,
+    public_jwk      TEXT NOT NULL
+  );
+  ALTER TABLE transactions ADD COLUMN dialect TEXT;
   `,
 ];

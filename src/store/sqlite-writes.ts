@@ -19,8 +19,8 @@ export function openWriter(db: Database.Database): (changes: Change[]) => Outcom
          ttl_seconds = excluded.ttl_seconds`,
     ),
     upsertTransaction: db.prepare(
-      `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json)
-       VALUES (@transactionId, @flavorId, @buyerId, @status, @expiresAt, @json)
+      `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json, dialect)
+       VALUES (@transactionId, @flavorId, @buyerId, @status, @expiresAt, @json, @dialect)
        ON CONFLICT(transaction_id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at,
          json = excluded.json`,
     ),
@@ -38,7 +38,9 @@ export function openWriter(db: Database.Database): (changes: Change[]) => Outcom
   const apply = (change: Change): number => {
     for (const f of change.flavors ?? [])
       stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
-    for (const t of change.transactions ?? []) stmt.upsertTransaction.run(t);
+    // The dialect is written with the new row only (an update keeps it: it never changes).
+    for (const t of change.transactions ?? [])
+      stmt.upsertTransaction.run({ ...t, dialect: t.dialect ?? null });
     for (const c of change.contracts ?? []) stmt.insertContract.run(c);
     let maxSeq = 0;
     for (const e of change.events ?? []) {

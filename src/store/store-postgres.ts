@@ -33,7 +33,7 @@ import type {
   Target,
   Wakeups,
 } from './shared-store.js';
-import type { Loaded, StoredContract, StoredEvent } from './store.js';
+import type { Loaded, StoredContract, StoredEvent, StoredKey } from './store.js';
 
 type Row = Record<string, unknown>;
 
@@ -134,7 +134,9 @@ export class PostgresStore implements SharedStore {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       try {
         const flavors = await c.query(`SELECT * FROM flavors WHERE status = 'live'`);
-        const open = await c.query(`SELECT * FROM transactions WHERE status = 'reserved'`);
+        const open = await c.query(
+          `SELECT * FROM transactions WHERE status = 'reserved' ORDER BY transaction_id`,
+        );
         const events = await c.query('SELECT * FROM events ORDER BY seq');
         const seq = await c.query('SELECT last_seq FROM seq_counter');
         const epoch = await c.query(`SELECT value FROM meta WHERE key = 'epoch'`);
@@ -235,8 +237,8 @@ export class PostgresStore implements SharedStore {
     }
     if (change.transactions?.length) {
       await c.query(
-        `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key)
-         SELECT transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key
+        `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key, dialect)
+         SELECT transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key, dialect
            FROM json_populate_recordset(null::transactions, $1)
          ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status,
            expires_at = excluded.expires_at, json = excluded.json`,
@@ -253,8 +255,8 @@ export class PostgresStore implements SharedStore {
     }
     if (change.addWaiters?.length) {
       await c.query(
-        `INSERT INTO waiters (waiter_id, flavor_id, instance_id, hold_key, buyer, configuration)
-         SELECT waiter_id, flavor_id, instance_id, hold_key, buyer, configuration
+        `INSERT INTO waiters (waiter_id, flavor_id, instance_id, hold_key, buyer, configuration, dialect)
+         SELECT waiter_id, flavor_id, instance_id, hold_key, buyer, configuration, dialect
            FROM json_populate_recordset(null::waiters, $1)`,
         [
           JSON.stringify(
@@ -265,6 +267,7 @@ export class PostgresStore implements SharedStore {
               hold_key: w.holdKey,
               buyer: w.buyer,
               configuration: w.configuration,
+              dialect: w.dialect ?? null,
             })),
           ),
         ],
@@ -393,6 +396,24 @@ export class PostgresStore implements SharedStore {
 
   async pruneEvents(throughSeq: number): Promise<void> {
     await this.query('DELETE FROM events WHERE seq <= $1', [throughSeq]);
+  }
+
+  async keys(): Promise<StoredKey[]> {
+    const r = await this.query('SELECT * FROM contract_keys ORDER BY created_at, kid', []);
+    return r.rows.map((row) => ({
+      kid: row.kid as string,
+      createdAt: Number(row.created_at),
+      privateKeyPem: row.private_key_pem as string,
+      publicJwk: row.public_jwk as string,
+    }));
+  }
+
+  async addKey(key: StoredKey): Promise<void> {
+    await this.query(
+      `INSERT INTO contract_keys (kid, created_at, private_key_pem, public_jwk)
+       VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING`,
+      [key.kid, key.createdAt, key.privateKeyPem, key.publicJwk],
+    );
   }
 
   async transaction(id: string): Promise<SharedTransaction | undefined> {
@@ -617,6 +638,7 @@ function transactionRow(t: SharedTransaction): Row {
     expires_at: t.expiresAt,
     json: t.json,
     hold_key: t.holdKey ?? null,
+    dialect: t.dialect ?? null,
   };
 }
 
@@ -653,6 +675,7 @@ function toTransaction(r: Row): SharedTransaction {
     json: r.json as string,
   };
   if (typeof r.hold_key === 'string') t.holdKey = r.hold_key;
+  if (r.dialect === 'fluidos') t.dialect = 'fluidos';
   return t;
 }
 
@@ -690,5 +713,6 @@ function toWaiter(r: Row): StoredWaiter {
     linePos: Number(r.line_pos),
     outcome: (r.outcome as StoredWaiter['outcome']) ?? null,
     transactionId: (r.transaction_id as string | null) ?? null,
+    ...(r.dialect === 'fluidos' ? { dialect: 'fluidos' as const } : {}),
   };
 }

@@ -23,6 +23,7 @@ import type {
   StoredContract,
   StoredEvent,
   StoredFlavor,
+  StoredKey,
   StoredTransaction,
 } from './store.js';
 
@@ -94,6 +95,13 @@ export class SqliteStore implements Store {
       ),
       allContracts: db.prepare(
         `SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT ?`,
+      ),
+      keys: db.prepare(`SELECT * FROM contract_keys ORDER BY created_at, kid`),
+      // Keys are written on this connection, not the writer thread: rare (first start, a
+      // rotation), independent of market commits, and busy_timeout waits out the writer.
+      addKey: db.prepare(
+        `INSERT OR IGNORE INTO contract_keys (kid, created_at, private_key_pem, public_jwk)
+         VALUES (@kid, @createdAt, @privateKeyPem, @publicJwk)`,
       ),
     };
   }
@@ -215,6 +223,20 @@ export class SqliteStore implements Store {
     return (this.stmt.allContracts.all(limit) as Row[]).map(toContract);
   }
 
+  async keys(): Promise<StoredKey[]> {
+    return (this.stmt.keys.all() as Row[]).map((r) => ({
+      kid: r.kid as string,
+      createdAt: Number(r.created_at),
+      privateKeyPem: r.private_key_pem as string,
+      publicJwk: r.public_jwk as string,
+    }));
+  }
+
+  async addKey(key: StoredKey): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    this.stmt.addKey.run(key);
+  }
+
   /** Writes what is queued, stops the writer and closes both connections; safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -267,6 +289,7 @@ function toTransaction(r: Row): StoredTransaction {
     status: r.status as StoredTransaction['status'],
     expiresAt: Number(r.expires_at),
     json: r.json as string,
+    ...(r.dialect === 'fluidos' ? { dialect: 'fluidos' as const } : {}),
   };
 }
 

@@ -47,6 +47,12 @@ export interface StoredTransaction {
   expiresAt: number;
   /** The Transaction JSON (without Status). */
   json: string;
+  /**
+   * The wire dialect the transaction was reserved in (§13): 'fluidos' for the FLUIDOS node's
+   * spelling, absent for REAR's. Set when the hold is made and never changed; every later
+   * answer about the transaction (read, purchase, replay) on any instance uses it.
+   */
+  dialect?: 'fluidos';
 }
 
 export interface StoredContract {
@@ -57,6 +63,20 @@ export interface StoredContract {
   createdAt: number;
   /** The Contract JSON. */
   json: string;
+}
+
+/**
+ * A contract signing key (§12). Keys are only ever added, never changed or removed: a key that
+ * signed a contract must stay published. The newest (highest createdAt, then kid) signs.
+ */
+export interface StoredKey {
+  kid: string;
+  /** ms since the epoch. */
+  createdAt: number;
+  /** The Ed25519 private key, PKCS#8 PEM. A secret: never sent anywhere. */
+  privateKeyPem: string;
+  /** The public key as a JWK JSON text ({"kty":"OKP","crv":"Ed25519","x"}). */
+  publicJwk: string;
 }
 
 export interface StoredEvent {
@@ -108,6 +128,14 @@ export interface StoreBase {
   contractsOf(nodeId: string): Promise<StoredContract[]>;
   /** Every contract, newest first (admin view). */
   allContracts(limit: number): Promise<StoredContract[]>;
+  /** Every contract key, oldest first (by createdAt, then kid). */
+  keys(): Promise<StoredKey[]>;
+  /**
+   * Adds a key, durably, before it resolves. A kid that is already stored is left as it is
+   * (two instances making their first key at once both succeed; both keys stay published).
+   * Independent of `commit` and its ordering: keys are not part of any market change.
+   */
+  addKey(key: StoredKey): Promise<void>;
   /** Waits for pending writes, then releases the backend; safe to call twice. */
   close(): Promise<void>;
 }

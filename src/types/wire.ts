@@ -105,12 +105,16 @@ export interface K8SliceFlavorType {
   data: K8Slice;
 }
 /**
- * Type data of a k8slice flavor (REAR's lowerCamel spelling).
+ * Type data of a k8slice flavor (REAR's lowerCamel spelling). `name` is optional: REAR's k8slice schema requires a `name` it never defines (its example gives one), so an offer may carry it or not. `policies` without `partitionability` (REAR allows `{}`) means not partitionable.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "K8Slice".
  */
 export interface K8Slice {
+  /**
+   * A label for the slice (REAR's example has one; see the description).
+   */
+  name?: string;
   characteristics: K8SliceCharacteristics;
   properties?: K8SliceProperties;
   policies?: K8SlicePolicies;
@@ -147,7 +151,7 @@ export interface CarbonFootprint {
   operational?: number[];
 }
 export interface K8SlicePolicies {
-  partitionability: Partitionability;
+  partitionability?: Partitionability;
 }
 export interface Partitionability {
   cpuMin: Quantity;
@@ -201,7 +205,7 @@ export interface ServiceFlavorType {
   data: Service;
 }
 /**
- * Type data of a service flavor. ConfigurationTemplate is a JSON Schema that a reservation's ConfigurationData must satisfy.
+ * Type data of a service flavor. ConfigurationTemplate is a JSON Schema that a reservation's ConfigurationData must satisfy: either the schema itself, or (REAR's type) a string holding it; it is listed in the form it was published.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "Service".
@@ -227,9 +231,11 @@ export interface ServiceCharacteristics {
    * @maxItems 16
    */
   HostingPolicies: string[];
-  ConfigurationTemplate: {
-    [k: string]: unknown | undefined;
-  };
+  ConfigurationTemplate:
+    | {
+        [k: string]: unknown | undefined;
+      }
+    | string;
 }
 export interface SensorFlavorType {
   name: 'sensor';
@@ -243,7 +249,14 @@ export interface SensorFlavorType {
  */
 export interface Sensor {
   Characteristics: SensorCharacteristics;
-  AccessType?: string;
+  /**
+   * How the sensor is read: a name, or REAR's object form (e.g. {"HTTP": {"method": ["GET"]}} or {"MQTT": {"QoS": "1"}}).
+   */
+  AccessType?:
+    | string
+    | {
+        [k: string]: unknown | undefined;
+      };
   Properties?: {
     [k: string]: unknown | undefined;
   };
@@ -356,6 +369,102 @@ export interface WithdrawRequestReason {
   Message?: string;
 }
 /**
+ * A Configuration as the FLUIDOS node sends it (§13): a k8slice's data as REAR's (gpu as {model, cores, memory}); a service's as {hostingPolicy?, configurationData}, which the hub reads as REAR's {HostingPolicy?, ConfigurationData}.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosConfiguration".
+ */
+export interface FluidosConfiguration {
+  type: 'k8slice' | 'vm' | 'service' | 'sensor';
+  data: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
+ * A Contract in the FLUIDOS node's dialect (§13; its Go struct models.Contract): the purchase answer, and its replay, for a transaction reserved in that dialect. `flavor` is the contract's Flavor spelled as the node reads it (flavorID, providerID, owner as {ID, IP, domain}; a k8slice's characteristics also under the node's own key `charateristics`, a service's Characteristics also flattened into its data). `signature` is the Contract's §12 signature: its JWS payload is the contract in REAR's spelling. No credentials are ever in it.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosContract".
+ */
+export interface FluidosContract {
+  contractID: string;
+  transactionID: string;
+  flavor: {
+    [k: string]: unknown | undefined;
+  };
+  buyerID: FluidosNodeIdentity;
+  buyerClusterID: string;
+  seller: FluidosNodeIdentity;
+  expirationTime: string;
+  configuration?: FluidosConfiguration;
+  signature: string;
+}
+/**
+ * A NodeIdentity as the FLUIDOS node spells it (§13; its Go struct models.NodeIdentity). `kubeconfig` is accepted and never stored nor echoed.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosNodeIdentity".
+ */
+export interface FluidosNodeIdentity {
+  ID: string;
+  IP: string;
+  domain: string;
+  additionalInformation?: FluidosNodeIdentityAdditionalInfo;
+}
+export interface FluidosNodeIdentityAdditionalInfo {
+  liqoID?: string;
+  kubeconfig?: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * Optional body of POST /api/v2/transactions/{id}/purchase in the FLUIDOS node's dialect (§13; its Go struct models.PurchaseRequest). Accepted, and neither stored nor echoed: liqoCredentials hold a kubeconfig.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosPurchase".
+ */
+export interface FluidosPurchase {
+  liqoCredentials?: FluidosLiqoCredentials;
+  ingressTelemetryEndpoint?: FluidosTelemetryServer;
+}
+export interface FluidosLiqoCredentials {
+  clusterID?: string;
+  kubeconfig?: string;
+  [k: string]: unknown | undefined;
+}
+export interface FluidosTelemetryServer {
+  endpoint?: string;
+  /**
+   * Go marshals an empty list as null.
+   */
+  intents?: string[] | null;
+}
+/**
+ * Body of POST /api/v2/reservations in the FLUIDOS node's dialect (§13; its Go struct models.ReserveRequest). The transaction it makes is answered in this dialect from then on.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosReservation".
+ */
+export interface FluidosReservation {
+  flavorID: string;
+  buyerID: FluidosNodeIdentity;
+  configuration?: FluidosConfiguration;
+}
+/**
+ * A Transaction in the FLUIDOS node's dialect (§13; its Go struct models.Transaction): the answer to a reservation made in that dialect, at reserve and read. `clusterID` is the buyer's liqoID when it sent one; `status` is the hub's.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FluidosTransaction".
+ */
+export interface FluidosTransaction {
+  transactionID: string;
+  flavorID: string;
+  configuration?: FluidosConfiguration;
+  buyer: FluidosNodeIdentity;
+  clusterID?: string;
+  expirationTime: string;
+  status: 'reserved' | 'purchased' | 'expired' | 'cancelled';
+}
+/**
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "Health".
  */
@@ -364,17 +473,43 @@ export interface Health {
   store?: 'sqlite' | 'postgres';
 }
 /**
- * A partition of a partitionable k8slice. gpu is a number of GPU cores.
+ * GET /api/v2/keys: the hub's contract signing keys (§12), as a JWK Set (RFC 7517). Every key that ever signed a contract stays in it.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "JwkSet".
+ */
+export interface JwkSet {
+  keys: ContractKey[];
+}
+export interface ContractKey {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  /**
+   * The public key, base64url (RFC 8037).
+   */
+  x: string;
+  kid: string;
+  alg: 'EdDSA';
+  use: 'sig';
+}
+/**
+ * A partition of a partitionable k8slice, as REAR's K8SliceConfiguration spells it (and the FLUIDOS node sends it): `gpu` is either REAR's {model, cores, memory} (cores is what is reserved) or a bare number of GPU cores; `architecture`, when given, must be the flavor's.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "K8SliceConfigurationData".
  */
 export interface K8SliceConfigurationData {
+  architecture?: string;
   cpu: Quantity;
   memory: Quantity;
   pods: Quantity;
   storage?: Quantity;
-  gpu?: Quantity;
+  gpu?: Quantity | K8SliceConfigurationGpu;
+}
+export interface K8SliceConfigurationGpu {
+  model?: string;
+  cores: Quantity;
+  memory?: Quantity;
 }
 /**
  * Optional body of POST /api/v2/transactions/{id}/purchase. LiqoCredentials are accepted and not stored.
@@ -399,7 +534,7 @@ export interface Reservation {
   Configuration?: Configuration;
 }
 /**
- * A service set-up; ConfigurationData must satisfy the flavor's ConfigurationTemplate.
+ * A service set-up; ConfigurationData must satisfy the flavor's ConfigurationTemplate. REAR types it as a string holding the parameters: a string that the template refuses as it is is checked as the JSON it holds.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
  * via the `definition` "ServiceConfigurationData".

@@ -13,7 +13,7 @@ export function summary(f: Flavor): string {
       if (c.storage) parts.push(`${c.storage} disk`);
       if (c.gpu) parts.push(`${c.gpu.cores}× ${c.gpu.model}`);
       if (c.architecture) parts.push(c.architecture);
-      if (t.data.policies) parts.push('partitionable');
+      if (t.data.policies?.partitionability) parts.push('partitionable');
       return parts.join(' · ');
     }
     case 'vm': {
@@ -71,7 +71,7 @@ export function time(iso: string): string {
 /** The flavor's own configuration defaults, for the reserve form. */
 export function reserveDefaults(f: Flavor): Record<string, string> | undefined {
   const t = f.type;
-  if (t.name === 'k8slice' && t.data.policies) {
+  if (t.name === 'k8slice' && t.data.policies?.partitionability) {
     const p = t.data.policies.partitionability;
     return { cpu: p.cpuMin, memory: p.memoryMin, pods: p.podsMin };
   }

@@ -163,6 +163,16 @@ describe('rear-hub client commands', { timeout: 90_000 }, () => {
     expect(down.stderr).toContain('CONNECTION_FAILED');
   });
 
+  it('keys rotate is wired into the command (§12)', async () => {
+    const hub = await hubs();
+    const before = (await hub.api('GET', '/api/v2/keys')).body.keys.map((k: any) => k.kid);
+    const r = await run(hub, undefined, ['--json', 'keys', 'rotate', '--db', hub.dbPath]);
+    expect(r.code).toBe(0);
+    const rotated = JSON.parse(r.stdout);
+    expect(rotated.kids).toEqual(expect.arrayContaining(before));
+    expect(rotated.kids.length).toBe(before.length + 1);
+  });
+
   it('reserve → purchase → contracts, cancel, refresh and withdraw, with --json', async () => {
     const hub = await hubs();
     const a = (await hub.api('POST', '/api/v2/flavors', P, k8slice())).body;

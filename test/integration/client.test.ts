@@ -19,6 +19,7 @@ import {
   type RearHubOptions,
   type SubscribedContext,
   type SubscriptionItem,
+  verifyContract,
 } from '../../src/client/index.js';
 import { hubsClosedAfterEach, k8slice, sleep, startHub, type TestHub } from '../helpers/hub.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -97,6 +98,10 @@ describe('the SDK: REST', () => {
     expect((await buyer.purchase(tx.TransactionID)).ContractID).toBe(contract.ContractID);
     expect((await buyer.contracts.list()).map((c) => c.ContractID)).toEqual([contract.ContractID]);
     expect((await buyer.contracts.get(contract.ContractID)).Seller.NodeID).toBe('prov-a');
+    // §12: the hub's keys verify the contract's signature.
+    const jwks = await buyer.keys();
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    expect(await verifyContract(contract, jwks)).toMatchObject({ valid: true });
 
     const tx2 = await buyer.reserve({ FlavorID: small.flavorId });
     await buyer.cancel(tx2.TransactionID);

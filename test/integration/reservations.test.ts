@@ -203,7 +203,8 @@ describe('partitions and configurations', () => {
       memory: '2Gi',
       pods: '20',
     });
-    expect(c.body.Flavor.type.data.policies).toBeUndefined();
+    // Sold, a partition is not partitionable: empty policies (REAR's k8slice requires the object).
+    expect(c.body.Flavor.type.data.policies).toEqual({});
     expect(c.body.Configuration).toEqual(part('2', '2Gi', '20').Configuration);
     const left = (await h.api('GET', `/api/v2/flavors/${f}`, C(1))).body;
     expect(left.type.data.characteristics).toMatchObject({ cpu: '1', memory: '1Gi', pods: '10' });
@@ -433,7 +434,8 @@ describe('PURCHASE_FLAVOR', () => {
 describe('restart', () => {
   it('a live hold survives with its remaining time; an expired one is released; contracts stay', async () => {
     const { path } = tempDbPath();
-    const first = await hub({ dbPath: path, ttpSeconds: 3 });
+    // TTP 6 s: the live hold keeps ~3 s for a restart, which takes over 1 s on a loaded machine.
+    const first = await hub({ dbPath: path, ttpSeconds: 6 });
     const a = await publish(first);
     const b = await publish(first);
     const c = await publish(first);
@@ -442,12 +444,12 @@ describe('restart', () => {
       await first.api('POST', `/api/v2/transactions/${sold.TransactionID}/purchase`, C(2))
     ).body;
     const shortHold = (await reserve(first, 1, b)).body;
-    await sleep(1000);
+    await sleep(3000);
     const liveHold = (await reserve(first, 0, a)).body;
     await first.close();
-    // The hold on b (3 s TTP, taken 1 s earlier) expires while the hub is down.
-    await sleep(2100);
-    const second = await hub({ dbPath: path, ttpSeconds: 3 });
+    // The hold on b (6 s TTP, taken 3 s earlier) expires while the hub is down.
+    await sleep(3100);
+    const second = await hub({ dbPath: path, ttpSeconds: 6 });
     const st = await second.api('GET', `/api/v2/transactions/${liveHold.TransactionID}`, C(0));
     expect(st.body.Status).toBe('reserved');
     expect(st.body.ExpirationTime).toBe(liveHold.ExpirationTime);

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compactVerify, createLocalJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8slice, makeTokens, request, sleep, WsClient } from '../helpers/hub.js';
 import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
@@ -171,6 +172,45 @@ describe('several instances, one market', () => {
     expect((await api(Cc, 'GET', `/contracts/${first.body.ContractID}`, C(20))).text).toBe(
       first.text,
     );
+  }, 60_000);
+
+  it('every instance signs with the one key set of the market; a FLUIDOS-dialect hold is answered in it everywhere', async () => {
+    const sets = await Promise.all(hubs.map(async (h) => (await api(h, 'GET', '/keys')).body));
+    expect(sets[1]).toEqual(sets[0]);
+    expect(sets[2]).toEqual(sets[0]);
+    const f = await publish(A);
+    // Reserved on B in the node's dialect, bought on C, replayed on A: every answer in it.
+    const r = await api(B, 'POST', '/reservations', C(60), {
+      flavorID: f.flavorId,
+      buyerID: { ID: 'cons-60', IP: '10.1.0.60', domain: 'c60.test' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.transactionID).toMatch(/^tx-/);
+    expect(
+      (await api(A, 'GET', `/transactions/${r.body.transactionID}`, C(60))).body.transactionID,
+    ).toBe(r.body.transactionID);
+    const bought = await api(
+      Cc,
+      'POST',
+      `/transactions/${r.body.transactionID}/purchase`,
+      C(60),
+      {},
+    );
+    expect(bought.status).toBe(200);
+    expect(bought.body.contractID).toMatch(/^ct-/);
+    const replay = await api(
+      A,
+      'POST',
+      `/transactions/${r.body.transactionID}/purchase`,
+      C(60),
+      {},
+    );
+    expect(replay.text).toBe(bought.text);
+    // The contract as stored (REAR's spelling) verifies against the set every instance publishes.
+    const stored = await api(B, 'GET', `/contracts/${bought.body.contractID}`, C(60));
+    const { Signature, ...rest } = stored.body;
+    const { payload } = await compactVerify(Signature, createLocalJWKSet(sets[0]));
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual(rest);
   }, 60_000);
 
   it('a refresh then a withdrawal on C reach subscribers on A and B in order, with the same seqs', async () => {

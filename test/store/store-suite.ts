@@ -9,6 +9,7 @@ import type {
   StoreBase,
   StoredContract,
   StoredFlavor,
+  StoredKey,
   StoredTransaction,
 } from '../../src/store/store.js';
 
@@ -158,6 +159,45 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const loaded = await again.load();
       expect(loaded.events).toEqual([]);
       expect(loaded.lastSeq).toBe(3);
+      await again.close();
+    });
+
+    it('keeps contract keys across a reopen, oldest first, and ignores a kid added twice', async () => {
+      const { store, reopen } = await factory.create();
+      expect(await store.keys()).toEqual([]);
+      const key = (kid: string, createdAt: number): StoredKey => ({
+        kid,
+        createdAt,
+        privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${kid}\n-----END PRIVATE KEY-----\n`,
+        publicJwk: JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: kid }),
+      });
+      await store.addKey(key('k2', 20));
+      await store.addKey(key('k1', 10));
+      // The same kid again (another instance's first start, say) changes nothing.
+      await store.addKey({ ...key('k1', 99), publicJwk: '{}' });
+      await store.close();
+      const { store: again } = await reopen();
+      expect(await again.keys()).toEqual([key('k1', 10), key('k2', 20)]);
+      await again.close();
+    });
+
+    it("remembers a transaction's dialect and keeps it through later updates", async () => {
+      const { store, write, reopen } = await factory.create();
+      await write({ transactions: [{ ...tx('t1'), dialect: 'fluidos' }, tx('t2')] });
+      // A later status update need not repeat the dialect.
+      await write({ transactions: [tx('t1', 'purchased')] });
+      await store.close();
+      const { store: again, write: writeAgain } = await reopen();
+      expect(await again.transaction('t1')).toEqual({
+        ...tx('t1', 'purchased'),
+        dialect: 'fluidos',
+      });
+      expect(await again.transaction('t2')).toEqual(tx('t2'));
+      await writeAgain({ transactions: [{ ...tx('t3'), dialect: 'fluidos' }] });
+      expect((await again.load()).openTransactions).toEqual([
+        tx('t2'),
+        { ...tx('t3'), dialect: 'fluidos' },
+      ]);
       await again.close();
     });
 

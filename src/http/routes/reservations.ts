@@ -1,8 +1,39 @@
-/** RESERVE_FLAVOR (§5) and PURCHASE_FLAVOR (§6): thin over the reservation engine. */
+/**
+ * RESERVE_FLAVOR (§5) and PURCHASE_FLAVOR (§6): thin over the reservation engine. Each route
+ * also takes the FLUIDOS node's dialect (§13, fluidos-dialect.ts): a reservation in it is read
+ * as REAR's, and its transaction is answered in it from then on (the dialect is stored with it).
+ * Answers are serialized here (one JSON text per dialect), so the response schemas list both.
+ */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Market } from '../../domain/market.js';
-import type { Purchase, Reservation } from '../../types/wire.js';
+import type {
+  FluidosPurchase,
+  FluidosReservation,
+  Purchase,
+  Reservation,
+  Transaction,
+} from '../../types/wire.js';
+import {
+  contractToFluidos,
+  isFluidosReservation,
+  reservationFromFluidos,
+  transactionToFluidos,
+  type Dialect,
+} from '../fluidos-dialect.js';
 import { ERROR_RESPONSES, ID_PARAMS, JSON_TYPE, ref } from '../route-schemas.js';
+
+/** Either dialect's body or answer: REAR's (first) or the FLUIDOS node's (§13). */
+const EITHER = {
+  reservation: { oneOf: [ref('Reservation'), ref('FluidosReservation')] },
+  // Both spellings' purchase bodies are optional objects; {} is both.
+  purchase: { anyOf: [ref('Purchase'), ref('FluidosPurchase')] },
+  transaction: { anyOf: [ref('Transaction'), ref('FluidosTransaction')] },
+  contract: { anyOf: [ref('Contract'), ref('FluidosContract')] },
+} as const;
+
+function transactionJson(tx: Transaction, dialect: Dialect | undefined): string {
+  return dialect === 'fluidos' ? transactionToFluidos(tx) : JSON.stringify(tx);
+}
 
 /** Longest wait a client may ask for with Prefer: wait (RFC 7240), seconds. */
 export const MAX_WAIT_SECONDS = 3600;
@@ -29,21 +60,30 @@ function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
 export function reservationRoutes(app: FastifyInstance, market: Market): void {
   const { reservations } = market;
 
-  app.post<{ Body: Reservation }>(
+  app.post<{ Body: Reservation | FluidosReservation }>(
     '/reservations',
     {
       schema: {
-        body: ref('Reservation'),
-        response: { 200: ref('Transaction'), ...ERROR_RESPONSES },
+        body: EITHER.reservation,
+        response: { 200: EITHER.transaction, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {
       const wait = preferredWait(request.headers.prefer);
       if (wait !== undefined) reply.header('Preference-Applied', `wait=${wait}`);
-      return reservations.reserve(request.principal, request.body, {
-        ...(wait !== undefined ? { waitMs: wait * 1000 } : {}),
-        signal: () => clientGone(request, reply),
-      });
+      const body = request.body;
+      const dialect: Dialect | undefined = isFluidosReservation(body) ? 'fluidos' : undefined;
+      const tx = await reservations.reserve(
+        request.principal,
+        isFluidosReservation(body) ? reservationFromFluidos(body) : body,
+        {
+          ...(wait !== undefined ? { waitMs: wait * 1000 } : {}),
+          signal: () => clientGone(request, reply),
+          ...(dialect ? { dialect } : {}),
+        },
+      );
+      // Answered in the request's dialect (a retry that finds a live hold included).
+      return reply.type(JSON_TYPE).send(transactionJson(tx, dialect));
     },
   );
 
@@ -52,10 +92,16 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
     {
       schema: {
         params: ID_PARAMS('id'),
-        response: { 200: ref('Transaction'), ...ERROR_RESPONSES },
+        response: { 200: EITHER.transaction, ...ERROR_RESPONSES },
       },
     },
-    async (request) => reservations.transaction(request.principal, request.params.id),
+    async (request, reply) => {
+      const { tx, dialect } = await reservations.transactionView(
+        request.principal,
+        request.params.id,
+      );
+      return reply.type(JSON_TYPE).send(transactionJson(tx, dialect));
+    },
   );
 
   app.delete<{ Params: { id: string } }>(
@@ -69,25 +115,29 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
     },
   );
 
-  app.post<{ Params: { id: string }; Body: Purchase | undefined }>(
+  app.post<{ Params: { id: string }; Body: Purchase | FluidosPurchase | undefined }>(
     '/transactions/:id/purchase',
     {
       config: { optionalBody: true },
       schema: {
         params: ID_PARAMS('id'),
-        body: ref('Purchase'),
-        response: { 200: ref('Contract'), ...ERROR_RESPONSES },
+        body: EITHER.purchase,
+        response: { 200: EITHER.contract, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {
-      // LiqoCredentials are accepted and deliberately not stored (they are secrets).
-      const { contractJson, replayed } = await reservations.purchase(
+      // LiqoCredentials (either spelling) and the node's ingressTelemetryEndpoint are accepted
+      // and deliberately not stored: credentials are secrets, and nothing here uses either.
+      const { contractJson, replayed, dialect } = await reservations.purchase(
         request.principal,
         request.params.id,
       );
       if (replayed) reply.header('Idempotent-Replayed', 'true');
-      // The JSON the store holds, byte for byte: a replay answers exactly what the first did.
-      return reply.type(JSON_TYPE).send(contractJson);
+      // The JSON the store holds, byte for byte (or its deterministic translation for a
+      // transaction reserved in the node's dialect): a replay answers exactly what the first did.
+      return reply
+        .type(JSON_TYPE)
+        .send(dialect === 'fluidos' ? contractToFluidos(contractJson) : contractJson);
     },
   );
 }

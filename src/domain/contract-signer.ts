@@ -1,0 +1,152 @@
+/**
+ * Signed contracts (§12). Every Contract carries `Signature`: a compact JWS (RFC 7515) whose
+ * header is {"alg":"EdDSA","kid"} (Ed25519, RFC 8037) and whose payload is the Contract's JSON
+ * without `Signature` — exactly the bytes the hub stores and answers up to that field. Anyone
+ * holding the hub's JWK Set (`GET /api/v2/keys`) can check it with any JWS library.
+ *
+ * Signing is synchronous (node:crypto's Ed25519, about 50 µs) so the sale path adds no await
+ * between building the contract and committing it. Keys live in the store (StoredKey): the
+ * first start makes one, `rear-hub keys rotate` adds one, the newest signs and every key stays
+ * published. A running hub re-reads the store's keys (`refresh`, every KEY_REFRESH_MS in
+ * app.ts), so a key added by a rotation, or by another instance, is picked up without restart.
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
+import type { StoreBase, StoredKey } from '../store/store.js';
+import type { Contract } from '../types/wire.js';
+
+/** A public key as §12 publishes it. */
+export interface PublicJwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  kid: string;
+  alg: 'EdDSA';
+  use: 'sig';
+}
+
+export interface JwkSet {
+  keys: PublicJwk[];
+}
+
+/** How often a running hub re-reads the store's keys, ms. */
+export const KEY_REFRESH_MS = 30_000;
+
+/** A new Ed25519 key, ready to store. The kid names its creation day and is unique. */
+export function newStoredKey(now: number): StoredKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const jwk = publicKey.export({ format: 'jwk' });
+  const day = new Date(now).toISOString().slice(0, 10).replaceAll('-', '');
+  return {
+    kid: `rear-${day}-${randomBytes(6).toString('base64url')}`,
+    createdAt: now,
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    publicJwk: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }),
+  };
+}
+
+function publish(key: StoredKey): PublicJwk {
+  const { x } = JSON.parse(key.publicJwk) as { x: string };
+  return { kty: 'OKP', crv: 'Ed25519', x, kid: key.kid, alg: 'EdDSA', use: 'sig' };
+}
+
+/** The newest key: highest createdAt, then highest kid (the store lists oldest first). */
+function newest(keys: readonly StoredKey[]): StoredKey | undefined {
+  let best: StoredKey | undefined;
+  for (const k of keys) {
+    if (
+      !best ||
+      k.createdAt > best.createdAt ||
+      (k.createdAt === best.createdAt && k.kid > best.kid)
+    )
+      best = k;
+  }
+  return best;
+}
+
+export class ContractSigner {
+  private signing!: { kid: string; key: KeyObject; header: string };
+  private published!: JwkSet;
+  private known = '';
+
+  private constructor(keys: readonly StoredKey[]) {
+    this.use(keys);
+  }
+
+  /**
+   * The signer over the store's keys, making and storing the first key if there is none.
+   * Two instances starting at once on an empty store may each add one: both are kept and
+   * published, and both instances then sign with the newer one.
+   */
+  static async open(store: StoreBase, now: number): Promise<ContractSigner> {
+    let keys = await store.keys();
+    if (keys.length === 0) {
+      await store.addKey(newStoredKey(now));
+      keys = await store.keys();
+    }
+    return new ContractSigner(keys);
+  }
+
+  /** Re-reads the store's keys: a rotated key signs from now on, and is published. */
+  async refresh(store: StoreBase): Promise<void> {
+    const keys = await store.keys();
+    if (keys.length > 0) this.use(keys);
+  }
+
+  /** The kid of the key that signs now. */
+  get kid(): string {
+    return this.signing.kid;
+  }
+
+  /** The JWK Set of every key (§12), oldest first. */
+  jwks(): JwkSet {
+    return this.published;
+  }
+
+  /** The compact JWS of `payloadJson` (header.payload.signature, base64url). */
+  sign(payloadJson: string): string {
+    const input = `${this.signing.header}.${Buffer.from(payloadJson).toString('base64url')}`;
+    const signature = sign(null, Buffer.from(input), this.signing.key);
+    return `${input}.${signature.toString('base64url')}`;
+  }
+
+  private use(keys: readonly StoredKey[]): void {
+    const ids = keys.map((k) => k.kid).join(',');
+    if (ids === this.known) return;
+    const top = newest(keys);
+    if (!top) throw new Error('no contract signing key');
+    const key = createPrivateKey(top.privateKeyPem);
+    // The stored public half must be the private key's own: a mismatch would publish a key
+    // that verifies nothing this hub signs.
+    const x = (createPublicKey(key).export({ format: 'jwk' }) as { x?: string }).x;
+    if (x !== (JSON.parse(top.publicJwk) as { x?: string }).x)
+      throw new Error(`contract key ${top.kid}: public key does not match its private key`);
+    const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: top.kid })).toString(
+      'base64url',
+    );
+    this.signing = { kid: top.kid, key, header };
+    this.published = { keys: keys.map(publish) };
+    this.known = ids;
+  }
+}
+
+/**
+ * The signed Contract's JSON: `contract` serialized once, then `Signature` (the JWS of exactly
+ * those bytes) appended as its last field. Every sale path calls this and stores the result,
+ * so a replay answers the same bytes. A `Signature` already on `contract` is ignored.
+ */
+export function signedContractJson(contract: Contract, signer: ContractSigner): string {
+  let payload: string;
+  if (contract.Signature === undefined) payload = JSON.stringify(contract);
+  else {
+    const { Signature: _ignored, ...rest } = contract;
+    payload = JSON.stringify(rest);
+  }
+  return `${payload.slice(0, -1)},"Signature":${JSON.stringify(signer.sign(payload))}}`;
+}
