@@ -376,10 +376,17 @@ export class PostgresStore implements SharedStore {
     // when its heartbeat is stale (TCP has not noticed yet).
     const gone = `(i.instance_id IS NULL OR i.seen_at < $1 OR NOT EXISTS (
         SELECT 1 FROM pg_stat_activity a WHERE a.pid = i.pid AND a.backend_start = i.backend_start))`;
-    // Answers already settled for a gone instance have no one to reach: drop them.
+    // Answers already settled for a gone instance have no one to reach: drop them, and the
+    // registration of a gone instance that has nothing left in any line.
     await this.query(
       `DELETE FROM waiters w USING waiters x LEFT JOIN instances i ON i.instance_id = x.instance_id
         WHERE w.waiter_id = x.waiter_id AND x.outcome IS NOT NULL AND ${gone}`,
+      [now - this.staleAfterMs],
+    );
+    await this.query(
+      `DELETE FROM instances i WHERE (i.seen_at < $1 OR NOT EXISTS (
+          SELECT 1 FROM pg_stat_activity a WHERE a.pid = i.pid AND a.backend_start = i.backend_start))
+        AND NOT EXISTS (SELECT 1 FROM waiters w WHERE w.instance_id = i.instance_id)`,
       [now - this.staleAfterMs],
     );
     const r = await this.query(

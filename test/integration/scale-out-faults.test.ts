@@ -213,6 +213,42 @@ describe('faults of a shared market', () => {
     sub.close();
   }, 120_000);
 
+  it('while PostgreSQL is down: /healthz and the API answer 503 with Retry-After, never a wrong answer', async () => {
+    const [a] = (await market(1)) as [HubProcess];
+    const f = await publish(a);
+    await pg().shutdown('fast');
+    try {
+      await expect
+        .poll(async () => (await request(a.url, 'GET', '/healthz')).status, { timeout: 10_000 })
+        .toBe(503);
+      expect((await request(a.url, 'GET', '/healthz')).body).toEqual({ status: 'unavailable' });
+      for (const [method, path] of [
+        ['GET', '/flavors'],
+        ['GET', `/flavors/${f.flavorId}`],
+        ['POST', '/reservations'],
+      ] as const) {
+        const r = await api(
+          a,
+          method,
+          path,
+          C(0),
+          method === 'POST' ? { FlavorID: f.flavorId } : undefined,
+        );
+        expect(r.status).toBe(503);
+        expect(r.body.code).toBe('UNAVAILABLE');
+        expect(r.headers.get('retry-after')).toBe('1');
+      }
+    } finally {
+      await pg().start();
+    }
+    await expect
+      .poll(async () => (await request(a.url, 'GET', '/healthz')).body, { timeout: 15_000 })
+      .toEqual({ status: 'ok', store: 'postgres' });
+    expect((await api(a, 'POST', '/reservations', C(0), { FlavorID: f.flavorId })).status).toBe(
+      200,
+    );
+  }, 120_000);
+
   it('the leader SIGKILLed: another takes over within seconds and the scheduler goes on', async () => {
     const all = await market(3);
     await expect.poll(() => all.filter((h) => /"msg":"leading"/.test(h.output())).length).toBe(1);
