@@ -1,8 +1,9 @@
 /**
- * Builds the dashboard: bundles src/web/main.ts with esbuild and copies the static files to
- * dist/web/, which the hub serves at /. Nothing is fetched from outside at build or run time.
+ * Builds the dashboard: bundles src/web/main.ts (with the SDK and uPlot) with esbuild and copies
+ * the static files to dist/web/, which the hub serves at /. Nothing is fetched from outside at
+ * build or run time.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const out = new URL('../dist/web/', import.meta.url);
@@ -17,6 +18,13 @@ await build({
   outfile: new URL('app.js', out).pathname,
   logLevel: 'warning',
 });
-for (const f of ['index.html', 'style.css'])
-  copyFileSync(new URL(`../src/web/${f}`, import.meta.url), new URL(f, out));
+copyFileSync(new URL('../src/web/index.html', import.meta.url), new URL('index.html', out));
+// The chart library's stylesheet goes with ours: one file, served by the hub like the rest.
+writeFileSync(
+  new URL('style.css', out),
+  [
+    readFileSync(new URL('../src/web/style.css', import.meta.url), 'utf8'),
+    readFileSync(new URL('../node_modules/uplot/dist/uPlot.min.css', import.meta.url), 'utf8'),
+  ].join('\n'),
+);
 console.log('built dist/web/');

@@ -50,6 +50,8 @@ export function helpText(): string {
     'Flags (each can also come from the environment variable beside it):',
     ...rows,
     '  --help                                 this text',
+    '',
+    'The client commands (flavors, watch, reserve, purchase, publish, …): rear-hub help',
   ].join('\n');
 }
 

@@ -1,10 +1,11 @@
 /**
- * The live dashboard: offers fed by one WebSocket selector subscription and updated in place,
- * buying (reserve, wait, purchase, cancel), operating one's own offers, and a live event log.
+ * The live dashboard, on the SDK (rear-hub/client) for every call and the live channel: offers
+ * fed by a selector subscription and updated in place, a chart of the whole market fed by a
+ * second subscription on the same WebSocket, buying (reserve, wait, purchase, cancel),
+ * operating one's own offers, and a live event log.
  */
 import type {
   Configuration,
-  Contract,
   Flavor,
   FlavorPublish,
   ServerMessage,
@@ -15,9 +16,24 @@ import type {
 import { factsOf } from '../domain/flavor-facts.js';
 import { canManage } from '../domain/principal.js';
 import { parseJsonSelector, type Selector } from '../domain/selector.js';
-import { Api, ApiError } from './api.js';
+import {
+  AuthenticationError,
+  ExpiredError,
+  HubApiError,
+  RearHub,
+  type ConnectionEvents,
+  type SubscribedContext,
+  type Subscription,
+} from '../client/index.js';
+import { MarketChart } from './chart.js';
 import { countdown, now, price, reserveDefaults, summary, time } from './format.js';
-import { LiveChannel, type LiveState } from './live.js';
+
+/** What the connection pill shows. */
+type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
+
+/** An error as the page shows it: the hub's code and message. */
+const says = (err: unknown): string =>
+  err instanceof HubApiError ? `${err.code}: ${err.message}` : String(err);
 
 type Me = Whoami;
 
@@ -68,7 +84,12 @@ class Dashboard {
   private readonly flavors = new Map<string, Flavor>();
   private readonly rows = new Map<string, HTMLTableRowElement>();
   private readonly holds = new Map<string, { tx: Transaction; item: HTMLLIElement }>();
-  private live: LiveChannel | undefined;
+  /** The offers table's subscription (the filter's selector). */
+  private sub: Subscription | undefined;
+  /** Every offer on the market, for the chart (same WebSocket). */
+  private market: Subscription | undefined;
+  private chart: MarketChart | undefined;
+  private everLive = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
   /**
    * The subscription's selector, compiled by the hub's own code: a refresh says only how the
@@ -77,7 +98,7 @@ class Dashboard {
   private view: Selector = parseJsonSelector({});
 
   constructor(
-    private readonly api: Api,
+    private readonly hub: RearHub,
     private readonly me: Me,
   ) {}
 
@@ -92,21 +113,50 @@ class Dashboard {
       sessionStorage.removeItem(TOKEN_KEY);
       location.reload();
     });
-    $('#reconnect').addEventListener('click', () => this.live?.drop());
-    this.live = new LiveChannel(this.api.token, {
-      onState: (s, d) => this.setState(s, d),
-      onSnapshot: (flavors, gap) => this.snapshot(flavors, gap),
-      onEvent: (m) => this.event(m),
-    });
+    $('#reconnect').addEventListener('click', () => this.hub.connection.drop());
+    this.hub.connection.on('state', (s) => this.connection(s));
+    this.hub.connection.on('confirmation', (m) => this.event(m));
+    this.hub.connection.on('error', (err) => this.log('error', says(err)));
     this.view = this.readFilter() ?? this.view;
-    this.live.start(this.view.json);
+    this.follow(this.view.json);
+    this.chart = new MarketChart($('#market-charts'), now);
+    const market = this.hub.subscribe({ selector: {} });
+    market.on('event', (e) => this.chart?.event(e));
+    this.market = market;
     this.ticker = setInterval(() => this.tick(), 1000);
     void this.loadContracts();
     // Exposed for the browser tests and for curious operators in the console.
-    (window as unknown as { rearDashboard: unknown }).rearDashboard = { live: this.live };
+    (window as unknown as { rearDashboard: unknown }).rearDashboard = {
+      hub: this.hub,
+      chart: this.chart,
+    };
+  }
+
+  /** Subscribes the offers table to a selector (a new snapshot follows). */
+  private follow(selector: SubscriptionSelector): void {
+    this.sub?.unsubscribe();
+    const sub = this.hub.subscribe({ selector });
+    this.sub = sub;
+    sub.on('subscribed', (ctx) => this.subscribed(ctx));
+    sub.on('event', (m) => this.event(m));
+    sub.on('error', (err) => this.log('error', says(err)));
   }
 
   // ---- live state -------------------------------------------------------------------
+
+  private connection(s: ConnectionEvents['state']): void {
+    if (s.state === 'closed') this.setState('offline');
+    else if (s.state === 'disconnected')
+      this.setState('reconnecting', `closed (${s.code ?? 'no code'}); reconnecting with backoff`);
+    else if (s.state === 'connecting') this.setState(this.everLive ? 'reconnecting' : 'connecting');
+  }
+
+  private subscribed(ctx: SubscribedContext): void {
+    this.everLive = true;
+    if (ctx.recovered) return this.setState('live', 'resumed without a gap');
+    this.snapshot(ctx.flavors, ctx.wasRecovering);
+    this.setState('live');
+  }
 
   private setState(state: LiveState, detail?: string): void {
     const pill = $('#conn');
@@ -252,6 +302,7 @@ class Dashboard {
 
   private tick(): void {
     const t = now();
+    if (this.market?.state === 'subscribed') this.chart?.sample(this.market.view.values());
     for (const cell of document.querySelectorAll<HTMLElement>('[data-until]')) {
       cell.textContent = countdown(Date.parse(cell.dataset.until as string), t);
     }
@@ -296,7 +347,7 @@ class Dashboard {
       const view = this.readFilter();
       if (!view) return;
       this.view = view;
-      this.live?.setSelector(view.json);
+      this.follow(view.json);
       this.log('filter', `subscribed to ${JSON.stringify(view.json)}`);
     });
   }
@@ -327,12 +378,10 @@ class Dashboard {
     $('#holds').prepend(item);
     $('#holds-empty').hidden = true;
     try {
-      const tx = await this.api.call<Transaction>(
-        'POST',
-        '/reservations',
-        { FlavorID: flavorId, ...(configuration ? { Configuration: configuration } : {}) },
-        { prefer: 'wait=120' },
-      );
+      const tx = await this.hub.reserve(flavorId, {
+        wait: 120,
+        ...(configuration ? { Configuration: configuration } : {}),
+      });
       this.showHold(tx, item, f);
       this.log(
         'hold',
@@ -340,7 +389,7 @@ class Dashboard {
       );
     } catch (err) {
       item.remove();
-      this.toast(err instanceof ApiError ? err.message : String(err), true);
+      this.toast(says(err), true);
       this.updateHoldsEmpty();
     }
   }
@@ -379,22 +428,22 @@ class Dashboard {
 
   private async purchase(txId: string): Promise<void> {
     try {
-      const c = await this.api.call<Contract>('POST', `/transactions/${txId}/purchase`, {});
+      const c = await this.hub.purchase(txId);
       this.toast(`Purchased: contract ${c.ContractID}`);
       this.endHold(txId);
       await this.loadContracts();
     } catch (err) {
-      this.toast(err instanceof ApiError ? err.message : String(err), true);
-      if (err instanceof ApiError && err.status === 410) this.endHold(txId);
+      this.toast(says(err), true);
+      if (err instanceof ExpiredError) this.endHold(txId);
     }
   }
 
   private async cancel(txId: string): Promise<void> {
     try {
-      await this.api.call('DELETE', `/transactions/${txId}`);
+      await this.hub.cancel(txId);
       this.log('hold', `cancelled ${txId}`);
     } catch (err) {
-      this.toast(err instanceof ApiError ? err.message : String(err), true);
+      this.toast(says(err), true);
     }
     this.endHold(txId);
   }
@@ -410,7 +459,7 @@ class Dashboard {
   }
 
   private async loadContracts(): Promise<void> {
-    const list = await this.api.call<Contract[]>('GET', '/contracts').catch(() => []);
+    const list = await this.hub.contracts.list().catch(() => []);
     const ul = $('#contracts');
     ul.replaceChildren(
       ...list.map((c) =>
@@ -454,12 +503,12 @@ class Dashboard {
     });
     if (!values) return;
     try {
-      await this.api.call('POST', `/flavors/${flavorId}/refresh`, {
+      await this.hub.flavors.refresh(flavorId, {
         price: { ...f.price, amount: values['price amount'] as string },
         ttlSeconds: Number(values['ttl seconds']),
       });
     } catch (err) {
-      this.toast(err instanceof ApiError ? err.message : String(err), true);
+      this.toast(says(err), true);
     }
   }
 
@@ -467,11 +516,9 @@ class Dashboard {
     const values = await ask(`Withdraw ${flavorId}`, { reason: 'withdrawn by the operator' });
     if (!values) return;
     try {
-      await this.api.call('POST', `/flavors/${flavorId}/withdraw`, {
-        Reason: { Message: values.reason },
-      });
+      await this.hub.flavors.withdraw(flavorId, values.reason);
     } catch (err) {
-      this.toast(err instanceof ApiError ? err.message : String(err), true);
+      this.toast(says(err), true);
     }
   }
 
@@ -503,10 +550,10 @@ class Dashboard {
   private async publish(d: Record<string, string>): Promise<void> {
     try {
       const body = publishBody(d);
-      const f = await this.api.call<Flavor>('POST', '/flavors', body);
+      const f = await this.hub.flavors.publish(body);
       this.toast(`Published ${f.flavorId}`);
     } catch (err) {
-      this.toast(err instanceof ApiError ? err.message : String(err), true);
+      this.toast(says(err), true);
     }
   }
 
@@ -721,16 +768,14 @@ function ask(
 }
 
 async function signIn(token: string): Promise<void> {
-  const api = new Api(token);
+  const hub = new RearHub({ url: location.origin, token });
   try {
-    const me = await api.call<Me>('GET', '/whoami');
-    new Dashboard(api, me).start();
+    const me = await hub.whoami();
+    new Dashboard(hub, me).start();
   } catch (err) {
     sessionStorage.removeItem(TOKEN_KEY);
     $('#signin-error').textContent =
-      err instanceof ApiError && err.status === 401
-        ? 'That token is not known to this hub.'
-        : String(err);
+      err instanceof AuthenticationError ? 'That token is not known to this hub.' : String(err);
     $('#signin').hidden = false;
   }
 }

@@ -253,3 +253,52 @@ describe('the live dashboard', () => {
     await expect.poll(() => page.locator('#signin-error').innerText()).toContain('not known');
   });
 });
+
+describe('the market chart', () => {
+  it('draws the market, and moves when the market moves; a screenshot', async () => {
+    hub = await startHub();
+    await publish(k8slice({ cpu: '8' }));
+    await publish({
+      ...k8slice({ cpu: '4' }),
+      price: { amount: '0.40', currency: 'EUR', period: 'hour' },
+    });
+    await publish({
+      type: { name: 'vm', data: { Characteristics: { CPU: 4, Memory: 8192 } } },
+      price: { amount: '0.30', currency: 'EUR', period: 'hour' },
+    });
+    const page = await open(C0);
+    const charts = page.locator('#market-charts');
+    const latest = async () => JSON.parse((await charts.getAttribute('data-latest')) ?? 'null');
+    await expect.poll(async () => (await latest())?.onSale.k8slice).toBe(2);
+    expect((await latest()).onSale.vm).toBe(1);
+    expect((await latest()).low.k8slice).toBe(0.4);
+    const canvas = page.locator('#chart-counts canvas');
+    const pixels = () => canvas.evaluate((c: any) => c.toDataURL() as string);
+    // It draws: the canvas is not blank.
+    const blank = await canvas.evaluate((c: any) => {
+      const b = c.ownerDocument.createElement('canvas');
+      b.width = c.width;
+      b.height = c.height;
+      return b.toDataURL() as string;
+    });
+    const before = await pixels();
+    expect(before).not.toBe(blank);
+
+    // The market moves: five new offers, one sale, one price rise.
+    const added = [];
+    for (const cpu of ['2', '4', '6', '8', '16']) added.push(await publish(k8slice({ cpu })));
+    const tx = await hub.api('POST', '/api/v2/reservations', C1, { FlavorID: added[0].flavorId });
+    await hub.api('POST', `/api/v2/transactions/${tx.body.TransactionID}/purchase`, C1, {});
+    await hub.api('POST', `/api/v2/flavors/${added[1].flavorId}/refresh`, P, {
+      price: { amount: '9.00', currency: 'EUR', period: 'hour' },
+    });
+    await expect.poll(async () => (await latest())?.onSale.k8slice, { timeout: 5000 }).toBe(6);
+    await expect.poll(async () => (await latest())?.sales, { timeout: 5000 }).toBe(1);
+    await expect.poll(async () => (await latest())?.high.k8slice, { timeout: 5000 }).toBe(9);
+    expect(Number(await charts.getAttribute('data-points'))).toBeGreaterThan(1);
+    expect(await pixels()).not.toBe(before);
+    await page.locator('.market-panel').screenshot({
+      path: new URL('market-chart.png', OUT).pathname,
+    });
+  });
+});
