@@ -189,6 +189,13 @@ describe('rear-hub client commands', { timeout: 90_000 }, () => {
     const listed = await run(hub, C0, ['contracts']);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(contract.ContractID);
+    // Each contract's Signature is checked against the hub's published keys (§12).
+    const kid = JSON.parse(
+      Buffer.from(contract.Signature.split('.')[0], 'base64url').toString(),
+    ).kid;
+    expect(listed.stdout).toContain(`verified (${kid})`);
+    const one = await run(hub, C0, ['contracts', contract.ContractID]);
+    expect(one.stdout).toMatch(new RegExp(`Signature: +verified \\(${kid}\\)`));
 
     const part = await run(hub, C0, [
       '--json',
