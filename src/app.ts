@@ -15,8 +15,12 @@ import type { HistoryBound } from './domain/event-bus-memory.js';
 import type { FatalHandler } from './domain/journal.js';
 import { Market } from './domain/market.js';
 import { HubError } from './errors.js';
+import { registerApiDocs } from './http/api-docs.js';
 import { authHook, TokenRegistry, type RateLimit } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { echoRequestId, registerSecurityHeaders, requestIdGenerator } from './http/headers.js';
+import { JwtVerifier, type JwtOptions } from './http/jwt.js';
+import { HubMetrics } from './http/metrics.js';
 import { ERROR_RESPONSES, ref } from './http/route-schemas.js';
 import { contractRoutes } from './http/routes/contracts.js';
 import { flavorRoutes } from './http/routes/flavors.js';
@@ -43,6 +47,12 @@ export interface AppOptions {
   shutdownGraceMs?: number;
   /** Called when the store fails a write; defaults to logging and closing the app. */
   onFatal?: FatalHandler;
+  /** Accept JWT bearer tokens signed by this identity provider's keys (§11). */
+  jwt?: JwtOptions;
+  /** Origins allowed by CORS (true: any); CORS is off when left out. */
+  corsOrigin?: string[] | true;
+  /** GET /metrics and the instruments behind it (default on). */
+  metrics?: boolean;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -67,6 +77,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     market: Market;
     hub: WsHub;
+    /** Every route the hub serves, as registered (HEAD twins left out). */
+    routeList: ReadonlyArray<{ method: string; url: string; hidden: boolean }>;
   }
   interface FastifyContextConfig {
     /** The body may be left out; it then reads as {}. */
@@ -78,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const app = Fastify({
     logger: options.logger ?? false,
+    genReqId: requestIdGenerator(),
     bodyLimit: BODY_LIMIT,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
@@ -85,11 +98,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // (the hook below), not fastify's own 503 body.
     return503OnClosing: false,
   });
+  echoRequestId(app);
+  const routeList: Array<{ method: string; url: string; hidden: boolean }> = [];
+  app.decorate('routeList', routeList);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routeList.push({ method, url: route.url, hidden: Boolean(route.schema?.hide) });
+    }
+  });
   let closing = false;
   app.addHook('onRequest', (_request, _reply, done) => {
     if (!closing) return done();
     done(new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
   });
+
+  const metrics = options.metrics === false ? undefined : new HubMetrics();
+  metrics?.instrumentRequests(app);
+  await registerSecurityHeaders(app, options.corsOrigin);
 
   const ajv = createAjv();
   for (const schema of loadSchemas()) app.addSchema(schema);
@@ -116,8 +142,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     route.preValidation = [hook, ...[route.preValidation ?? []].flat()];
   });
   installErrorHandling(app);
+  // Learns every route added from here on: register before them.
+  await registerApiDocs(app);
 
-  const store = openStore(options.db);
+  const store = openStore(options.db, metrics ? { observer: metrics.storeObserver } : {});
   const market = await Market.open({
     clock,
     store,
@@ -160,9 +188,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     status: 'ok' as const,
   }));
   webRoutes(app);
+  metrics?.install(app, market, hub);
 
   const tokens = new TokenRegistry(options.tokens);
-  const authenticate = authHook(tokens, clock, { ...DEFAULTS.rateLimit, ...options.rateLimit });
+  const jwt = options.jwt ? new JwtVerifier(options.jwt, clock) : undefined;
+  const authenticate = authHook(
+    tokens,
+    clock,
+    { ...DEFAULTS.rateLimit, ...options.rateLimit },
+    jwt,
+  );
   await app.register(
     async (api) => {
       api.addHook('onRequest', authenticate);

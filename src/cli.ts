@@ -3,8 +3,11 @@
  * The entry point: `npm start -- [flags]` or `rear-hub serve [flags]`. The only place that
  * listens, handles signals and exits.
  */
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import type { FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
+import { parseTokensArgs, tokensAdd, TokensUsageError, TOKENS_USAGE } from './cli/tokens.js';
 import { ConfigError, helpText, parseConfig, type HubConfig } from './config.js';
 import { systemClock } from './clock.js';
 import { DemoMarket } from './demo/market.js';
@@ -13,7 +16,36 @@ import { demoTokens, readTokens } from './tokens.js';
 
 const LISTEN_PREFIX = 'listening ';
 
+/** pino-pretty in a terminal when it is installed (a dev dependency); JSON lines otherwise. */
+function prettyTransport(): FastifyServerOptions['logger'] {
+  if (!process.stdout.isTTY) return undefined;
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+  return { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } };
+}
+
+async function tokensCommand(argv: string[]): Promise<void> {
+  try {
+    const opts = parseTokensArgs(argv);
+    if (!opts) {
+      console.log(TOKENS_USAGE);
+      return;
+    }
+    await tokensAdd(opts);
+  } catch (err) {
+    if (err instanceof TokensUsageError) {
+      console.error(`rear-hub tokens: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'tokens') return tokensCommand(process.argv.slice(3));
   let config: HubConfig | undefined;
   try {
     config = parseConfig(process.argv.slice(2), process.env);
@@ -37,8 +69,12 @@ async function main(): Promise<void> {
     ttpSeconds: config.ttpSeconds,
     flavorTtlSeconds: config.flavorTtlSeconds,
     rateLimit: { perSecond: config.rateLimit },
+    ...(config.jwt ? { jwt: config.jwt } : {}),
+    ...(config.corsOrigin ? { corsOrigin: config.corsOrigin } : {}),
+    metrics: config.metrics,
     logger: {
-      level: process.env.LOG_LEVEL ?? 'info',
+      level: config.logLevel,
+      ...(prettyTransport() as object | undefined),
       hooks: {
         // fastify logs its address as text; give the line the contract's shape: msg "listening" and a url field.
         logMethod(args, method) {
@@ -88,8 +124,11 @@ async function main(): Promise<void> {
     `Live dashboard: ${shown}/`,
   ];
   if (!config.tokens) {
-    lines.push(`Demo tokens (${demoTokensPath}):`);
+    lines.push(
+      `Demo tokens (in clear text in ${demoTokensPath}: for production, see rear-hub tokens add):`,
+    );
     for (const t of tokens) {
+      if (!('token' in t)) continue;
       lines.push(
         `  ${t.role.padEnd(8)} ${t.identity.NodeID.padEnd(16)} ${t.token}   ${shown}/#token=${t.token}`,
       );

@@ -116,8 +116,40 @@ export class Catalog {
   async publish(principal: Principal, body: FlavorPublish): Promise<Flavor> {
     if (!canPublish(principal))
       throw new HubError('FORBIDDEN', 'Only a provider or an admin publishes flavors');
-    checkFlavorType(body.type);
+    const entry = this.offer(principal, body, this.clock.now());
+    this.index(entry);
+    await this.journal.write({ flavors: [stored(entry)] }, [{ kind: 'added', flavor: entry }]);
+    return entry.flavor;
+  }
+
+  /**
+   * Publishes every offer or none (§7): each is checked before any is indexed (the first bad
+   * one is named by its index), then all go to the store in one change — one commit, so a
+   * crash keeps all of them or none.
+   */
+  async publishMany(principal: Principal, bodies: FlavorPublish[]): Promise<Flavor[]> {
+    if (!canPublish(principal))
+      throw new HubError('FORBIDDEN', 'Only a provider or an admin publishes flavors');
     const now = this.clock.now();
+    const entries = bodies.map((body, i) => {
+      try {
+        return this.offer(principal, body, now);
+      } catch (err) {
+        if (err instanceof HubError) throw new HubError(err.code, `offer ${i}: ${err.message}`);
+        throw err;
+      }
+    });
+    for (const entry of entries) this.index(entry);
+    await this.journal.write(
+      { flavors: entries.map((e) => stored(e)) },
+      entries.map((entry) => ({ kind: 'added' as const, flavor: entry })),
+    );
+    return entries.map((e) => e.flavor);
+  }
+
+  /** A new offer from a publish body: checked and stamped, not yet indexed. */
+  private offer(principal: Principal, body: FlavorPublish, now: number): FlavorEntry {
+    checkFlavorType(body.type);
     const ttlSeconds = body.ttlSeconds ?? this.options.defaultTtlSeconds;
     const id = principal.identity;
     const flavor: Flavor = {
@@ -139,10 +171,7 @@ export class Catalog {
         ? { networkPropertyType: body.networkPropertyType }
         : {}),
     };
-    const entry = makeEntry(flavor, body.autoRenew ?? true, ttlSeconds);
-    this.index(entry);
-    await this.journal.write({ flavors: [stored(entry)] }, [{ kind: 'added', flavor: entry }]);
-    return flavor;
+    return makeEntry(flavor, body.autoRenew ?? true, ttlSeconds);
   }
 
   async refresh(principal: Principal, flavorId: string, body: FlavorRefresh): Promise<Flavor> {

@@ -76,6 +76,11 @@ export class Market {
     return `[${rows.map((c) => c.json).join(',')}]`;
   }
 
+  /** Tells `fn` how late each deadline (renewal, expiry, TTP, wait) runs, for metrics. */
+  observeDeadlines(fn: (key: string, lateMs: number) => void): void {
+    this.deadlines.observe(fn);
+  }
+
   /**
    * Answers every waiter and stops every deadline (the catalog's renewals and retractions
    * live in the same queue); the store is closed by its owner. Safe twice.

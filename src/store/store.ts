@@ -83,6 +83,20 @@ export interface Loaded {
   lastSeq: number;
 }
 
+/**
+ * Watches the store's physical transactions (for metrics); every backend calls it once per
+ * transaction it commits, however many `commit` calls share it, and never lets it throw
+ * into the write path.
+ */
+export interface StoreObserver {
+  /** A transaction reached the disk: how long it took, and how many changes it held. */
+  commit(durationSeconds: number, batchSize: number): void;
+}
+
+export interface StoreOptions {
+  observer?: StoreObserver;
+}
+
 export interface Store {
   load(): Promise<Loaded>;
   commit(change: Change): Promise<void>;
