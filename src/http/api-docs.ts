@@ -174,7 +174,11 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         JSON.stringify(
           buildAsyncApi({
             host: request.host,
-            protocol: request.protocol === 'https' ? 'wss' : 'ws',
+            // Behind a TLS proxy the client's scheme is the proxy's (documentation only).
+            protocol:
+              request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https'
+                ? 'wss'
+                : 'ws',
             version,
           }),
         ),
