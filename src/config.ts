@@ -35,7 +35,7 @@ export const FLAGS = [
     '--tokens',
     'REAR_TOKENS',
     'demo tokens in ./data/tokens.json',
-    'tokens file (JSON array of {token, role, identity})',
+    'tokens file (JSON array of {token or tokenHash, role, identity})',
   ],
   ['--ttp', 'REAR_TTP', '60', 'Time To Purchase of a reservation, seconds'],
   ['--flavor-ttl', 'REAR_FLAVOR_TTL', '300', 'default validity of a published flavor, seconds'],
@@ -59,7 +59,11 @@ export function helpText(): string {
     '',
     'Flags (each can also come from the environment variable beside it):',
     ...rows,
-    '  --help                                 this text',
+    `  ${'--help'.padEnd(24)} ${''.padEnd(18)} this text`,
+    '',
+    'Other commands:',
+    '  rear-hub tokens add --role R --node-id ID --domain D [--ip IP] [--tokens FILE]',
+    '      append a tokenHash entry to a tokens file and print the new token once',
   ].join('\n');
 }
 

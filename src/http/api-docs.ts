@@ -13,6 +13,7 @@ import { demoFlavors } from '../demo/seed.js';
 import { COMMON_FIELDS, TYPE_FIELDS } from '../domain/selector.js';
 import type { Flavor } from '../types/wire.js';
 import { buildAsyncApi } from './asyncapi.js';
+import { REASON_PHRASES } from './error-body.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -99,6 +100,23 @@ function exampleFlavor(): Flavor {
   };
 }
 
+/** A response's description, for the ones the route schema leaves without one. */
+function describeStatus(code: string): string {
+  if (/^4xx$/i.test(code)) return 'A client error: an ErrorBody whose code is in docs/errors.md';
+  if (/^5xx$/i.test(code)) return 'A server error: an ErrorBody (INTERNAL, UNAVAILABLE)';
+  return REASON_PHRASES[Number(code)] ?? 'Answer';
+}
+
+function describeResponses(response: unknown): unknown {
+  if (!response || typeof response !== 'object') return response;
+  const out: Record<string, unknown> = {};
+  for (const [code, r] of Object.entries(response as Record<string, unknown>)) {
+    const described = r && typeof r === 'object' && 'description' in r;
+    out[code] = described ? r : { ...(r as object), description: describeStatus(code) };
+  }
+  return out;
+}
+
 export async function registerApiDocs(app: FastifyInstance): Promise<void> {
   const version = packageVersion();
   const selectorTyped = selectorQuerySchema(true);
@@ -132,7 +150,17 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
     },
     transform: ({ schema, url, route }) => {
       const out: FastifySchema & Record<string, unknown> = { ...(schema ?? {}) };
-      if (url.startsWith('/api/v2/')) out.security = [{ bearer: [] }];
+      if (url.startsWith('/api/v2/')) {
+        out.security = [{ bearer: [] }];
+        // Grouped by resource in /docs: flavors, reservations, transactions, contracts, …
+        out.tags ??= [url.split('/')[3] as string];
+      }
+      // A body that is "an array of these, or one" is validated with if/then/else (errors
+      // at the offer's index); readers of the document see the plainer anyOf it amounts to.
+      const body = out.body as Record<string, unknown> | undefined;
+      if (body?.if && body.then && body.else && Object.keys(body).length === 3)
+        out.body = { anyOf: [body.else, body.then] };
+      if (out.response) out.response = describeResponses(out.response) as FastifySchema['response'];
       if (route.config?.selectorQuery) {
         out.querystring = url.includes('/:') ? selectorTyped : selectorCommon;
       }

@@ -42,6 +42,19 @@ const EVENT_TYPES: Record<DomainEvent['kind'], string> = {
   confirmed: 'CONFIRM_RESERVATION',
 };
 
+/**
+ * Node's process metrics, once per process: they watch the process, not an app, and each
+ * collection starts GC and event-loop observers that are never stopped.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export class HubMetrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({
@@ -108,7 +121,7 @@ export class HubMetrics {
   /** The market's and the hub's series, and GET /metrics itself. */
   install(app: FastifyInstance, market: Market, hub: WsHub): void {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    const processes = processMetrics();
 
     const events = new Counter({
       name: 'rear_events_total',
@@ -222,7 +235,9 @@ export class HubMetrics {
         },
       },
       async (_request, reply) =>
-        reply.type(this.registry.contentType).send(await this.registry.metrics()),
+        reply
+          .type(this.registry.contentType)
+          .send(`${await this.registry.metrics()}\n${await processes.metrics()}`),
     );
   }
 }

@@ -141,6 +141,17 @@ describe('JWT bearer tokens', () => {
     }
   });
 
+  it('an unreachable JWK Set is a 401 saying so, never a 500', async () => {
+    const down = createServer();
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    const port = (down.address() as { port: number }).port;
+    await new Promise((r) => down.close(r));
+    const hub = await jwtHub({ jwksUrl: `http://127.0.0.1:${port}/jwks.json` });
+    const r = await hub.api('GET', '/api/v2/whoami', await sign(keys.RS256 as Key));
+    expect(r.status).toBe(401);
+    expect(r.body.message).toMatch(/could not be fetched/);
+  });
+
   it('without a JWK Set configured, a JWT is just an unknown token', async () => {
     const hub = await startHub();
     const r = await hub.api('GET', '/api/v2/whoami', await sign(keys.RS256 as Key));
