@@ -18,7 +18,7 @@ import { HubError } from './errors.js';
 import { registerApiDocs } from './http/api-docs.js';
 import { authHook, TokenRegistry, type RateLimit } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
-import { echoRequestId, registerSecurityHeaders, requestIdGenerator } from './http/headers.js';
+import { registerCors, requestIdGenerator, securityHeaders, stampAnswers } from './http/headers.js';
 import { JwtVerifier, type JwtOptions } from './http/jwt.js';
 import { HubMetrics } from './http/metrics.js';
 import { ERROR_RESPONSES, ref } from './http/route-schemas.js';
@@ -98,7 +98,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // (the hook below), not fastify's own 503 body.
     return503OnClosing: false,
   });
-  echoRequestId(app);
+  stampAnswers(app, await securityHeaders());
   const routeList: Array<{ method: string; url: string; hidden: boolean }> = [];
   app.decorate('routeList', routeList);
   app.addHook('onRoute', (route) => {
@@ -115,7 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const metrics = options.metrics === false ? undefined : new HubMetrics();
   metrics?.instrumentRequests(app);
-  await registerSecurityHeaders(app, options.corsOrigin);
+  await registerCors(app, options.corsOrigin);
 
   const ajv = createAjv();
   for (const schema of loadSchemas()) app.addSchema(schema);

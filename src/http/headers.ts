@@ -2,12 +2,16 @@
  * What every answer carries: a `request-id` (the one in the request's log lines), security
  * headers with a content security policy the dashboard and /docs live within (nothing from
  * another origin, no inline script), and CORS when the operator names origins.
+ *
+ * The security headers are helmet's (@fastify/helmet), but helmet runs once, at start, on a
+ * probe request, and every answer then gets the headers it chose from one hook: running
+ * helmet's middleware chain per request cost ~20 µs of CPU each, half of what a LIST costs.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 
 export const REQUEST_ID_HEADER = 'request-id';
 
@@ -28,9 +32,13 @@ export function requestIdGenerator(): (req: IncomingMessage) => string {
   };
 }
 
-/** Sends the request id back on every answer, errors and 404s included. Add it first. */
-export function echoRequestId(app: FastifyInstance): void {
+/**
+ * Sends the security headers and the request id on every answer, errors and 404s included.
+ * Add it first.
+ */
+export function stampAnswers(app: FastifyInstance, security: Record<string, string>): void {
   app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(security);
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
@@ -52,11 +60,10 @@ export const CONTENT_SECURITY_POLICY = {
   styleSrc: ["'self'", "'unsafe-inline'"],
 } as const;
 
-export async function registerSecurityHeaders(
-  app: FastifyInstance,
-  corsOrigin: string[] | true | undefined,
-): Promise<void> {
-  await app.register(helmet, {
+/** The headers helmet sets on an answer, with the hub's policy: asked once, of a probe. */
+export async function securityHeaders(): Promise<Record<string, string>> {
+  const probe = Fastify();
+  await probe.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
       // No upgrade-insecure-requests: the hub speaks plain HTTP on its own and TLS behind a
@@ -66,18 +73,27 @@ export async function registerSecurityHeaders(
     // A reverse proxy terminates TLS and owns HSTS; the hub does not send it on plain HTTP.
     strictTransportSecurity: false,
   });
-  if (corsOrigin !== undefined) {
-    await app.register(cors, {
-      origin: corsOrigin,
-      methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'prefer', REQUEST_ID_HEADER],
-      exposedHeaders: [
-        REQUEST_ID_HEADER,
-        'retry-after',
-        'preference-applied',
-        'idempotent-replayed',
-      ],
-      maxAge: 600,
-    });
+  probe.get('/', async () => '');
+  const answer = await probe.inject({ method: 'GET', url: '/' });
+  await probe.close();
+  const plain = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (!plain.has(name) && typeof value === 'string') out[name] = value;
   }
+  return out;
+}
+
+export async function registerCors(
+  app: FastifyInstance,
+  corsOrigin: string[] | true | undefined,
+): Promise<void> {
+  if (corsOrigin === undefined) return;
+  await app.register(cors, {
+    origin: corsOrigin,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'prefer', REQUEST_ID_HEADER],
+    exposedHeaders: [REQUEST_ID_HEADER, 'retry-after', 'preference-applied', 'idempotent-replayed'],
+    maxAge: 600,
+  });
 }
