@@ -3,32 +3,21 @@
  * the series are fed by a fastify hook (requests), the store's observer (commits), the event
  * bus (events), the deadline queue's watcher (scheduler lag), and read from the market and
  * the WebSocket hub when scraped (gauges and the hub's plain counters). Nothing here sits on
- * a hot path but the request hook, which finds its label children cached on the route.
+ * a hot path but the request hook, which finds its series cached on the route and adds to
+ * plain numbers (plain-histogram.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  collectDefaultMetrics,
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  type Counter as CounterT,
-  type Histogram as HistogramT,
-} from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { DomainEvent } from '../domain/events.js';
 import type { Market } from '../domain/market.js';
 import type { StoreObserver } from '../store/store.js';
 import type { WsHub } from '../ws/hub.js';
-
-interface RouteChildren {
-  requests: CounterT.Internal;
-  duration: HistogramT.Internal<'route' | 'method' | 'status'>;
-}
+import { PlainHistogram, type HistogramSeries } from './plain-histogram.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** This route's label children, by method and status (filled on first use). */
-    metricsChildren?: Map<string, RouteChildren>;
+    /** This route's series, by method and status (made on first use). */
+    metricsSeries?: Map<string, HistogramSeries>;
   }
 }
 
@@ -57,63 +46,65 @@ function processMetrics(): Registry {
 
 export class HubMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'rear_http_requests_total',
-    help: 'HTTP requests answered, by route pattern, method and status',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly duration = new Histogram({
-    name: 'rear_http_request_duration_seconds',
-    help: 'Time from receiving a request to the end of its answer (a reservation that waits counts its wait)',
-    labelNames: ['route', 'method', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120],
-    registers: [this.registry],
-  });
-  private readonly commitDuration = new Histogram({
-    name: 'rear_store_commit_duration_seconds',
-    help: 'Time one physical store transaction took to reach the disk',
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [this.registry],
-  });
-  private readonly commitBatch = new Histogram({
-    name: 'rear_store_commit_batch_size',
-    help: 'Changes one physical store transaction held (group commit)',
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
-    registers: [this.registry],
-  });
+  private readonly duration = new PlainHistogram(
+    'rear_http_request_duration_seconds',
+    'Time from receiving a request to the end of its answer (a reservation that waits counts its wait)',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120],
+  );
+  private readonly commitDuration = new PlainHistogram(
+    'rear_store_commit_duration_seconds',
+    'Time one physical store transaction took to reach the disk',
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+  );
+  private readonly commitBatch = new PlainHistogram(
+    'rear_store_commit_batch_size',
+    'Changes one physical store transaction held (group commit)',
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  );
+  private readonly commits = {
+    duration: this.commitDuration.series(),
+    batch: this.commitBatch.series(),
+  };
   /** Given to the store: called once per physical transaction. */
   readonly storeObserver: StoreObserver = {
     commit: (seconds, size) => {
-      this.commitDuration.observe(seconds);
-      this.commitBatch.observe(size);
+      this.commits.duration.observe(seconds);
+      this.commits.batch.observe(size);
     },
   };
+
+  constructor() {
+    const register = (m: object) => this.registry.registerMetric(m as Metric);
+    register(
+      this.duration.countAsCounter(
+        'rear_http_requests_total',
+        'HTTP requests answered, by route pattern, method and status',
+      ),
+    );
+    register(this.duration);
+    register(this.commitDuration);
+    register(this.commitBatch);
+  }
 
   /** Counts requests from here on; call before any route is added. */
   instrumentRequests(app: FastifyInstance): void {
     app.addHook('onRoute', (route) => {
-      route.config = { ...route.config, metricsChildren: new Map() };
+      route.config = { ...route.config, metricsSeries: new Map() };
     });
-    const fallback = new Map<string, RouteChildren>();
+    const fallback = new Map<string, HistogramSeries>();
     app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
-      const cache = request.routeOptions.config?.metricsChildren ?? fallback;
+      const cache = request.routeOptions.config?.metricsSeries ?? fallback;
       const key = `${request.method} ${reply.statusCode}`;
-      let children = cache.get(key);
-      if (!children) {
-        const labels = {
+      let series = cache.get(key);
+      if (!series) {
+        series = this.duration.series({
           route: request.routeOptions.url ?? UNMATCHED,
           method: request.method,
           status: String(reply.statusCode),
-        };
-        children = {
-          requests: this.requests.labels(labels),
-          duration: this.duration.labels(labels),
-        };
-        cache.set(key, children);
+        });
+        cache.set(key, series);
       }
-      children.requests.inc();
-      children.duration.observe(reply.elapsedTime / 1000);
+      series.observe(reply.elapsedTime / 1000);
       done();
     });
   }
@@ -123,39 +114,43 @@ export class HubMetrics {
     const registers = [this.registry];
     const processes = processMetrics();
 
-    const events = new Counter({
+    // Counted as plain numbers as events pass; reported as counters when scraped.
+    const byKind = new Map<string, number>(Object.keys(EVENT_TYPES).map((k) => [k, 0]));
+    const unlisten = market.bus.listen((e) => byKind.set(e.kind, (byKind.get(e.kind) ?? 0) + 1));
+    app.addHook('onClose', async () => unlisten());
+    new Counter({
       name: 'rear_events_total',
       help: 'Market events committed and published, by type',
       labelNames: ['type'] as const,
       registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of byKind)
+          this.labels(EVENT_TYPES[kind as DomainEvent['kind']]).inc(n);
+      },
     });
-    const contracts = new Counter({
+    new Counter({
       name: 'rear_contracts_total',
       help: 'Contracts concluded (purchases) since the process started',
       registers,
+      collect() {
+        this.reset();
+        this.inc(byKind.get('confirmed') ?? 0);
+      },
     });
-    const byKind = new Map(
-      Object.entries(EVENT_TYPES).map(([kind, type]) => [kind, events.labels(type)]),
-    );
-    const unlisten = market.bus.listen((e) => {
-      byKind.get(e.kind)?.inc();
-      if (e.kind === 'confirmed') contracts.inc();
-    });
-    app.addHook('onClose', async () => unlisten());
 
-    const lag = new Histogram({
-      name: 'rear_scheduler_lag_seconds',
-      help: 'How late deadlines run after their time, by kind (flavor: catalog renewals and expiries; hold: TTP; wait: bounded waits)',
-      labelNames: ['kind'] as const,
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-      registers,
-    });
-    const lagByKind = new Map<string, HistogramT.Internal<'kind'>>();
+    const lag = new PlainHistogram(
+      'rear_scheduler_lag_seconds',
+      'How late deadlines run after their time, by kind (flavor: catalog renewals and expiries; hold: TTP; wait: bounded waits)',
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    );
+    this.registry.registerMetric(lag as unknown as Metric);
+    const lagByKind = new Map<string, HistogramSeries>();
     market.observeDeadlines((key, lateMs) => {
       const kind = key.slice(0, Math.max(0, key.indexOf(':'))) || 'other';
-      let child = lagByKind.get(kind);
-      if (!child) lagByKind.set(kind, (child = lag.labels(kind)));
-      child.observe(Math.max(0, lateMs) / 1000);
+      let series = lagByKind.get(kind);
+      if (!series) lagByKind.set(kind, (series = lag.series({ kind })));
+      series.observe(Math.max(0, lateMs) / 1000);
     });
 
     const gauge = (name: string, help: string, read: () => number) =>
