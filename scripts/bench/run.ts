@@ -748,9 +748,19 @@ async function p3p4p5(): Promise<void> {
  * one with metrics off (`metrics: false`), rounds interleaved, medians; ratio = on / off.
  */
 async function metricsCost(): Promise<void> {
-  const ratioRow = (id: string, what: string, on: number[], off: number[], unit: string) => {
+  // Throughput moves with whatever else the shared machine runs; the server's own CPU per
+  // request moves less, so both are reported.
+  const ratioRow = (
+    id: string,
+    what: string,
+    on: number[],
+    off: number[],
+    unit: string,
+    cpu?: { on: number[]; off: number[] },
+  ) => {
     const a = median(on);
     const b = median(off);
+    const us = cpu && { on: median(cpu.on), off: median(cpu.off) };
     rows.push({
       id,
       what,
@@ -760,7 +770,7 @@ async function metricsCost(): Promise<void> {
       unit,
       target: 'within noise',
       met: undefined,
-      note: `rounds on: ${on.map((v) => Math.round(v)).join(', ')}; off: ${off.map((v) => Math.round(v)).join(', ')}`,
+      note: `rounds on: ${on.map((v) => Math.round(v)).join(', ')}; off: ${off.map((v) => Math.round(v)).join(', ')}${us ? `; server CPU per request: on ${us.on.toFixed(1)} µs, off ${us.off.toFixed(1)} µs (${(us.on / us.off).toFixed(2)}×)` : ''}`,
     });
   };
   if (want('M1')) {
@@ -771,14 +781,17 @@ async function metricsCost(): Promise<void> {
     await listRps(off.url, undefined, 10, 1, 1);
     const a: number[] = [];
     const b: number[] = [];
+    const cpu = { on: [] as number[], off: [] as number[] };
     for (let i = 0; i < S.rounds; i++) {
       // Alternate which goes first, so drift in the machine's load hits both alike.
-      const first = i % 2 === 0 ? on : off;
-      const second = first === on ? off : on;
-      const r1 = (await listRps(first.url, undefined, 10, S.dur, 100 + i)).rps;
-      const r2 = (await listRps(second.url, undefined, 10, S.dur, 100 + i)).rps;
-      (first === on ? a : b).push(r1);
-      (first === on ? b : a).push(r2);
+      const order = i % 2 === 0 ? [on, off] : [off, on];
+      for (const hub of order) {
+        const r = await withServerCpu(hub.proc, () =>
+          listRps(hub.url, undefined, 10, S.dur, 100 + i),
+        );
+        (hub === on ? a : b).push(r.rps);
+        (hub === on ? cpu.on : cpu.off).push(r.usPerRequest);
+      }
     }
     await Promise.all([on.proc.kill(), off.proc.kill()]);
     ratioRow(
@@ -787,6 +800,7 @@ async function metricsCost(): Promise<void> {
       a,
       b,
       'req/s',
+      cpu,
     );
   }
   if (want('M2')) {
@@ -809,13 +823,17 @@ async function metricsCost(): Promise<void> {
     await sales(off, 1, 1);
     const a: number[] = [];
     const b: number[] = [];
+    const cpu = { on: [] as number[], off: [] as number[] };
     for (let i = 0; i < S.rounds; i++) {
-      const first = i % 2 === 0 ? on : off;
-      const second = first === on ? off : on;
-      const r1 = (await sales(first, 10 + i, S.dur)).requests.average;
-      const r2 = (await sales(second, 10 + i, S.dur)).requests.average;
-      (first === on ? a : b).push(r1);
-      (first === on ? b : a).push(r2);
+      const order = i % 2 === 0 ? [on, off] : [off, on];
+      for (const hub of order) {
+        const r = await withServerCpu(hub.proc, async () => {
+          const res = await sales(hub, 10 + i, S.dur);
+          return { rps: res.requests.average, total: res.requests.total };
+        });
+        (hub === on ? a : b).push(r.rps);
+        (hub === on ? cpu.on : cpu.off).push(r.usPerRequest);
+      }
     }
     await Promise.all([on.proc.kill(), off.proc.kill()]);
     ratioRow(
@@ -824,6 +842,7 @@ async function metricsCost(): Promise<void> {
       a,
       b,
       'req/s',
+      cpu,
     );
   }
   if (want('M3')) {
