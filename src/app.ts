@@ -16,8 +16,12 @@ import type { HistoryBound } from './domain/event-bus-memory.js';
 import type { FatalHandler } from './domain/journal.js';
 import { Market } from './domain/market.js';
 import { HubError } from './errors.js';
+import { registerApiDocs } from './http/api-docs.js';
 import { authHook, TokenRegistry, type RateLimit } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { registerCors, requestIdGenerator, securityHeaders, stampAnswers } from './http/headers.js';
+import { JwtVerifier, type JwtOptions } from './http/jwt.js';
+import { HubMetrics } from './http/metrics.js';
 import { ERROR_RESPONSES, ref } from './http/route-schemas.js';
 import { contractRoutes } from './http/routes/contracts.js';
 import { flavorRoutes } from './http/routes/flavors.js';
@@ -46,6 +50,12 @@ export interface AppOptions {
   onFatal?: FatalHandler;
   /** How often the contract keys are re-read from the store, ms (picks up a rotation). */
   keyRefreshMs?: number;
+  /** Accept JWT bearer tokens signed by this identity provider's keys (§11). */
+  jwt?: JwtOptions;
+  /** Origins allowed by CORS (true: any); CORS is off when left out. */
+  corsOrigin?: string[] | true;
+  /** GET /metrics and the instruments behind it (default on). */
+  metrics?: boolean;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -70,6 +80,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     market: Market;
     hub: WsHub;
+    /** Every route the hub serves, as registered (HEAD twins left out). */
+    routeList: ReadonlyArray<{ method: string; url: string; hidden: boolean }>;
   }
   interface FastifyContextConfig {
     /** The body may be left out; it then reads as {}. */
@@ -81,6 +93,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const app = Fastify({
     logger: options.logger ?? false,
+    genReqId: requestIdGenerator(),
     bodyLimit: BODY_LIMIT,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
@@ -88,11 +101,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // (the hook below), not fastify's own 503 body.
     return503OnClosing: false,
   });
+  stampAnswers(app, await securityHeaders());
+  const routeList: Array<{ method: string; url: string; hidden: boolean }> = [];
+  app.decorate('routeList', routeList);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routeList.push({ method, url: route.url, hidden: Boolean(route.schema?.hide) });
+    }
+  });
   let closing = false;
   app.addHook('onRequest', (_request, _reply, done) => {
     if (!closing) return done();
     done(new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
   });
+
+  const metrics = options.metrics === false ? undefined : new HubMetrics();
+  metrics?.instrumentRequests(app);
+  await registerCors(app, options.corsOrigin);
 
   const ajv = createAjv();
   for (const schema of loadSchemas()) app.addSchema(schema);
@@ -119,8 +145,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     route.preValidation = [hook, ...[route.preValidation ?? []].flat()];
   });
   installErrorHandling(app);
+  // Learns every route added from here on: register before them.
+  await registerApiDocs(app);
 
-  const store = await openStore(options.db, clock);
+  const store = await openStore(
+    options.db,
+    clock,
+    metrics ? { observer: metrics.storeObserver } : {},
+  );
   const market = await Market.open({
     clock,
     store,
@@ -169,6 +201,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   );
   webRoutes(app);
+  metrics?.install(app, market, hub);
 
   // §12: the contract keys, for anyone to verify a contract with (no token, like /healthz).
   app.get(
@@ -185,7 +218,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   keyRefresh.unref();
 
   const tokens = new TokenRegistry(options.tokens);
-  const authenticate = authHook(tokens, clock, { ...DEFAULTS.rateLimit, ...options.rateLimit });
+  const jwt = options.jwt ? new JwtVerifier(options.jwt, clock) : undefined;
+  const authenticate = authHook(
+    tokens,
+    clock,
+    { ...DEFAULTS.rateLimit, ...options.rateLimit },
+    jwt,
+  );
   await app.register(
     async (api) => {
       api.addHook('onRequest', authenticate);

@@ -16,7 +16,17 @@ export interface HubConfig {
   demo: boolean;
   /** Per-token requests per second (0 = off). */
   rateLimit: number;
+  /** JWT bearer tokens (§11): accepted when jwksUrl is set. */
+  jwt: { jwksUrl: string; issuer: string | undefined; audience: string | undefined } | undefined;
+  /** Origins allowed by CORS: a list, or true for any; undefined leaves CORS off. */
+  corsOrigin: string[] | true | undefined;
+  logLevel: LogLevel;
+  /** GET /metrics and the instruments behind it. */
+  metrics: boolean;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const FLAGS = [
   ['--host', 'REAR_HOST', '127.0.0.1', 'address to bind'],
@@ -31,25 +41,35 @@ export const FLAGS = [
     '--tokens',
     'REAR_TOKENS',
     'demo tokens in ./data/tokens.json',
-    'tokens file (JSON array of {token, role, identity})',
+    'tokens file (JSON array of {token or tokenHash, role, identity})',
   ],
   ['--ttp', 'REAR_TTP', '60', 'Time To Purchase of a reservation, seconds'],
   ['--flavor-ttl', 'REAR_FLAVOR_TTL', '300', 'default validity of a published flavor, seconds'],
   ['--demo / --no-demo', 'REAR_DEMO', 'on without --tokens', 'demo catalog and a demo market'],
   ['--rate-limit', 'REAR_RATE_LIMIT', '200', 'requests per second per token (0 = off)'],
+  ['--jwt-jwks-url', 'REAR_JWT_JWKS_URL', 'off', 'JWK Set URL: accept JWT bearer tokens it signs'],
+  ['--jwt-issuer', 'REAR_JWT_ISSUER', 'any', 'required JWT issuer (iss)'],
+  ['--jwt-audience', 'REAR_JWT_AUDIENCE', 'any', 'required JWT audience (aud)'],
+  ['--cors-origin', 'REAR_CORS_ORIGIN', 'off', 'origins allowed by CORS, comma-separated, or *'],
+  ['--log-level', 'REAR_LOG_LEVEL', 'info', 'fatal|error|warn|info|debug|trace|silent'],
+  ['--metrics / --no-metrics', 'REAR_METRICS', 'on', 'GET /metrics (Prometheus)'],
 ] as const;
 
 export function helpText(): string {
   const rows = FLAGS.map(
     ([flag, env, def, meaning]) =>
-      `  ${flag.padEnd(20)} ${env.padEnd(17)} ${meaning} (default: ${def})`,
+      `  ${flag.padEnd(24)} ${env.padEnd(18)} ${meaning} (default: ${def})`,
   );
   return [
     'Usage: npm start -- [flags]   (or: rear-hub serve [flags])',
     '',
     'Flags (each can also come from the environment variable beside it):',
     ...rows,
-    '  --help                                 this text',
+    `  ${'--help'.padEnd(24)} ${''.padEnd(18)} this text`,
+    '',
+    'Other commands:',
+    '  rear-hub tokens add --role R --node-id ID --domain D [--ip IP] [--tokens FILE]',
+    '      append a tokenHash entry to a tokens file and print the new token once',
     '',
     'The client commands (flavors, watch, reserve, purchase, publish, …): rear-hub help',
   ].join('\n');
@@ -95,6 +115,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
         'flavor-ttl': { type: 'string' },
         demo: { type: 'boolean' },
         'rate-limit': { type: 'string' },
+        'jwt-jwks-url': { type: 'string' },
+        'jwt-issuer': { type: 'string' },
+        'jwt-audience': { type: 'string' },
+        'cors-origin': { type: 'string' },
+        'log-level': { type: 'string' },
+        metrics: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -135,5 +161,65 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
       v['rate-limit'] ?? env.REAR_RATE_LIMIT ?? '200',
       true,
     ),
+    jwt: jwtConfig(
+      v['jwt-jwks-url'] ?? env.REAR_JWT_JWKS_URL,
+      v['jwt-issuer'] ?? env.REAR_JWT_ISSUER,
+      v['jwt-audience'] ?? env.REAR_JWT_AUDIENCE,
+    ),
+    corsOrigin: corsOrigins(v['cors-origin'] ?? env.REAR_CORS_ORIGIN),
+    logLevel: logLevel(v['log-level'] ?? env.REAR_LOG_LEVEL ?? env.LOG_LEVEL ?? 'info'),
+    metrics:
+      v.metrics ??
+      (env.REAR_METRICS !== undefined && env.REAR_METRICS !== ''
+        ? bool('REAR_METRICS', env.REAR_METRICS)
+        : true),
   };
+}
+
+function jwtConfig(
+  jwksUrl: string | undefined,
+  issuer: string | undefined,
+  audience: string | undefined,
+): HubConfig['jwt'] {
+  if (!jwksUrl) {
+    if (issuer || audience)
+      throw new ConfigError('--jwt-issuer and --jwt-audience need --jwt-jwks-url');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(jwksUrl);
+  } catch {
+    throw new ConfigError(`--jwt-jwks-url must be a URL, got "${jwksUrl}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`--jwt-jwks-url must be http(s), got "${jwksUrl}"`);
+  return { jwksUrl, issuer: issuer || undefined, audience: audience || undefined };
+}
+
+function corsOrigins(text: string | undefined): HubConfig['corsOrigin'] {
+  if (text === undefined || text.trim() === '') return undefined;
+  if (text.trim() === '*') return true;
+  const origins = text
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(o);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin !== o)
+      throw new ConfigError(`--cors-origin takes origins like https://app.example, got "${o}"`);
+  }
+  return origins;
+}
+
+function logLevel(text: string): LogLevel {
+  const level = text.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  return level as LogLevel;
 }

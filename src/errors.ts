@@ -50,6 +50,11 @@ export const CLOSE_CODES = {
     meaning:
       'The client read too slowly and its backlog passed the bound: read faster, reconnect and resume with since.',
   },
+  TOKEN_EXPIRED: {
+    code: 4401,
+    meaning:
+      'The JWT the connection was opened with has expired: get a fresh token, reconnect and resume with since.',
+  },
 } as const;
 
 /** An error the hub answers with; `code` picks the row of the table. */

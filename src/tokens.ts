@@ -1,13 +1,23 @@
 /**
- * The tokens file (§2): read and validated against schemas/token-entry.json, or — in demo
- * mode without one — demo identities with fresh random tokens, written once to
- * ./data/tokens.json and reused on later starts.
+ * The tokens file (§2, §11): read and validated against schemas/token-entry.json, or — in demo
+ * mode without one — demo identities with fresh random tokens, written once (in clear text,
+ * and each entry says so) to ./data/tokens.json and reused on later starts.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createAjv, validatorFor } from './schemas.js';
-import type { TokenEntry } from './types/wire.js';
+import type { ClearTokenEntry, TokenEntry } from './types/wire.js';
+
+/** The tokenHash of a token: "sha256:" and the hex of its SHA-256. */
+export function tokenHash(token: string): string {
+  return `sha256:${createHash('sha256').update(token).digest('hex')}`;
+}
+
+/** A fresh random token (32 bytes of entropy, url-safe), prefixed to say whose it is. */
+export function newToken(prefix: string): string {
+  return `${prefix}.${randomBytes(32).toString('base64url')}`;
+}
 
 const validEntry = validatorFor<TokenEntry>(createAjv(), 'TokenEntry');
 
@@ -27,13 +37,17 @@ export function readTokens(path: string): TokenEntry[] {
         `tokens file ${path}, entry ${i}: ${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}`,
       );
     }
-    if (seen.has(entry.token)) throw new Error(`tokens file ${path}, entry ${i}: duplicate token`);
-    seen.add(entry.token);
+    const hash = 'token' in entry ? tokenHash(entry.token) : entry.tokenHash;
+    if (seen.has(hash)) throw new Error(`tokens file ${path}, entry ${i}: duplicate token`);
+    seen.add(hash);
     return entry;
   });
 }
 
-const DEMO_IDENTITIES: Array<Omit<TokenEntry, 'token'>> = [
+const DEMO_NOTE =
+  'Demo token in clear text. A production tokens file holds tokenHash entries (rear-hub tokens add).';
+
+const DEMO_IDENTITIES: Array<Omit<ClearTokenEntry, 'token' | 'note'>> = [
   {
     role: 'provider',
     identity: { Domain: 'milan.fluidos.eu', NodeID: 'provider-milan', IP: '10.1.0.1' },
@@ -56,10 +70,12 @@ const DEMO_IDENTITIES: Array<Omit<TokenEntry, 'token'>> = [
 
 /** The demo tokens at `path`, created with fresh random tokens when missing. */
 export function demoTokens(path: string): TokenEntry[] {
+  // `rear-hub tokens add` may have appended hashed entries beside the demo's clear ones.
   if (existsSync(path)) return readTokens(path);
   const entries = DEMO_IDENTITIES.map((e) => ({
     token: `${e.identity.NodeID}.${randomBytes(12).toString('base64url')}`,
     ...e,
+    note: DEMO_NOTE,
   }));
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });

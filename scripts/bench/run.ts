@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only P1,P3]
+ * npm run bench [-- --quick] [-- --only P1,P3]   (M1–M3: P1–P3's loads with /metrics on vs off)
  *
  * Every figure is a ratio against a baseline measured in the same run, interleaved, medians
  * of several rounds, because the machine is shared and noisy. Servers and load clients run
@@ -743,6 +743,145 @@ async function p3p4p5(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------
 
+/**
+ * What the metrics cost: P1's, P2's and P3's loads against two hubs built the same way but
+ * one with metrics off (`metrics: false`), rounds interleaved, medians; ratio = on / off.
+ */
+async function metricsCost(): Promise<void> {
+  // Throughput moves with whatever else the shared machine runs; the server's own CPU per
+  // request moves less, so both are reported.
+  const ratioRow = (
+    id: string,
+    what: string,
+    on: number[],
+    off: number[],
+    unit: string,
+    cpu?: { on: number[]; off: number[] },
+  ) => {
+    const a = median(on);
+    const b = median(off);
+    const us = cpu && { on: median(cpu.on), off: median(cpu.off) };
+    rows.push({
+      id,
+      what,
+      hub: a,
+      baseline: b,
+      ratio: a / b,
+      unit,
+      target: 'within noise',
+      met: undefined,
+      note: `rounds on: ${on.map((v) => Math.round(v)).join(', ')}; off: ${off.map((v) => Math.round(v)).join(', ')}${us ? `; server CPU per request: on ${us.on.toFixed(1)} µs, off ${us.off.toFixed(1)} µs (${(us.on / us.off).toFixed(2)}×)` : ''}`,
+    });
+  };
+  if (want('M1')) {
+    log('M1: P1 with metrics on vs off');
+    const on = await startHub({ seed: 'list', n: S.listN });
+    const off = await startHub({ seed: 'list', n: S.listN, metrics: false });
+    await listRps(on.url, undefined, 10, 1, 1);
+    await listRps(off.url, undefined, 10, 1, 1);
+    const a: number[] = [];
+    const b: number[] = [];
+    const cpu = { on: [] as number[], off: [] as number[] };
+    for (let i = 0; i < S.rounds; i++) {
+      // Alternate which goes first, so drift in the machine's load hits both alike.
+      const order = i % 2 === 0 ? [on, off] : [off, on];
+      for (const hub of order) {
+        const r = await withServerCpu(hub.proc, () =>
+          listRps(hub.url, undefined, 10, S.dur, 100 + i),
+        );
+        (hub === on ? a : b).push(r.rps);
+        (hub === on ? cpu.on : cpu.off).push(r.usPerRequest);
+      }
+    }
+    await Promise.all([on.proc.kill(), off.proc.kill()]);
+    ratioRow(
+      'M1',
+      `P1's LIST load, ${S.listN} flavors: metrics on (hub) vs off (baseline)`,
+      a,
+      b,
+      'req/s',
+      cpu,
+    );
+  }
+  if (want('M2')) {
+    log('M2: P2 with metrics on vs off');
+    const on = await startHub({ seed: 'pool', n: S.p2Flavors, file: true });
+    const off = await startHub({ seed: 'pool', n: S.p2Flavors, file: true, metrics: false });
+    const tokens = Array.from({ length: CONSUMERS }, (_, i) => consumerToken(i));
+    const idsOn = (await on.proc.ask<{ ids: string[] }>({ type: 'ids' })).ids;
+    const idsOff = (await off.proc.ask<{ ids: string[] }>({ type: 'ids' })).ids;
+    const sales = (hub: typeof on, seed: number, seconds: number) =>
+      saleLoad({
+        url: hub.url,
+        prefix: '',
+        flavorIds: hub === on ? idsOn : idsOff,
+        tokens,
+        seed,
+        seconds,
+      });
+    await sales(on, 1, 1);
+    await sales(off, 1, 1);
+    const a: number[] = [];
+    const b: number[] = [];
+    const cpu = { on: [] as number[], off: [] as number[] };
+    for (let i = 0; i < S.rounds; i++) {
+      const order = i % 2 === 0 ? [on, off] : [off, on];
+      for (const hub of order) {
+        const r = await withServerCpu(hub.proc, async () => {
+          const res = await sales(hub, 10 + i, S.dur);
+          return { rps: res.requests.average, total: res.requests.total };
+        });
+        (hub === on ? a : b).push(r.rps);
+        (hub === on ? cpu.on : cpu.off).push(r.usPerRequest);
+      }
+    }
+    await Promise.all([on.proc.kill(), off.proc.kill()]);
+    ratioRow(
+      'M2',
+      "P2's reserve + purchase load: metrics on (hub) vs off (baseline)",
+      a,
+      b,
+      'req/s',
+      cpu,
+    );
+  }
+  if (want('M3')) {
+    const n = S.subs;
+    log(`M3: P3 with metrics on vs off, ${n} subscribers each`);
+    const a: number[] = [];
+    const b: number[] = [];
+    // One hub and its subscribers at a time: two sets of thousands of sockets would crowd the machine.
+    for (let i = 0; i < Math.max(2, S.rounds - 2); i++) {
+      for (const metrics of i % 2 === 0 ? [true, false] : [false, true]) {
+        const hub = await startHub({ seed: 'broadcast', n: 1, file: true, metrics });
+        const { ids } = await hub.proc.ask<{ ids: string[] }>({ type: 'ids' });
+        const flavorId = ids[0] as string;
+        const subs = await startSubscribers(
+          {
+            kind: 'hub',
+            url: hub.url,
+            tokens: Array.from({ length: CONSUMERS }, (_, j) => consumerToken(j)),
+            flavorIds: [flavorId],
+          },
+          n,
+          S.subProcs,
+        );
+        const fire = hubFire(hub.url, flavorId);
+        await deliveriesPerSecond(subs, fire, 1);
+        (metrics ? a : b).push((await deliveriesPerSecond(subs, fire, S.dur)).rate);
+        await Promise.all([...subs.map((p) => p.kill()), hub.proc.kill()]);
+      }
+    }
+    ratioRow(
+      'M3',
+      `P3's deliveries to ${n} subscribers: metrics on (hub) vs off (baseline)`,
+      a,
+      b,
+      'deliveries/s',
+    );
+  }
+}
+
 async function p6(): Promise<void> {
   const n = S.p6Conns;
   log(`P6: memory per idle connection, ${n} connections (10 subscriptions each on the hub)`);
@@ -824,6 +963,7 @@ const steps: Array<[string[], () => Promise<void>]> = [
   [['P2'], p2],
   [['P3', 'P4', 'P5'], p3p4p5],
   [['P6'], p6],
+  [['M1', 'M2', 'M3'], metricsCost],
 ];
 for (const [ids, step] of steps) if (ids.some(want)) await step();
 

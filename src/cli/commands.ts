@@ -11,6 +11,7 @@ import { register as purchase } from './purchase.js';
 import { register as refresh } from './refresh.js';
 import { register as reserve } from './reserve.js';
 import { register as serve } from './serve.js';
+import { register as tokens } from './tokens.js';
 import { register as watch } from './watch.js';
 import { register as withdraw } from './withdraw.js';
 import { EXIT } from './output.js';
@@ -36,6 +37,7 @@ function keys(program: Command): void {
 
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   serve,
+  tokens,
   keys,
   flavors,
   watch,

@@ -3,11 +3,24 @@
  * The only place that listens and handles signals. Its flags keep their own parser
  * (config.ts), shared with the environment variables.
  */
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { FastifyServerOptions } from 'fastify';
 import type { HubConfig } from '../config.js';
 
 const LISTEN_PREFIX = 'listening ';
+
+/** pino-pretty in a terminal when it is installed (a dev dependency); JSON lines otherwise. */
+function prettyTransport(): FastifyServerOptions['logger'] {
+  if (!process.stdout.isTTY) return undefined;
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+  return { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } };
+}
 
 export function register(program: Command): void {
   program
@@ -66,8 +79,12 @@ async function serve(argv: string[]): Promise<void> {
     ttpSeconds: config.ttpSeconds,
     flavorTtlSeconds: config.flavorTtlSeconds,
     rateLimit: { perSecond: config.rateLimit },
+    ...(config.jwt ? { jwt: config.jwt } : {}),
+    ...(config.corsOrigin ? { corsOrigin: config.corsOrigin } : {}),
+    metrics: config.metrics,
     logger: {
-      level: process.env.LOG_LEVEL ?? 'info',
+      level: config.logLevel,
+      ...(prettyTransport() as object | undefined),
       hooks: {
         // fastify logs its address as text; give the line the contract's shape: msg "listening" and a url field.
         logMethod(args, method) {
@@ -117,8 +134,11 @@ async function serve(argv: string[]): Promise<void> {
     `Live dashboard: ${shown}/`,
   ];
   if (!config.tokens) {
-    lines.push(`Demo tokens (${demoTokensPath}):`);
+    lines.push(
+      `Demo tokens (in clear text in ${demoTokensPath}: for production, see rear-hub tokens add):`,
+    );
     for (const t of tokens) {
+      if (!('token' in t)) continue;
       lines.push(
         `  ${t.role.padEnd(8)} ${t.identity.NodeID.padEnd(16)} ${t.token}   ${shown}/#token=${t.token}`,
       );

@@ -5,7 +5,13 @@
  * uses, with the demo tokens.
  */
 import type { Clock, TimerHandle } from '../clock.js';
-import type { Flavor, FlavorPublish, TokenEntry, Transaction } from '../types/wire.js';
+import type {
+  ClearTokenEntry,
+  Flavor,
+  FlavorPublish,
+  TokenEntry,
+  Transaction,
+} from '../types/wire.js';
 import { demoFlavors } from './seed.js';
 
 export interface DemoMarketOptions {
@@ -24,14 +30,16 @@ export class DemoMarket {
   private timer: TimerHandle | undefined;
   private closed = false;
   private ticks = 0;
-  private readonly providers: TokenEntry[];
-  private readonly buyer: TokenEntry | undefined;
+  private readonly providers: ClearTokenEntry[];
+  private readonly buyer: ClearTokenEntry | undefined;
   private readonly random: () => number;
   private readonly pending = new Set<TimerHandle>();
 
   constructor(private readonly o: DemoMarketOptions) {
-    this.providers = o.tokens.filter((t) => t.role === 'provider').slice(0, 3);
-    this.buyer = o.tokens.filter((t) => t.role === 'consumer').at(-1);
+    // It calls the API like any client, so it needs tokens in clear text.
+    const clear = o.tokens.filter((t): t is ClearTokenEntry => 'token' in t);
+    this.providers = clear.filter((t) => t.role === 'provider').slice(0, 3);
+    this.buyer = clear.filter((t) => t.role === 'consumer').at(-1);
     this.random = o.random ?? Math.random;
   }
 
@@ -77,7 +85,7 @@ export class DemoMarket {
     if (this.closed || this.providers.length === 0) return;
     this.ticks++;
     const providerIndex = Math.floor(this.random() * this.providers.length);
-    const provider = this.providers[providerIndex] as TokenEntry;
+    const provider = this.providers[providerIndex] as ClearTokenEntry;
     const all = await this.call<Flavor[]>(provider.token, 'GET', '/flavors');
     const mine = all.filter((f) => f.providerId === provider.identity.NodeID);
     const r = this.random();
@@ -93,7 +101,7 @@ export class DemoMarket {
     if (this.buyer && this.ticks % 3 === 0) await this.buy(this.buyer, all);
   }
 
-  private async publish(provider: TokenEntry, providerIndex: number): Promise<void> {
+  private async publish(provider: ClearTokenEntry, providerIndex: number): Promise<void> {
     const base = this.pick(demoFlavors(providerIndex)) as FlavorPublish;
     const shortLived = this.random() < 0.3;
     const factor = 0.8 + this.random() * 0.4;
@@ -107,7 +115,7 @@ export class DemoMarket {
     });
   }
 
-  private async reprice(provider: TokenEntry, f: Flavor): Promise<void> {
+  private async reprice(provider: ClearTokenEntry, f: Flavor): Promise<void> {
     const factor = 0.9 + this.random() * 0.2;
     const amount = Math.max(0.01, Number(f.price.amount) * factor).toFixed(2);
     await this.call(provider.token, 'POST', `/flavors/${f.flavorId}/refresh`, {
@@ -116,7 +124,7 @@ export class DemoMarket {
   }
 
   /** Reserves an offer (a minimal partition of a pooled one), then buys or cancels it a moment later. */
-  private async buy(buyer: TokenEntry, offers: Flavor[]): Promise<void> {
+  private async buy(buyer: ClearTokenEntry, offers: Flavor[]): Promise<void> {
     const f = this.pick(offers.filter((x) => x.type.name !== 'service'));
     if (!f) return;
     const t = f.type;

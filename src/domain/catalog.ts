@@ -18,6 +18,7 @@ import type { CatalogWrites } from './market-ops.js';
 import {
   checkManage,
   dueAt,
+  newEntries,
   newFlavor,
   refreshedFlavor,
   renewedFlavor,
@@ -116,6 +117,22 @@ export class Catalog implements CatalogWrites {
     this.index(entry);
     await journal.write({ flavors: [storedFlavor(entry)] }, [{ kind: 'added', flavor: entry }]);
     return flavor;
+  }
+
+  /**
+   * Publishes every offer or none (§7): each is checked before any is indexed (the first bad
+   * one is named by its index), then all go to the store in one change — one commit, so a
+   * crash keeps all of them or none.
+   */
+  async publishMany(principal: Principal, bodies: FlavorPublish[]): Promise<Flavor[]> {
+    const journal = this.writable();
+    const entries = newEntries(principal, bodies, this.clock.now(), this.options.defaultTtlSeconds);
+    for (const entry of entries) this.index(entry);
+    await journal.write(
+      { flavors: entries.map((e) => storedFlavor(e)) },
+      entries.map((entry) => ({ kind: 'added' as const, flavor: entry })),
+    );
+    return entries.map((e) => e.flavor);
   }
 
   async refresh(principal: Principal, flavorId: string, body: FlavorRefresh): Promise<Flavor> {

@@ -30,6 +30,7 @@ export class DeadlineQueue {
   private closed = false;
   /** Heap entries examined by firings so far (due or stale): the cost of the scheduler. */
   private popped = 0;
+  private watcher: ((key: string, lateMs: number) => void) | undefined;
 
   constructor(private readonly clock: Clock) {}
 
@@ -45,6 +46,11 @@ export class DeadlineQueue {
     this.push({ at, key, version });
     if (this.heap.length > 64 && this.heap.length > this.live.size * 3) this.compact();
     if (at < this.armedAt) this.arm();
+  }
+
+  /** Tells `fn` how late each deadline runs (key, ms after its time); one watcher. */
+  observe(fn: (key: string, lateMs: number) => void): void {
+    this.watcher = fn;
   }
 
   cancel(key: string): void {
@@ -76,6 +82,7 @@ export class DeadlineQueue {
       const entry = this.live.get(top.key);
       if (!entry || entry.version !== top.version) continue;
       this.live.delete(top.key);
+      this.watcher?.(top.key, now - top.at);
       entry.fn();
     }
     this.arm();

@@ -17,6 +17,8 @@ import type { Principal } from './principal.js';
 /** The provider operations of §7. Each resolves once its change is durable and published. */
 export interface CatalogWrites {
   publish(principal: Principal, body: FlavorPublish): Promise<Flavor>;
+  /** Up to 1,000 offers in one change: all published, or none (the first bad one named). */
+  publishMany(principal: Principal, bodies: FlavorPublish[]): Promise<Flavor[]>;
   refresh(principal: Principal, flavorId: string, body: FlavorRefresh): Promise<Flavor>;
   withdraw(principal: Principal, flavorId: string, message?: string): Promise<Flavor>;
 }

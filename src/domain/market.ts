@@ -200,6 +200,14 @@ export class Market {
   }
 
   /**
+   * Tells `fn` how late each deadline (renewal, expiry, TTP, wait) runs, for metrics. A shared
+   * market has no such queue: its renewals run in the leader's sweeps (every 250 ms).
+   */
+  observeDeadlines(fn: (key: string, lateMs: number) => void): void {
+    this.deadlines?.observe(fn);
+  }
+
+  /**
    * Answers every waiter and stops every timer (the catalog's renewals and retractions
    * included); the store is closed by its owner. Safe twice.
    */

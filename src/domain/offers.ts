@@ -7,7 +7,7 @@ import { HubError } from '../errors.js';
 import type { SharedFlavor } from '../store/shared-store.js';
 import type { StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh } from '../types/wire.js';
-import type { FlavorEntry } from './flavor-entry.js';
+import { makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { checkFlavorType } from './flavor-rules.js';
 import { newFlavorId } from './ids.js';
 import { canManage, canPublish, type Principal } from './principal.js';
@@ -45,6 +45,32 @@ export function newFlavor(
       ? { networkPropertyType: body.networkPropertyType }
       : {}),
   };
+}
+
+/**
+ * New offers from a batch of bodies, all checked before any is used: the first bad one is
+ * named by its index (§7, all or nothing).
+ */
+export function newEntries(
+  principal: Principal,
+  bodies: readonly FlavorPublish[],
+  now: number,
+  defaultTtlSeconds: number,
+): FlavorEntry[] {
+  return bodies.map((body, i) => {
+    try {
+      const ttlSeconds = body.ttlSeconds ?? defaultTtlSeconds;
+      return makeEntry(
+        newFlavor(principal, body, now, ttlSeconds),
+        body.autoRenew ?? true,
+        ttlSeconds,
+      );
+    } catch (err) {
+      if (err instanceof HubError && err.code !== 'FORBIDDEN')
+        throw new HubError(err.code, `offer ${i}: ${err.message}`, err.headers);
+      throw err;
+    }
+  });
 }
 
 /** The offer after a provider's refresh: new timestamps, optional price and availability. */

@@ -6,6 +6,8 @@ export type Role = TokenEntry['role'];
 export interface Principal {
   readonly role: Role;
   readonly identity: NodeIdentity;
+  /** When the credential stops being valid (ms since epoch): set for JWTs, not for tokens. */
+  readonly expiresAt?: number;
 }
 
 export function nodeId(p: Principal): string {

@@ -11,7 +11,14 @@ import type { Flavor, FlavorPublish, FlavorRefresh } from '../types/wire.js';
 import { makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { LockedLine } from './locked-flavor.js';
 import type { CatalogWrites } from './market-ops.js';
-import { checkManage, dueAt, newFlavor, refreshedFlavor, renewedFlavor } from './offers.js';
+import {
+  checkManage,
+  dueAt,
+  newEntries,
+  newFlavor,
+  refreshedFlavor,
+  renewedFlavor,
+} from './offers.js';
 import type { Principal } from './principal.js';
 import type { SharedFeed } from './shared-feed.js';
 
@@ -40,6 +47,19 @@ export class SharedOffers implements CatalogWrites {
     });
     await this.feed.reached(lastSeq);
     return flavor;
+  }
+
+  async publishMany(principal: Principal, bodies: FlavorPublish[]): Promise<Flavor[]> {
+    const now = this.clock.now();
+    const entries = newEntries(principal, bodies, now, this.options.defaultTtlSeconds);
+    // One transaction: every offer and its FLAVOR_ADDED, or none.
+    const { lastSeq } = await this.store.atomically({}, (locked) => {
+      const line = new LockedLine(locked, now, this.options.ttpMs);
+      for (const e of entries) line.add(e);
+      return line.outcome(undefined);
+    });
+    await this.feed.reached(lastSeq);
+    return entries.map((e) => e.flavor);
   }
 
   async refresh(principal: Principal, flavorId: string, body: FlavorRefresh): Promise<Flavor> {

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { SharedStore } from './shared-store.js';
 import { PostgresStore } from './store-postgres.js';
 import { SqliteStore } from './store-sqlite.js';
-import type { Store } from './store.js';
+import type { Store, StoreOptions } from './store.js';
 
 export type AnyStore = Store | SharedStore;
 
@@ -25,7 +25,11 @@ export function storeKind(db: string): 'sqlite' | 'postgres' {
   return 'sqlite';
 }
 
-export async function openStore(db: string, clock: Clock): Promise<AnyStore> {
-  if (storeKind(db) === 'postgres') return PostgresStore.open(db, { clock });
-  return new SqliteStore(db);
+export async function openStore(
+  db: string,
+  clock: Clock,
+  options: StoreOptions = {},
+): Promise<AnyStore> {
+  if (storeKind(db) === 'postgres') return PostgresStore.open(db, { clock, ...options });
+  return new SqliteStore(db, options);
 }

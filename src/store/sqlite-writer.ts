@@ -26,10 +26,18 @@ port?.on('message', (first: Message) => {
   }
   if (batches.length > 0) {
     try {
-      const outcomes = write(batches.flatMap((b) => b.changes));
+      const changes = batches.flatMap((b) => b.changes);
+      const started = process.hrtime.bigint();
+      const outcomes = write(changes);
+      // The transaction's time and size travel with its first answer only: one per transaction.
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       let at = 0;
-      for (const b of batches) {
-        port?.postMessage({ id: b.id, outcomes: outcomes.slice(at, at + b.changes.length) });
+      for (const [i, b] of batches.entries()) {
+        port?.postMessage({
+          id: b.id,
+          outcomes: outcomes.slice(at, at + b.changes.length),
+          ...(i === 0 ? { seconds, size: changes.length } : {}),
+        });
         at += b.changes.length;
       }
     } catch (err) {

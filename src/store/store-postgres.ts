@@ -33,12 +33,14 @@ import type {
   Target,
   Wakeups,
 } from './shared-store.js';
-import type { Loaded, StoredContract, StoredEvent, StoredKey } from './store.js';
+import type { Loaded, StoredContract, StoredEvent, StoredKey, StoreObserver } from './store.js';
 
 type Row = Record<string, unknown>;
 
 export interface PostgresOptions {
   clock: Clock;
+  /** Told of every committed transaction (metrics); each `atomically` is one. */
+  observer?: StoreObserver;
   /** Connections in the pool (default 10). */
   poolSize?: number;
   /** How often the listener pings, heartbeats and, when not leader, bids for leadership (ms). */
@@ -161,6 +163,7 @@ export class PostgresStore implements SharedStore {
   ): Promise<{ result: T; lastSeq: number }> {
     return this.withClient(async (c) => {
       for (let attempt = 0; ; attempt++) {
+        const started = performance.now();
         try {
           await c.query('BEGIN');
           const locked = await this.lock(c, target);
@@ -173,6 +176,7 @@ export class PostgresStore implements SharedStore {
           }
           const lastSeq = outcome.change ? await this.write(c, outcome.change) : 0;
           await c.query('COMMIT');
+          this.observe(started);
           return { result: outcome.result, lastSeq };
         } catch (err) {
           if (err instanceof Decided) throw err.cause;
@@ -184,6 +188,14 @@ export class PostgresStore implements SharedStore {
         }
       }
     });
+  }
+
+  private observe(started: number): void {
+    try {
+      this.options.observer?.commit((performance.now() - started) / 1000, 1);
+    } catch {
+      // Metrics never break a write.
+    }
   }
 
   private async lock(c: pg.PoolClient, target: Target): Promise<LockedFlavor> {

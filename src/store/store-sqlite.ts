@@ -25,6 +25,8 @@ import type {
   StoredFlavor,
   StoredKey,
   StoredTransaction,
+  StoreObserver,
+  StoreOptions,
 } from './store.js';
 
 interface Pending {
@@ -34,6 +36,15 @@ interface Pending {
 }
 
 type Row = Record<string, unknown>;
+
+/** The writer thread's answer to one batch; a transaction's first answer carries its timing. */
+interface WriterReply {
+  id?: number;
+  outcomes?: Outcome[];
+  error?: string;
+  seconds?: number;
+  size?: number;
+}
 
 /** Batches with the writer at once: one being written and the next one. */
 const MAX_IN_FLIGHT = 2;
@@ -64,8 +75,10 @@ export class SqliteStore implements Store {
   private batchId = 0;
   private drained: (() => void) | undefined;
   private readonly stmt;
+  private readonly observer: StoreObserver | undefined;
 
-  constructor(path: string) {
+  constructor(path: string, options: StoreOptions = {}) {
+    this.observer = options.observer;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     configure(this.db);
@@ -74,9 +87,7 @@ export class SqliteStore implements Store {
       this.writeInline = openWriter(this.db);
     } else {
       this.worker = startWriter(path);
-      this.worker.on('message', (m: { id?: number; outcomes?: Outcome[]; error?: string }) =>
-        this.settle(m),
-      );
+      this.worker.on('message', (m: WriterReply) => this.settle(m));
       this.worker.on('error', (err) => this.fail(err));
       this.worker.unref();
     }
@@ -157,12 +168,15 @@ export class SqliteStore implements Store {
     const changes = batch.map((p) => p.change);
     if (this.writeInline) {
       let outcomes: Outcome[];
+      const started = this.observer && process.hrtime.bigint();
       try {
         outcomes = this.writeInline(changes);
       } catch (err) {
         for (const p of batch) p.reject(err);
         return;
       }
+      if (started !== undefined)
+        this.observe(Number(process.hrtime.bigint() - started) / 1e9, changes.length);
       resolveAll(batch, outcomes);
       this.maybeDrained();
       return;
@@ -174,9 +188,18 @@ export class SqliteStore implements Store {
     this.worker?.postMessage({ id, changes });
   }
 
-  private settle(m: { id?: number; outcomes?: Outcome[]; error?: string }): void {
+  private observe(seconds: number, size: number): void {
+    try {
+      this.observer?.commit(seconds, size);
+    } catch {
+      // A watcher's fault must not fail a write that succeeded.
+    }
+  }
+
+  private settle(m: WriterReply): void {
     const batch = m.id === undefined ? undefined : this.inFlight.get(m.id);
     if (!batch) return;
+    if (m.seconds !== undefined) this.observe(m.seconds, m.size ?? batch.length);
     this.inFlight.delete(m.id as number);
     if (m.error !== undefined) for (const p of batch) p.reject(new Error(m.error));
     else resolveAll(batch, m.outcomes ?? []);

@@ -113,6 +113,20 @@ export interface Loaded {
   epoch: string;
 }
 
+/**
+ * Watches the store's physical transactions (for metrics); every backend calls it once per
+ * transaction it commits, however many `commit` calls share it, and never lets it throw
+ * into the write path.
+ */
+export interface StoreObserver {
+  /** A transaction reached the disk: how long it took, and how many changes it held. */
+  commit(durationSeconds: number, batchSize: number): void;
+}
+
+export interface StoreOptions {
+  observer?: StoreObserver;
+}
+
 export type StoreKind = 'sqlite' | 'postgres';
 
 export interface StoreBase {

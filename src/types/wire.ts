@@ -30,6 +30,23 @@ export type ContractList = Contract[];
  */
 export type FlavorList = Flavor[];
 /**
+ * Body of POST /api/v2/flavors as an array: up to 1,000 offers, published all or none.
+ *
+ * @minItems 1
+ * @maxItems 1000
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "FlavorPublishBatch".
+ */
+export type FlavorPublishBatch = [FlavorPublish, ...FlavorPublish[]];
+/**
+ * One entry of the tokens file (an array of these): the token in clear text, or only its SHA-256 (tokenHash), so that the file keeps no secret.
+ *
+ * This interface was referenced by `WireTypes`'s JSON-Schema
+ * via the `definition` "TokenEntry".
+ */
+export type TokenEntry = ClearTokenEntry | HashedTokenEntry;
+/**
  * Every frame a client sends on /api/v2/subscriptions.
  *
  * This interface was referenced by `WireTypes`'s JSON-Schema
@@ -543,16 +560,26 @@ export interface ServiceConfigurationData {
   HostingPolicy?: string;
   ConfigurationData: unknown;
 }
-/**
- * One entry of the tokens file (an array of these).
- *
- * This interface was referenced by `WireTypes`'s JSON-Schema
- * via the `definition` "TokenEntry".
- */
-export interface TokenEntry {
+export interface ClearTokenEntry {
   token: string;
   role: 'consumer' | 'provider' | 'admin';
   identity: NodeIdentity;
+  /**
+   * Free text for whoever reads the file; the hub ignores it.
+   */
+  note?: string;
+}
+export interface HashedTokenEntry {
+  /**
+   * "sha256:" and the lowercase hex of the token's SHA-256.
+   */
+  tokenHash: string;
+  role: 'consumer' | 'provider' | 'admin';
+  identity: NodeIdentity;
+  /**
+   * Free text for whoever reads the file; the hub ignores it.
+   */
+  note?: string;
 }
 /**
  * This interface was referenced by `WireTypes`'s JSON-Schema

@@ -762,6 +762,8 @@ function ask(
       done(true);
     };
     const onClose = () => done(false);
+    // Wired here, not inline: the content security policy allows no inline handlers.
+    $('#dialog-cancel').onclick = () => dialog.close();
     form.addEventListener('submit', onSubmit);
     dialog.addEventListener('close', onClose);
   });

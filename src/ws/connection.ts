@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { TimerHandle } from '../clock.js';
 import type { Principal } from '../domain/principal.js';
 import { CLOSE_CODES } from '../errors.js';
 import type { Subscriber, Target } from './subscriptions.js';
@@ -19,7 +20,7 @@ export interface ConnectionLimits {
 /** What a connection reports to (the hub): its socket's listeners are shared, not closures. */
 export interface ConnectionOwner {
   onMessage(conn: Connection, data: Buffer, isBinary: boolean): void;
-  drop(conn: Connection): void;
+  drop(conn: Connection, code: number): void;
 }
 
 export class Connection implements Subscriber {
@@ -27,6 +28,10 @@ export class Connection implements Subscriber {
   /** The subscription set, kept by the hub's SubscriptionIndex. */
   subs: Array<number | Target> = [];
   alive = true;
+  /** The close code the hub sent (or ws sent for a protocol error), once closing. */
+  closedWith: number | undefined;
+  /** Closes the connection when its JWT expires. */
+  expiry: TimerHandle | undefined;
   private closing = false;
   private killTimer: NodeJS.Timeout | undefined;
 
@@ -73,6 +78,7 @@ export class Connection implements Subscriber {
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
+    this.closedWith ??= code;
     this.socket.close(code, reason);
     this.killTimer = setTimeout(() => this.socket.terminate(), this.limits.closeGraceMs);
     this.killTimer.unref();
@@ -82,5 +88,7 @@ export class Connection implements Subscriber {
   dispose(): void {
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = undefined;
+    this.expiry?.cancel();
+    this.expiry = undefined;
   }
 }

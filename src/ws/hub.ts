@@ -38,6 +38,19 @@ export interface HubOptions extends ConnectionLimits {
 
 const validate = validatorFor<ClientMessage>(createAjv(), 'ClientMessage');
 
+/**
+ * Plain running counts the hub keeps for whoever watches it (GET /metrics reads them when
+ * scraped): a number added to on the hot path, nothing more.
+ */
+export interface HubCounters {
+  /** Event frames handed to recipients' sockets. */
+  deliveries: number;
+  /** Connections dropped for missing a ping. */
+  pingDrops: number;
+  /** Closed connections by close code: the one the hub sent, else the client's. */
+  closes: Map<number, number>;
+}
+
 export class WsHub {
   private readonly connections = new Set<Connection>();
   /** TCP sockets corked in this event-loop turn (see hold). */
@@ -47,6 +60,7 @@ export class WsHub {
   private pingTimer: TimerHandle | undefined;
   private closed = false;
   private subscriptionCounter = 0;
+  readonly counters: HubCounters = { deliveries: 0, pingDrops: 0, closes: new Map() };
 
   constructor(
     private readonly market: Market,
@@ -59,6 +73,13 @@ export class WsHub {
 
   get size(): number {
     return this.connections.size;
+  }
+
+  /** Subscriptions held by every open connection (walks the connections: for scrapes). */
+  subscriptionCount(): number {
+    let n = 0;
+    for (const conn of this.connections) n += subscriptionCount(conn);
+    return n;
   }
 
   /** Takes a freshly upgraded socket of an authenticated principal. */
@@ -83,6 +104,20 @@ export class WsHub {
     socket.on('pong', onPong);
     socket.on('message', onMessage);
     socket.on('close', onClose);
+    // A JWT's expiry ends the connection it opened, with a code that says so.
+    if (principal.expiresAt !== undefined) this.closeAtExpiry(conn, principal.expiresAt);
+  }
+
+  private closeAtExpiry(conn: Connection, at: number): void {
+    const left = at - this.clock.now();
+    // setTimeout keeps its delay in an int32: a later expiry is re-armed when that is reached.
+    conn.expiry = this.clock.setTimer(
+      () =>
+        left > MAX_TIMER_MS
+          ? this.closeAtExpiry(conn, at)
+          : conn.close(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired'),
+      Math.min(MAX_TIMER_MS, Math.max(0, left)),
+    );
   }
 
   /** Closes every client with 1001 and stops the ping timer; safe to call twice. */
@@ -97,8 +132,10 @@ export class WsHub {
   }
 
   /** @internal for the shared socket listeners */
-  drop(conn: Connection): void {
+  drop(conn: Connection, code: number): void {
     if (!this.connections.delete(conn)) return;
+    const closedWith = conn.closedWith ?? code;
+    this.counters.closes.set(closedWith, (this.counters.closes.get(closedWith) ?? 0) + 1);
     conn.dispose();
     this.index.removeConnection(conn);
   }
@@ -108,6 +145,7 @@ export class WsHub {
     this.pingTimer = this.clock.setTimer(() => {
       for (const conn of this.connections) {
         if (!conn.alive) {
+          this.counters.pingDrops++;
           conn.socket.terminate();
           continue;
         }
@@ -143,6 +181,7 @@ export class WsHub {
     const recipients = this.index.recipients(event);
     if (recipients.length > 0) {
       const frame = textFrame(event.wire);
+      this.counters.deliveries += recipients.length;
       for (const conn of recipients) {
         this.hold(conn);
         conn.sendFrame(frame);
@@ -304,11 +343,21 @@ export class WsHub {
   }
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
 const OWNER = Symbol('rear-hub connection');
 type Owned = WebSocket & { [OWNER]?: Connection };
 
-function onError(this: Owned): void {
+function onError(this: Owned, err: Error): void {
+  // ws has already sent the close code the error carries (1009 for a frame over the bound).
+  const conn = this[OWNER];
+  if (conn) conn.closedWith ??= statusOf(err);
   this.terminate();
+}
+
+function statusOf(err: Error): number | undefined {
+  const key = Object.getOwnPropertySymbols(err).find((s) => s.description === 'status-code');
+  const code = key && (err as unknown as Record<symbol, unknown>)[key];
+  return typeof code === 'number' ? code : undefined;
 }
 
 function onPong(this: Owned): void {
@@ -321,7 +370,7 @@ function onMessage(this: Owned, data: Buffer, isBinary: boolean): void {
   conn?.owner.onMessage(conn, data, isBinary);
 }
 
-function onClose(this: Owned): void {
+function onClose(this: Owned, code: number): void {
   const conn = this[OWNER];
-  conn?.owner.drop(conn);
+  conn?.owner.drop(conn, code);
 }

@@ -80,7 +80,7 @@ export async function startHub(
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const tokens: Record<string, string> = {};
-  for (const e of entries) tokens[e.identity.NodeID] = e.token;
+  for (const e of entries) if ('token' in e) tokens[e.identity.NodeID] = e.token;
   let closed = false;
   return {
     app,

@@ -213,6 +213,20 @@ describe('several instances, one market', () => {
     expect(JSON.parse(new TextDecoder().decode(payload))).toEqual(rest);
   }, 60_000);
 
+  it('a bulk publish on A is all or nothing, and all of it is on B', async () => {
+    const bad = await api(A, 'POST', '/flavors', P, [
+      k8slice(),
+      { ...k8slice(), price: { amount: 'x' } },
+    ]);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('1');
+    const ok = await api(A, 'POST', '/flavors', P, [k8slice(), k8slice(), k8slice()]);
+    expect(ok.status).toBe(201);
+    expect(ok.body).toHaveLength(3);
+    for (const f of ok.body)
+      expect((await api(B, 'GET', `/flavors/${f.flavorId}`, C(0))).status).toBe(200);
+  }, 60_000);
+
   it('a refresh then a withdrawal on C reach subscribers on A and B in order, with the same seqs', async () => {
     const f = await publish(A);
     const subs = await Promise.all([A, B].map((h) => WsClient.open(h.wsUrl, C(30))));

@@ -21,6 +21,8 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as {
   n: number;
   file?: boolean;
   consumers?: number;
+  /** Metrics off, to measure what they cost (run.ts M1–M3). */
+  metrics?: boolean;
 };
 const dir = mkdtempSync(join(tmpdir(), 'rear-bench-'));
 const consumers = opts.consumers ?? 200;
@@ -42,6 +44,7 @@ const app = await buildApp({
   ttpSeconds: 600,
   rateLimit: { perSecond: 0 },
   ws: { maxSubscriptionsPerConnection: 100 },
+  metrics: opts.metrics ?? true,
 });
 const provider: Principal = { role: 'provider', identity: tokens[0]!.identity };
 const r = prng(42);

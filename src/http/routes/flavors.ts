@@ -4,7 +4,12 @@ import { typeFromSpelling } from '../../domain/flavor-types.js';
 import type { Market } from '../../domain/market.js';
 import { parseQuerySelector } from '../../domain/selector.js';
 import { HubError } from '../../errors.js';
-import type { FlavorPublish, FlavorRefresh, FlavorWithdraw } from '../../types/wire.js';
+import type {
+  FlavorPublish,
+  FlavorPublishBatch,
+  FlavorRefresh,
+  FlavorWithdraw,
+} from '../../types/wire.js';
 import { ERROR_RESPONSES, ID_PARAMS, JSON_TYPE, ref } from '../route-schemas.js';
 
 type Query = Record<string, string | string[] | undefined>;
@@ -14,7 +19,10 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
 
   app.get(
     '/flavors',
-    { schema: { response: { 200: ref('FlavorList'), ...ERROR_RESPONSES } } },
+    {
+      config: { selectorQuery: true },
+      schema: { response: { 200: ref('FlavorList'), ...ERROR_RESPONSES } },
+    },
     async (request, reply) => {
       const selector = parseQuerySelector(undefined, request.query as Query);
       return reply.type(JSON_TYPE).send(catalog.listBytes(selector));
@@ -25,6 +33,7 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
   app.get<{ Params: { segment: string } }>(
     '/flavors/:segment',
     {
+      config: { selectorQuery: true },
       schema: {
         params: ID_PARAMS('segment'),
         response: { 200: { oneOf: [ref('FlavorList'), ref('Flavor')] }, ...ERROR_RESPONSES },
@@ -43,14 +52,29 @@ export function flavorRoutes(app: FastifyInstance, market: Market): void {
     },
   );
 
-  app.post<{ Body: FlavorPublish }>(
+  // One offer, or an array of them published all or none (§7). if/then/else, not oneOf: a
+  // bad array is reported at its offer's index (body/3/price ...), not as "no branch matched".
+  app.post<{ Body: FlavorPublish | FlavorPublishBatch }>(
     '/flavors',
     {
-      schema: { body: ref('FlavorPublish'), response: { 201: ref('Flavor'), ...ERROR_RESPONSES } },
+      schema: {
+        body: {
+          if: { type: 'array' },
+          then: ref('FlavorPublishBatch'),
+          else: ref('FlavorPublish'),
+        },
+        response: {
+          201: { oneOf: [ref('Flavor'), ref('FlavorList')] },
+          ...ERROR_RESPONSES,
+        },
+      },
     },
     async (request, reply) => {
-      const flavor = await offers.publish(request.principal, request.body);
-      return reply.code(201).type(JSON_TYPE).send(JSON.stringify(flavor));
+      const { body } = request;
+      const answer = Array.isArray(body)
+        ? await offers.publishMany(request.principal, body)
+        : await offers.publish(request.principal, body);
+      return reply.code(201).type(JSON_TYPE).send(JSON.stringify(answer));
     },
   );
 
