@@ -18,8 +18,11 @@ const { buildApp } = (await import(
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   seed: 'list' | 'pool' | 'broadcast';
+  /** Flavors to publish at start (0: another instance on the same database did). */
   n: number;
   file?: boolean;
+  /** A postgres:// URL: the hub runs on that database (one of several instances, maybe). */
+  pg?: string;
   consumers?: number;
 };
 const dir = mkdtempSync(join(tmpdir(), 'rear-bench-'));
@@ -37,7 +40,7 @@ const tokens: TokenEntry[] = [
   })),
 ];
 const app = await buildApp({
-  db: opts.file ? join(dir, 'hub.db') : ':memory:',
+  db: opts.pg ?? (opts.file ? join(dir, 'hub.db') : ':memory:'),
   tokens,
   ttpSeconds: 600,
   rateLimit: { perSecond: 0 },
@@ -71,6 +74,9 @@ serve(async (msg) => {
       return { sample: await saleSample() };
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
+    case 'seq':
+      // The newest event this instance has applied to its catalog copy and bus.
+      return { seq: app.market.bus.lastSeq };
     default:
       return {};
   }
