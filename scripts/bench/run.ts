@@ -43,10 +43,10 @@ const S = QUICK
       p6Rounds: 1,
       pgRounds: 1,
       p9Flavors: 100,
-      p9Dur: 2,
-      lagDur: 2,
-      p10Subs: 300,
-      p10Dur: 2,
+      p9Dur: 1,
+      lagDur: 1,
+      p10Subs: 200,
+      p10Dur: 1,
       p11Rounds: 1,
     }
   : {
@@ -847,7 +847,7 @@ const kit: Kit = {
 };
 const steps: Array<[string[], () => Promise<void>]> = [
   [['P1'], p1],
-  [['P1', 'P1pg'], () => p1pg(kit, S.listN, QUICK ? 1 : S.rounds, S.dur)],
+  [['P1', 'P1pg'], () => p1pg(kit, QUICK ? 500 : S.listN, QUICK ? 1 : S.rounds, QUICK ? 1 : S.dur)],
   [['P7', 'P8'], p7p8],
   [['P2'], p2],
   [
@@ -857,7 +857,7 @@ const steps: Array<[string[], () => Promise<void>]> = [
         rounds: S.pgRounds,
         dur: S.p9Dur,
         flavors: S.p9Flavors,
-        warm: 1,
+        warm: QUICK ? 0 : 1,
         lagDur: S.lagDur,
       }),
   ],
@@ -867,7 +867,12 @@ const steps: Array<[string[], () => Promise<void>]> = [
   [['P6'], p6],
 ];
 try {
-  for (const [ids, step] of steps) if (ids.some(want)) await step();
+  for (const [ids, step] of steps) {
+    if (!ids.some(want)) continue;
+    const t0 = Date.now();
+    await step();
+    log(`${ids.join('/')}: ${Math.round((Date.now() - t0) / 1000)} s`);
+  }
 } finally {
   // The throwaway PostgreSQL cluster, if a step started one, also when a step failed.
   await stopPostgres();

@@ -1,7 +1,7 @@
 /**
  * The catalog copies' lag under sale load: one WebSocket per hub instance, each subscribed to
- * every k8slice by selector, recording for each event its seq, its `at` (the time the
- * instance that committed it stamped it, just before COMMIT) and when it arrived here. The
+ * every k8slice by selector, recording for each event its seq, its `at` (stamped by the
+ * instance that committed it when it decided the change, under the flavor's row lock) and when it arrived here. The
  * orchestrator turns that into how far behind (ms, and events) each instance's copy was.
  */
 import WebSocket from 'ws';

@@ -51,9 +51,11 @@ const r = prng(42);
 const ids: string[] = [];
 const make = (i: number): FlavorPublish =>
   opts.seed === 'list' ? listFlavor(r, i) : opts.seed === 'pool' ? poolFlavor() : broadcastFlavor();
-for (let i = 0; i < opts.n; i += 1000) {
+// On PostgreSQL each publish is a transaction waiting for a pooled connection: fewer at once.
+const step = opts.pg ? 50 : 1000;
+for (let i = 0; i < opts.n; i += step) {
   const batch = await Promise.all(
-    Array.from({ length: Math.min(1000, opts.n - i) }, (_, j) =>
+    Array.from({ length: Math.min(step, opts.n - i) }, (_, j) =>
       app.market.offers.publish(provider, make(i + j)),
     ),
   );

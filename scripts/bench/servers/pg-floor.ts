@@ -12,7 +12,7 @@
  *             the events INSERT; pg_notify; COMMIT
  *
  * Each round runs on a fresh database (`use`), as the hubs' rounds do: the schema is the
- * hub's own migrations, the flavors rows those of the hub whose sale was sampled.
+ * hub's own migrations, the flavors rows those of the hub whose sale was sampled (`from`).
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import pg from 'pg';
@@ -24,40 +24,60 @@ const { PG_MIGRATIONS } = (await import(
 )) as typeof MigrationsModule;
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
-  /** The database of a hub that has sold: flavors and one sale's rows are copied from it. */
-  from: string;
   /** The hub's pool size (store-postgres.ts default). */
   poolSize?: number;
 };
 
 type Row = Record<string, unknown>;
 
-// What a hub's sale wrote, read once from its database.
-const source = new pg.Client({ connectionString: opts.from });
-await source.connect();
-const flavorRows = (await source.query<Row>(`SELECT * FROM flavors WHERE status = 'live'`)).rows;
-const last = (await source.query<Row>('SELECT * FROM contracts ORDER BY created_at DESC LIMIT 1'))
-  .rows[0];
-if (!last) throw new Error('pg-floor: the source database holds no sale yet');
-const contract: Row = last;
-const tx = (
-  await source.query<Row>('SELECT * FROM transactions WHERE transaction_id = $1', [
-    contract.transaction_id,
-  ])
-).rows[0] as Row;
-// A sale's events: the flavor's REFRESH (with the flavor before) and the buyer's CONFIRM.
-const saleEvents = (
-  await source.query<Row>(
-    `SELECT * FROM events WHERE flavor_id = $1 AND seq > (
-       SELECT coalesce(max(seq), 0) - 2 FROM events WHERE flavor_id = $1) ORDER BY seq`,
-    [tx.flavor_id],
-  )
-).rows;
-await source.end();
+/** What one of the hub's sales wrote, and the flavors it sold from. */
+interface Sample {
+  flavorRows: Row[];
+  flavorById: Map<string, Row>;
+  tx: Row;
+  contract: Row;
+  /** A sale's events: the flavor's REFRESH (with the flavor before) and the buyer's CONFIRM. */
+  saleEvents: Row[];
+  txAnswer: string;
+}
+let sample: Sample | undefined;
 
-const flavorById = new Map(flavorRows.map((f) => [f.flavor_id as string, f]));
-const txAnswer = `${(tx.json as string).slice(0, -1)},"Status":"reserved"}`;
-const contractJson = contract.json as string;
+/** Reads the sample from the database of a hub that has sold. */
+async function copyFrom(url: string): Promise<Sample> {
+  const source = new pg.Client({ connectionString: url });
+  await source.connect();
+  try {
+    const flavorRows = (await source.query<Row>(`SELECT * FROM flavors WHERE status = 'live'`))
+      .rows;
+    const contract = (
+      await source.query<Row>('SELECT * FROM contracts ORDER BY created_at DESC LIMIT 1')
+    ).rows[0];
+    if (!contract) throw new Error('pg-floor: the source database holds no sale yet');
+    const tx = (
+      await source.query<Row>('SELECT * FROM transactions WHERE transaction_id = $1', [
+        contract.transaction_id,
+      ])
+    ).rows[0] as Row;
+    const saleEvents = (
+      await source.query<Row>(
+        `SELECT * FROM events WHERE flavor_id = $1 AND seq > (
+           SELECT coalesce(max(seq), 0) - 2 FROM events WHERE flavor_id = $1) ORDER BY seq`,
+        [tx.flavor_id],
+      )
+    ).rows;
+    return {
+      flavorRows,
+      flavorById: new Map(flavorRows.map((f) => [f.flavor_id as string, f])),
+      tx,
+      contract,
+      saleEvents,
+      txAnswer: `${(tx.json as string).slice(0, -1)},"Status":"reserved"}`,
+    };
+  } finally {
+    await source.end();
+  }
+}
+
 // Ids of the sample's length, so that rows and answers keep their size.
 const id = (template: string, n: number) =>
   template.slice(0, template.length - 10) + String(n).padStart(10, '0');
@@ -65,15 +85,18 @@ let count = 0;
 
 let pool: pg.Pool | undefined;
 
-async function use(url: string): Promise<void> {
+/** Switches to a fresh database (`from`: first copy the sample from a hub's database). */
+async function use(url: string, from: string | undefined): Promise<void> {
+  if (from) sample = await copyFrom(from);
+  if (!sample) throw new Error('pg-floor: no sample to copy yet');
+  const { flavorRows } = sample;
   await pool?.end();
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   for (const sql of PG_MIGRATIONS) await c.query(sql);
-  await c.query(
-    `INSERT INTO flavors SELECT * FROM json_populate_recordset(null::flavors, $1)`,
-    [JSON.stringify(flavorRows)],
-  );
+  await c.query(`INSERT INTO flavors SELECT * FROM json_populate_recordset(null::flavors, $1)`, [
+    JSON.stringify(flavorRows),
+  ]);
   await c.end();
   pool = new pg.Pool({
     connectionString: url,
@@ -103,6 +126,7 @@ const upsertTransactions = `INSERT INTO transactions (transaction_id, flavor_id,
      expires_at = excluded.expires_at, json = excluded.json`;
 
 async function reserve(flavorId: string): Promise<string> {
+  const { tx, txAnswer } = sample as Sample;
   const txId = id(tx.transaction_id as string, ++count);
   await atomically(async (c) => {
     await lock(c, flavorId, null);
@@ -114,11 +138,10 @@ async function reserve(flavorId: string): Promise<string> {
 }
 
 async function purchase(txId: string): Promise<void> {
+  const { tx, contract, saleEvents, flavorById, flavorRows } = sample as Sample;
   const k = ++count;
   await atomically(async (c) => {
-    const r = await c.query('SELECT flavor_id FROM transactions WHERE transaction_id = $1', [
-      txId,
-    ]);
+    const r = await c.query('SELECT flavor_id FROM transactions WHERE transaction_id = $1', [txId]);
     const flavorId = r.rows[0]?.flavor_id as string;
     await lock(c, flavorId, txId);
     const flavor = flavorById.get(flavorId) ?? flavorRows[0];
@@ -205,7 +228,7 @@ const server = createServer((req, res) => {
           return;
         }
         await purchase(m[1] as string);
-        answer = contractJson;
+        answer = (sample as Sample).contract.json as string;
       }
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(answer);
     } catch (err) {
@@ -219,7 +242,7 @@ const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
 serve(async (msg) => {
   if (msg.type === 'use') {
-    await use(msg.db as string);
+    await use(msg.db as string, msg.from as string | undefined);
     return {};
   }
   if (msg.type === 'cpu') return { cpu: process.cpuUsage(), at: performance.now() };
