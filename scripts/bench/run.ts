@@ -6,6 +6,10 @@
  * in separate processes; all traffic stays on 127.0.0.1 and every loop is bounded in count
  * and time. Prints a table, writes bench-output/results.json, and (full mode) BENCHMARKS.md.
  * A missed target does not fail the run; a crash of the harness does.
+ *
+ * The scale-out rows (P1 pg, P9, P10, P11; `--only=P1pg,P9,P10,P11`) run hubs on a throwaway
+ * PostgreSQL cluster started for the run and stopped at its end (scale-out.ts); without
+ * PostgreSQL's binaries they print a "skipped: no PostgreSQL" row.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';

@@ -107,7 +107,10 @@ function skipped(kit: Kit, id: string, what: string): void {
 
 const dbName = (url: string) => new URL(url).pathname.slice(1);
 
-/** The CPU the whole PostgreSQL cluster (postmaster and every backend alive now) has used, µs. */
+/**
+ * The CPU the whole PostgreSQL cluster has used, µs: the postmaster's own and that of its
+ * children it has reaped (backends that ended), plus that of every backend alive now.
+ */
 function postgresCpuUs(c: PgCluster): number {
   let postmaster: string;
   try {
@@ -124,9 +127,11 @@ function postgresCpuUs(c: PgCluster): number {
     } catch {
       continue;
     }
-    // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15).
+    // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15)
+    // cutime(16) cstime(17).
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (pid === postmaster || f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks * 10_000;
 }
@@ -256,8 +261,9 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
   const two: M[] = [];
   const flo: M[] = [];
   const lite: M[] = [];
+  const noFlush: M[] = [];
   let errors = 0;
-  let lag: { b: LagStats; a: LagStats; sales: number } | undefined;
+  let lag: Awaited<ReturnType<typeof copyLag>> | undefined;
   try {
     for (let i = 0; i < z.rounds; i++) {
       // One instance, on a fresh database.
@@ -281,6 +287,18 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
       await c.dropDatabase(dbName(db1));
       const f = floor;
       if (z.warm) await sales(f.url, ids, 1, z.warm);
+      if (!kit.quick) {
+        // The same floor with COMMIT not waiting for the WAL flush: what the flush costs.
+        const dbn = await c.createDatabase();
+        await runSql(c, `ALTER DATABASE ${dbName(dbn)} SET synchronous_commit = off`);
+        await floor.proc.ask({ type: 'use', db: dbn });
+        await sales(f.url, ids, 1, 1);
+        noFlush.push(
+          await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
+        );
+        await floor.proc.ask({ type: 'use', db: dbf });
+        await c.dropDatabase(dbName(dbn));
+      }
       flo.push(
         await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
       );
@@ -354,6 +372,20 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
     met: undefined,
     note: `CPU per request: ${cpu(two)}; two / one instance: ${(h2 / h1).toFixed(2)}×`,
   });
+  if (noFlush.length) {
+    const nf = med(noFlush, 'rps');
+    kit.rows.push({
+      id: 'P9 floor, no flush wait',
+      what: `the floor on a database with synchronous_commit off (COMMIT does not wait for the WAL flush; the same SQL, the same rounds): ${Math.round(nf / 2)} sales/s, against the floor`,
+      hub: nf,
+      baseline: fl,
+      ratio: nf / fl,
+      unit: 'req/s',
+      target: 'reference',
+      met: undefined,
+      note: `CPU per request: ${cpu(noFlush)}`,
+    });
+  }
   kit.rows.push({
     id: 'P9 vs SQLite',
     what: `one instance on PostgreSQL against the SQLite-backed hub (file, synchronous=FULL) under the same load in the same rounds (${Math.round(sq / 2)} sales/s; its process ${Math.round(med(lite, 'serverUs'))} µs of CPU per request, the machine ${Math.round(med(lite, 'machineUs'))} µs)`,
@@ -374,7 +406,7 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
       unit: 'ms p99',
       target: 'reference',
       met: undefined,
-      note: `${lag.b.n} / ${lag.a.n} events recorded`,
+      note: `the same event through B minus through A: p50 ${fmt(lag.bMinusA.p50)} ms, p99 ${fmt(lag.bMinusA.p99)} ms; ${lag.b.n} / ${lag.a.n} events recorded`,
     });
   }
 }
@@ -408,7 +440,7 @@ async function copyLag(
     seconds: number,
   ) => Promise<{ requests: { average: number } }>,
   seconds: number,
-): Promise<{ a: LagStats; b: LagStats; sales: number }> {
+): Promise<{ a: LagStats; b: LagStats; sales: number; bMinusA: { p50: number; p99: number } }> {
   kit.log('P9 lag: catalog copies while A sells');
   const probe = spawnProc('clients/lag.ts', [
     JSON.stringify({ urls: [a.url, b.url], token: kit.consumerToken(0) }),
@@ -448,10 +480,18 @@ async function copyLag(
       n: list.length,
     };
   };
+  // The same event's arrival through B's copy minus through A's.
+  const atA = new Map((seen[0] ?? []).map(([seq, , arrived]) => [seq, arrived]));
+  const gap = new Histogram();
+  for (const [seq, , arrived] of seen[1] ?? []) {
+    const a0 = atA.get(seq);
+    if (a0 !== undefined) gap.recordMs(Math.max(0, arrived - a0));
+  }
   return {
     a: stats(seen[0] ?? []),
     b: stats(seen[1] ?? []),
     sales: r.requests.average / 2,
+    bMinusA: { p50: gap.percentile(50), p99: gap.percentile(99) },
   };
 }
 
