@@ -283,25 +283,25 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
 
       // The floor, on a fresh database.
       const dbf = await c.createDatabase();
-      await floor.proc.ask({ type: 'use', db: dbf, from: i === 0 ? db1 : undefined });
+      await use(floor.proc, dbf, i === 0 ? db1 : undefined);
       await c.dropDatabase(dbName(db1));
       const f = floor;
       if (z.warm) await sales(f.url, ids, 1, z.warm);
+      flo.push(
+        await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
+      );
       if (!kit.quick) {
         // The same floor with COMMIT not waiting for the WAL flush: what the flush costs.
         const dbn = await c.createDatabase();
         await runSql(c, `ALTER DATABASE ${dbName(dbn)} SET synchronous_commit = off`);
-        await floor.proc.ask({ type: 'use', db: dbn });
+        await use(floor.proc, dbn);
         await sales(f.url, ids, 1, 1);
         noFlush.push(
           await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
         );
-        await floor.proc.ask({ type: 'use', db: dbf });
         await c.dropDatabase(dbName(dbn));
       }
-      flo.push(
-        await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
-      );
+      await c.dropDatabase(dbName(dbf));
 
       // Two instances on a fresh database, the buyers split over both.
       const db2 = await c.createDatabase();
@@ -329,7 +329,6 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
       if (i === z.rounds - 1) lag = await copyLag(kit, a2, b2, ids2, sales, z.lagDur);
       await Promise.all([a2.proc.kill(), b2.proc.kill()]);
       await c.dropDatabase(dbName(db2));
-      await c.dropDatabase(dbName(dbf));
 
       // The SQLite hub.
       lite.push(
@@ -409,6 +408,12 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
       note: `the same event through B minus through A: p50 ${fmt(lag.bMinusA.p50)} ms, p99 ${fmt(lag.bMinusA.p99)} ms; ${lag.b.n} / ${lag.a.n} events recorded`,
     });
   }
+}
+
+/** Points the floor at a fresh database (copying its sample from `from` first). */
+async function use(floor: Proc, db: string, from?: string): Promise<void> {
+  const r = await floor.ask<{ error?: string }>({ type: 'use', db, from });
+  if (r.error) throw new Error(`pg-floor: ${r.error}`);
 }
 
 /** Waits until B's catalog copy has applied every event A has (bounded). */
@@ -568,6 +573,12 @@ interface CliHub {
   kill(): Promise<void>;
 }
 
+/** Hubs of P11 still running, killed if the harness exits without stopping them. */
+const cliHubs = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of cliHubs) child.kill('SIGKILL');
+});
+
 /** `rear-hub serve` as shipped (dist/), its log lines read from stdout. */
 function serveHub(db: string, tokensFile: string): CliHub {
   const child = spawn(
@@ -600,7 +611,13 @@ function serveHub(db: string, tokensFile: string): CliHub {
       if (rec.msg === 'listening' && rec.url) onUrl(rec.url);
     }
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  cliHubs.add(child);
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      cliHubs.delete(child);
+      r();
+    }),
+  );
   return {
     child,
     url,
@@ -635,9 +652,10 @@ export async function p11(kit: Kit, rounds: number): Promise<void> {
       const db = await c.createDatabase();
       // The first starts alone (it makes the schema and the key set), then the other two.
       const first = serveHub(db, tokensFile);
-      await bounded(first.url, 60_000, 'a hub listening');
-      const hubs = [first, serveHub(db, tokensFile), serveHub(db, tokensFile)];
+      const hubs = [first];
       try {
+        await bounded(first.url, 60_000, 'a hub listening');
+        hubs.push(serveHub(db, tokensFile), serveHub(db, tokensFile));
         await bounded(Promise.all(hubs.map((h) => h.url)), 60_000, 'three hubs listening');
         const leader = await bounded(
           Promise.race(hubs.map((h) => h.leading.then(() => h))),

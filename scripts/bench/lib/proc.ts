@@ -50,6 +50,8 @@ export function spawnProc(script: string, args: string[] = [], execArgv: string[
     ),
   );
   died.catch(() => {});
+  // Sending to a child that has died is reported by `died`, not as a crash of the harness.
+  child.on('error', () => {});
   const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     Promise.race([
       p,

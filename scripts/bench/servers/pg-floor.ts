@@ -103,6 +103,9 @@ async function use(url: string, from: string | undefined): Promise<void> {
     max: opts.poolSize ?? 10,
     options: '-c idle_in_transaction_session_timeout=10000',
   });
+  // A database dropped once its round is over closes the idle connections: not a crash.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
 }
 
 /** The statements of store-postgres.ts `lock`, after BEGIN. */
