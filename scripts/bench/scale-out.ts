@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { findPgBinDir, startPostgres, type PgCluster } from '../lib/pg-cluster.js';
 import { Histogram, median, stampMs } from './lib/histogram.js';
 import { machineCpu, spawnProc, type Proc } from './lib/proc.js';
@@ -212,7 +213,6 @@ export async function p1pg(kit: Kit, listN: number, rounds: number, dur: number)
 
 /** One statement on the cluster's maintenance database. */
 async function runSql(c: PgCluster, sql: string): Promise<void> {
-  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: c.urlFor('postgres') });
   await client.connect();
   try {
