@@ -6,6 +6,10 @@
  * in separate processes; all traffic stays on 127.0.0.1 and every loop is bounded in count
  * and time. Prints a table, writes bench-output/results.json, and (full mode) BENCHMARKS.md.
  * A missed target does not fail the run; a crash of the harness does.
+ *
+ * The scale-out rows (P1 pg, P9, P10, P11; `--only=P1pg,P9,P10,P11`) run hubs on a throwaway
+ * PostgreSQL cluster started for the run and stopped at its end (scale-out.ts); without
+ * PostgreSQL's binaries they print a "skipped: no PostgreSQL" row.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -17,6 +21,7 @@ import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { Histogram, median, stampMs } from './lib/histogram.js';
 import { buildDist, machineCpu, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
+import { p10, p11, p1pg, p9, stopPostgres, type Kit } from './scale-out.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -40,6 +45,13 @@ const S = QUICK
       p5Isolated: 3,
       p6Conns: 1000,
       p6Rounds: 1,
+      pgRounds: 1,
+      p9Flavors: 100,
+      p9Dur: 1,
+      lagDur: 1,
+      p10Subs: 200,
+      p10Dur: 1,
+      p11Rounds: 1,
     }
   : {
       listN: 10_000,
@@ -54,6 +66,13 @@ const S = QUICK
       p5Isolated: 20,
       p6Conns: 10_000,
       p6Rounds: 3,
+      pgRounds: 3,
+      p9Flavors: 500,
+      p9Dur: 5,
+      lagDur: 5,
+      p10Subs: 2000,
+      p10Dur: 10,
+      p11Rounds: 5,
     };
 
 interface Row {
@@ -957,15 +976,51 @@ log('building dist/ (tsc)');
 buildDist();
 
 const started = Date.now();
+const kit: Kit = {
+  quick: QUICK,
+  rows,
+  log,
+  consumers: CONSUMERS,
+  consumerToken,
+  startHub: (opts) => startHub(opts),
+  startSubscribers,
+  hubFire,
+  latencyRun,
+  listRps,
+};
 const steps: Array<[string[], () => Promise<void>]> = [
   [['P1'], p1],
+  [['P1', 'P1pg'], () => p1pg(kit, QUICK ? 500 : S.listN, QUICK ? 1 : S.rounds, QUICK ? 1 : S.dur)],
   [['P7', 'P8'], p7p8],
   [['P2'], p2],
+  [
+    ['P9'],
+    () =>
+      p9(kit, {
+        rounds: S.pgRounds,
+        dur: S.p9Dur,
+        flavors: S.p9Flavors,
+        warm: QUICK ? 0 : 1,
+        lagDur: S.lagDur,
+      }),
+  ],
+  [['P10'], () => p10(kit, { subs: S.p10Subs, subProcs: 1, rounds: S.pgRounds, dur: S.p10Dur })],
+  [['P11'], () => p11(kit, S.p11Rounds)],
   [['P3', 'P4', 'P5'], p3p4p5],
   [['P6'], p6],
   [['M1', 'M2', 'M3'], metricsCost],
 ];
-for (const [ids, step] of steps) if (ids.some(want)) await step();
+try {
+  for (const [ids, step] of steps) {
+    if (!ids.some(want)) continue;
+    const t0 = Date.now();
+    await step();
+    log(`${ids.join('/')}: ${Math.round((Date.now() - t0) / 1000)} s`);
+  }
+} finally {
+  // The throwaway PostgreSQL cluster, if a step started one, also when a step failed.
+  await stopPostgres();
+}
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;

@@ -43,9 +43,19 @@ export function spawnProc(script: string, args: string[] = [], execArgv: string[
     const i = typed.findIndex((t) => t.type === m.type);
     if (i >= 0) typed.splice(i, 1)[0]?.resolve(m);
   });
+  // A child that dies fails whatever waits on it, at once.
+  const died = new Promise<never>((_, rej) =>
+    child.once('exit', (code, signal) =>
+      rej(new Error(`${script}: exited (${signal ?? code}) while awaited`)),
+    ),
+  );
+  died.catch(() => {});
+  // Sending to a child that has died is reported by `died`, not as a crash of the harness.
+  child.on('error', () => {});
   const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     Promise.race([
       p,
+      died,
       new Promise<T>((_, rej) =>
         setTimeout(() => rej(new Error(`${script}: no ${what} within ${ms} ms`)), ms).unref(),
       ),

@@ -18,8 +18,11 @@ const { buildApp } = (await import(
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   seed: 'list' | 'pool' | 'broadcast';
+  /** Flavors to publish at start (0: another instance on the same database did). */
   n: number;
   file?: boolean;
+  /** A postgres:// URL: the hub runs on that database (one of several instances, maybe). */
+  pg?: string;
   consumers?: number;
   /** Metrics off, to measure what they cost (run.ts M1–M3). */
   metrics?: boolean;
@@ -39,7 +42,7 @@ const tokens: TokenEntry[] = [
   })),
 ];
 const app = await buildApp({
-  db: opts.file ? join(dir, 'hub.db') : ':memory:',
+  db: opts.pg ?? (opts.file ? join(dir, 'hub.db') : ':memory:'),
   tokens,
   ttpSeconds: 600,
   rateLimit: { perSecond: 0 },
@@ -51,9 +54,11 @@ const r = prng(42);
 const ids: string[] = [];
 const make = (i: number): FlavorPublish =>
   opts.seed === 'list' ? listFlavor(r, i) : opts.seed === 'pool' ? poolFlavor() : broadcastFlavor();
-for (let i = 0; i < opts.n; i += 1000) {
+// On PostgreSQL each publish is a transaction waiting for a pooled connection: fewer at once.
+const step = opts.pg ? 50 : 1000;
+for (let i = 0; i < opts.n; i += step) {
   const batch = await Promise.all(
-    Array.from({ length: Math.min(1000, opts.n - i) }, (_, j) =>
+    Array.from({ length: Math.min(step, opts.n - i) }, (_, j) =>
       app.market.offers.publish(provider, make(i + j)),
     ),
   );
@@ -74,6 +79,9 @@ serve(async (msg) => {
       return { sample: await saleSample() };
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
+    case 'seq':
+      // The newest event this instance has applied to its catalog copy and bus.
+      return { seq: app.market.bus.lastSeq };
     default:
       return {};
   }
