@@ -22,6 +22,7 @@ import type {
   SubscriptionSelector,
   Transaction,
   Whoami,
+  JwkSet,
 } from '../types/wire.js';
 import type { Backoff } from './backoff.js';
 import { hubError } from './errors.js';
@@ -52,11 +53,6 @@ export interface ReserveOptions {
   wait?: number;
   Configuration?: Configuration;
   signal?: AbortSignal;
-}
-
-/** A JWK Set (§12). */
-export interface JwkSet {
-  keys: Array<Record<string, string>>;
 }
 
 const seg = encodeURIComponent;

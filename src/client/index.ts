@@ -4,13 +4,7 @@
  * subscriptions, and an agent that keeps the best matching offer bought.
  */
 export { RearHub, selectorQuery } from './client.js';
-export type {
-  FlavorTypeSpelling,
-  JwkSet,
-  ListOptions,
-  RearHubOptions,
-  ReserveOptions,
-} from './client.js';
+export type { FlavorTypeSpelling, ListOptions, RearHubOptions, ReserveOptions } from './client.js';
 export * from './errors.js';
 export { fullJitter, REQUEST_BACKOFF, RECONNECT_BACKOFF, type Backoff } from './backoff.js';
 export type { RequestOptions, RestOptions } from './rest.js';

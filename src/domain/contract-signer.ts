@@ -19,21 +19,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type { StoreBase, StoredKey } from '../store/store.js';
-import type { Contract } from '../types/wire.js';
-
-/** A public key as §12 publishes it. */
-export interface PublicJwk {
-  kty: 'OKP';
-  crv: 'Ed25519';
-  x: string;
-  kid: string;
-  alg: 'EdDSA';
-  use: 'sig';
-}
-
-export interface JwkSet {
-  keys: PublicJwk[];
-}
+import type { Contract, ContractKey, JwkSet } from '../types/wire.js';
 
 /** How often a running hub re-reads the store's keys, ms. */
 export const KEY_REFRESH_MS = 30_000;
@@ -51,7 +37,7 @@ export function newStoredKey(now: number): StoredKey {
   };
 }
 
-function publish(key: StoredKey): PublicJwk {
+function publish(key: StoredKey): ContractKey {
   const { x } = JSON.parse(key.publicJwk) as { x: string };
   return { kty: 'OKP', crv: 'Ed25519', x, kid: key.kid, alg: 'EdDSA', use: 'sig' };
 }

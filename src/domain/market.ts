@@ -12,7 +12,7 @@
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { SharedStore } from '../store/shared-store.js';
-import type { Store, StoreBase } from '../store/store.js';
+import type { Loaded, Store, StoreBase } from '../store/store.js';
 import { Catalog } from './catalog.js';
 import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -75,15 +75,27 @@ export class Market {
       : Market.openLocal(o, o.store);
   }
 
-  private static async openLocal(o: MarketOptions, store: Store): Promise<Market> {
+  /**
+   * What both assemblies start from: the store's state, the contract signer (it makes the
+   * first key if the store has none; with a shared store every instance signs with the set
+   * kept there, §12) and the bus with the retained history.
+   */
+  private static async load(
+    o: MarketOptions,
+    store: StoreBase,
+  ): Promise<{ loaded: Loaded; signer: ContractSigner; bus: MemoryEventBus }> {
     const loaded = await store.load();
-    // Makes the first contract key if the store has none (§12).
     const signer = await ContractSigner.open(store, o.clock.now());
     const bus = new MemoryEventBus(o.clock, o.history, {
       lastSeq: loaded.lastSeq,
       events: loaded.events.map(fromRecord),
       epoch: loaded.epoch,
     });
+    return { loaded, signer, bus };
+  }
+
+  private static async openLocal(o: MarketOptions, store: Store): Promise<Market> {
+    const { loaded, signer, bus } = await Market.load(o, store);
     const journal = new Journal(store, bus, o.clock, o.onFatal);
     const deadlines = new DeadlineQueue(o.clock);
     const catalog = new Catalog(o.clock, journal, deadlines, {
@@ -115,14 +127,7 @@ export class Market {
   private static async openShared(o: MarketOptions, store: SharedStore): Promise<Market> {
     const log = o.log;
     const warn = (msg: string, err: unknown): void => log?.warn({ err }, msg);
-    const loaded = await store.load();
-    // Every instance signs with the key set kept in the database; the first one makes it.
-    const signer = await ContractSigner.open(store, o.clock.now());
-    const bus = new MemoryEventBus(o.clock, o.history, {
-      lastSeq: loaded.lastSeq,
-      events: loaded.events.map(fromRecord),
-      epoch: loaded.epoch,
-    });
+    const { loaded, signer, bus } = await Market.load(o, store);
     const catalog = new Catalog(o.clock, undefined, undefined, {
       defaultTtlSeconds: o.flavorTtlSeconds,
     });

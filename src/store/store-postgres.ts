@@ -22,6 +22,7 @@ import pg from 'pg';
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
+import { toContract, toEvent, type Row } from './rows.js';
 import type {
   LockedFlavor,
   Outcome,
@@ -34,8 +35,6 @@ import type {
   Wakeups,
 } from './shared-store.js';
 import type { Loaded, StoredContract, StoredEvent, StoredKey, StoreObserver } from './store.js';
-
-type Row = Record<string, unknown>;
 
 export interface PostgresOptions {
   clock: Clock;
@@ -696,29 +695,6 @@ function toTransaction(r: Row): SharedTransaction {
   if (typeof r.hold_key === 'string') t.holdKey = r.hold_key;
   if (r.dialect === 'fluidos') t.dialect = 'fluidos';
   return t;
-}
-
-function toContract(r: Row): StoredContract {
-  return {
-    contractId: r.contract_id as string,
-    transactionId: r.transaction_id as string,
-    buyerId: r.buyer_id as string,
-    sellerId: r.seller_id as string,
-    createdAt: Number(r.created_at),
-    json: r.json as string,
-  };
-}
-
-function toEvent(r: Row): StoredEvent {
-  const e: StoredEvent = {
-    seq: Number(r.seq),
-    at: Number(r.at),
-    flavorId: r.flavor_id as string,
-    wire: r.wire as string,
-  };
-  if (r.prev !== null && r.prev !== undefined) e.prev = r.prev as string;
-  if (r.buyer_id !== null && r.buyer_id !== undefined) e.buyerId = r.buyer_id as string;
-  return e;
 }
 
 function toWaiter(r: Row): StoredWaiter {

@@ -16,12 +16,12 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
+import { toContract, toEvent, type Row } from './rows.js';
 import type {
   Change,
   Loaded,
   Store,
   StoredContract,
-  StoredEvent,
   StoredFlavor,
   StoredKey,
   StoredTransaction,
@@ -34,8 +34,6 @@ interface Pending {
   resolve: () => void;
   reject: (err: unknown) => void;
 }
-
-type Row = Record<string, unknown>;
 
 /** The writer thread's answer to one batch; a transaction's first answer carries its timing. */
 interface WriterReply {
@@ -314,27 +312,4 @@ function toTransaction(r: Row): StoredTransaction {
     json: r.json as string,
     ...(r.dialect === 'fluidos' ? { dialect: 'fluidos' as const } : {}),
   };
-}
-
-function toContract(r: Row): StoredContract {
-  return {
-    contractId: r.contract_id as string,
-    transactionId: r.transaction_id as string,
-    buyerId: r.buyer_id as string,
-    sellerId: r.seller_id as string,
-    createdAt: Number(r.created_at),
-    json: r.json as string,
-  };
-}
-
-function toEvent(r: Row): StoredEvent {
-  const e: StoredEvent = {
-    seq: Number(r.seq),
-    at: Number(r.at),
-    flavorId: r.flavor_id as string,
-    wire: r.wire as string,
-  };
-  if (r.prev !== null) e.prev = r.prev as string;
-  if (r.buyer_id !== null) e.buyerId = r.buyer_id as string;
-  return e;
 }

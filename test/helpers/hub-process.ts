@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import type { FlavorPublish } from '../../src/types/wire.js';
+import { k8slice, request, type ApiResponse } from './hub.js';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 // Resolved here, so the hub can start from any working directory.
@@ -111,4 +113,23 @@ export async function spawnHub(options: HubProcessOptions): Promise<HubProcess> 
       return exited;
     },
   };
+}
+
+/** A request to a hub process's API (`/api/v2` + path). */
+export function apiOf(
+  h: HubProcess,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+): Promise<ApiResponse> {
+  return request(h.url, method, `/api/v2${path}`, token, body, headers);
+}
+
+/** Publishes through a hub process as `tok-provider-a` and returns the stored Flavor (201). */
+export async function publishOn(h: HubProcess, body: FlavorPublish = k8slice()): Promise<any> {
+  const r = await apiOf(h, 'POST', '/flavors', 'tok-provider-a', body);
+  if (r.status !== 201) throw new Error(`publish answered ${r.status}: ${r.text}`);
+  return r.body;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { k8slice, makeTokens, request, sleep, WsClient } from '../helpers/hub.js';
-import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
+import { apiOf, publishOn, spawnHub, type HubProcess } from '../helpers/hub-process.js';
 import { withPostgres } from '../helpers/postgres.js';
 
 const pg = withPostgres();
@@ -41,20 +41,8 @@ async function market(n: number): Promise<HubProcess[]> {
   return [first, ...rest];
 }
 
-const api = (
-  h: HubProcess,
-  method: string,
-  path: string,
-  token?: string,
-  body?: unknown,
-  headers?: Record<string, string>,
-) => request(h.url, method, `/api/v2${path}`, token, body, headers);
-
-async function publish(h: HubProcess, body = k8slice()): Promise<any> {
-  const r = await api(h, 'POST', '/flavors', P, body);
-  expect(r.status).toBe(201);
-  return r.body;
-}
+const api = apiOf;
+const publish = publishOn;
 
 const alive = (h: HubProcess) => h.child.exitCode === null && h.child.signalCode === null;
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8slice, makeTokens, request, sleep, WsClient } from '../helpers/hub.js';
-import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
+import { apiOf, publishOn, spawnHub, type HubProcess } from '../helpers/hub-process.js';
 import { withPostgres } from '../helpers/postgres.js';
 
 const pg = withPostgres();
@@ -40,20 +40,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const api = (
-  h: HubProcess,
-  method: string,
-  path: string,
-  token?: string,
-  body?: unknown,
-  headers?: Record<string, string>,
-) => request(h.url, method, `/api/v2${path}`, token, body, headers);
-
-async function publish(h: HubProcess, body = k8slice()): Promise<any> {
-  const r = await api(h, 'POST', '/flavors', P, body);
-  expect(r.status).toBe(201);
-  return r.body;
-}
+const api = apiOf;
+const publish = publishOn;
 
 describe('several instances, one market', () => {
   it('100 buyers over 3 instances sell exactly the capacity of 20 whole and 5 partitionable flavors', async () => {
@@ -225,6 +213,10 @@ describe('several instances, one market', () => {
     expect(ok.body).toHaveLength(3);
     for (const f of ok.body)
       expect((await api(B, 'GET', `/flavors/${f.flavorId}`, C(0))).status).toBe(200);
+    // The store's commits are measured on PostgreSQL too.
+    const metrics = await request(A.url, 'GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/rear_store_commit_duration_seconds_count [1-9]/);
   }, 60_000);
 
   it('a refresh then a withdrawal on C reach subscribers on A and B in order, with the same seqs', async () => {
