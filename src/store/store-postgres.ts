@@ -235,54 +235,31 @@ export class PostgresStore implements SharedStore {
   /** Writes a change inside the open transaction; returns the highest seq it wrote (0: none). */
   private async write(c: pg.PoolClient, change: SharedChange): Promise<number> {
     if (change.flavors?.length) {
-      await c.query(
-        `INSERT INTO flavors (flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at)
-         SELECT flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at
-           FROM json_populate_recordset(null::flavors, $1)
-         ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
+      await insertRows(
+        c,
+        'flavors',
+        change.flavors.map(flavorRow),
+        `ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
            status = excluded.status, json = excluded.json, expires_at = excluded.expires_at,
            auto_renew = excluded.auto_renew, ttl_seconds = excluded.ttl_seconds,
            due_at = excluded.due_at`,
-        [JSON.stringify(change.flavors.map(flavorRow))],
       );
     }
     if (change.transactions?.length) {
-      await c.query(
-        `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key, dialect)
-         SELECT transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key, dialect
-           FROM json_populate_recordset(null::transactions, $1)
-         ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status,
+      // A later status never overwrites the dialect or hold key a hold was made with.
+      await insertRows(
+        c,
+        'transactions',
+        change.transactions.map(transactionRow),
+        `ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status,
            expires_at = excluded.expires_at, json = excluded.json`,
-        [JSON.stringify(change.transactions.map(transactionRow))],
       );
     }
     if (change.contracts?.length) {
-      await c.query(
-        `INSERT INTO contracts (contract_id, transaction_id, buyer_id, seller_id, created_at, json)
-         SELECT contract_id, transaction_id, buyer_id, seller_id, created_at, json
-           FROM json_populate_recordset(null::contracts, $1)`,
-        [JSON.stringify(change.contracts.map(contractRow))],
-      );
+      await insertRows(c, 'contracts', change.contracts.map(contractRow));
     }
     if (change.addWaiters?.length) {
-      await c.query(
-        `INSERT INTO waiters (waiter_id, flavor_id, instance_id, hold_key, buyer, configuration, dialect)
-         SELECT waiter_id, flavor_id, instance_id, hold_key, buyer, configuration, dialect
-           FROM json_populate_recordset(null::waiters, $1)`,
-        [
-          JSON.stringify(
-            change.addWaiters.map((w) => ({
-              waiter_id: w.waiterId,
-              flavor_id: w.flavorId,
-              instance_id: w.instanceId,
-              hold_key: w.holdKey,
-              buyer: w.buyer,
-              configuration: w.configuration,
-              dialect: w.dialect ?? null,
-            })),
-          ),
-        ],
-      );
+      await insertRows(c, 'waiters', change.addWaiters.map(waiterRow));
     }
     const wake = new Set<string>();
     if (change.settleWaiters?.length) {
@@ -318,23 +295,7 @@ export class PostgresStore implements SharedStore {
       );
       lastSeq = Number(r.rows[0].last_seq);
       const events = change.events.make(lastSeq - change.events.count + 1);
-      await c.query(
-        `INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id)
-         SELECT seq, at, flavor_id, wire, prev, buyer_id
-           FROM json_populate_recordset(null::events, $1)`,
-        [
-          JSON.stringify(
-            events.map((e) => ({
-              seq: e.seq,
-              at: e.at,
-              flavor_id: e.flavorId,
-              wire: e.wire,
-              prev: e.prev ?? null,
-              buyer_id: e.buyerId ?? null,
-            })),
-          ),
-        ],
-      );
+      await insertRows(c, 'events', events.map(eventRow));
       await c.query(`SELECT pg_notify('rear_events', $1)`, [String(lastSeq)]);
     }
     if (wake.size > 0) {
@@ -613,6 +574,25 @@ export class PostgresStore implements SharedStore {
   }
 }
 
+/**
+ * One INSERT of many rows: the rows travel as one JSON array that json_populate_recordset
+ * spreads over the table's own column types. Every row comes from one mapper below, so the
+ * first row's keys are the columns (constant names, never client input).
+ */
+async function insertRows(
+  c: pg.PoolClient,
+  table: 'flavors' | 'transactions' | 'contracts' | 'waiters' | 'events',
+  rows: Row[],
+  onConflict = '',
+): Promise<void> {
+  const columns = Object.keys(rows[0] as Row).join(', ');
+  await c.query(
+    `INSERT INTO ${table} (${columns}) SELECT ${columns}
+       FROM json_populate_recordset(null::${table}, $1) ${onConflict}`,
+    [JSON.stringify(rows)],
+  );
+}
+
 /** Carries the domain's own decision (an error it threw under the lock) past the retry loop. */
 class Decided {
   constructor(readonly cause: unknown) {}
@@ -668,6 +648,29 @@ function contractRow(c: StoredContract): Row {
     seller_id: c.sellerId,
     created_at: c.createdAt,
     json: c.json,
+  };
+}
+
+function waiterRow(w: Omit<StoredWaiter, 'linePos'>): Row {
+  return {
+    waiter_id: w.waiterId,
+    flavor_id: w.flavorId,
+    instance_id: w.instanceId,
+    hold_key: w.holdKey,
+    buyer: w.buyer,
+    configuration: w.configuration,
+    dialect: w.dialect ?? null,
+  };
+}
+
+function eventRow(e: StoredEvent): Row {
+  return {
+    seq: e.seq,
+    at: e.at,
+    flavor_id: e.flavorId,
+    wire: e.wire,
+    prev: e.prev ?? null,
+    buyer_id: e.buyerId ?? null,
   };
 }
 
