@@ -4,8 +4,11 @@
  * without `Signature` — exactly the bytes the hub stores and answers up to that field. Anyone
  * holding the hub's JWK Set (`GET /api/v2/keys`) can check it with any JWS library.
  *
- * Signing is synchronous (node:crypto's Ed25519, about 50 µs) so the sale path adds no await
- * between building the contract and committing it. Keys live in the store (StoredKey): the
+ * Ed25519 costs about 50 µs of CPU per signature. The single-process sale signs on libuv's
+ * thread pool (`signAsync`), so that time is spent beside the event loop, not on it (P2); the
+ * journal keeps commits in seq order while a signature is pending (journal.ts). The shared
+ * market signs synchronously under the flavor's row lock (`sign`), where PostgreSQL, not the
+ * hub's CPU, bounds a sale (P9). Keys live in the store (StoredKey): the
  * first start makes one, `rear-hub keys rotate` adds one, the newest signs and every key stays
  * published. A running hub re-reads the store's keys (`refresh`, every KEY_REFRESH_MS in
  * app.ts), so a key added by a rotation, or by another instance, is picked up without restart.
@@ -102,6 +105,18 @@ export class ContractSigner {
     return `${input}.${signature.toString('base64url')}`;
   }
 
+  /** `sign`, computed on libuv's thread pool: the event loop only prepares and collects it. */
+  signAsync(payloadJson: string): Promise<string> {
+    const input = `${this.signing.header}.${Buffer.from(payloadJson).toString('base64url')}`;
+    const key = this.signing.key;
+    return new Promise((resolve, reject) =>
+      sign(null, Buffer.from(input), key, (err, signature) => {
+        if (err) reject(err);
+        else resolve(`${input}.${signature.toString('base64url')}`);
+      }),
+    );
+  }
+
   private use(keys: readonly StoredKey[]): void {
     const ids = keys.map((k) => k.kid).join(',');
     if (ids === this.known) return;
@@ -128,11 +143,25 @@ export class ContractSigner {
  * so a replay answers the same bytes. A `Signature` already on `contract` is ignored.
  */
 export function signedContractJson(contract: Contract, signer: ContractSigner): string {
-  let payload: string;
-  if (contract.Signature === undefined) payload = JSON.stringify(contract);
-  else {
-    const { Signature: _ignored, ...rest } = contract;
-    payload = JSON.stringify(rest);
-  }
-  return `${payload.slice(0, -1)},"Signature":${JSON.stringify(signer.sign(payload))}}`;
+  const payload = payloadOf(contract);
+  return withSignature(payload, signer.sign(payload));
+}
+
+/** `signedContractJson`, signed on the thread pool (`ContractSigner.signAsync`). */
+export async function signContractJson(
+  contract: Contract,
+  signer: ContractSigner,
+): Promise<string> {
+  const payload = payloadOf(contract);
+  return withSignature(payload, await signer.signAsync(payload));
+}
+
+function payloadOf(contract: Contract): string {
+  if (contract.Signature === undefined) return JSON.stringify(contract);
+  const { Signature: _ignored, ...rest } = contract;
+  return JSON.stringify(rest);
+}
+
+function withSignature(payload: string, jws: string): string {
+  return `${payload.slice(0, -1)},"Signature":${JSON.stringify(jws)}}`;
 }

@@ -4,6 +4,11 @@
  * commits the change with its events, and publishes them only once the commit is durable.
  * A failed commit is fatal: the in-memory state has moved ahead of the store, so the process
  * must stop and rebuild from the store (fail-stop), never answer as if it succeeded.
+ *
+ * A change may still be in the making when it is written (a sale's contract is signed on the
+ * thread pool): its seqs are taken at the call all the same, and it, and every write after it,
+ * reaches the store only once it is ready, so the store receives changes in seq order — the
+ * order their flavor rows must be applied in, and the order events are published in.
  */
 import type { Clock } from '../clock.js';
 import type { Change, Store } from '../store/store.js';
@@ -15,6 +20,10 @@ export type FatalHandler = (err: unknown) => void;
 export class Journal {
   private seq: number;
   private storePrunedThrough: number;
+  /** Writes called and not yet handed to the store (waiting for themselves or an earlier one). */
+  private waiting = 0;
+  /** Settles once every write called so far has been handed to the store. */
+  private handed: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -27,23 +36,59 @@ export class Journal {
   }
 
   /** Commits the change with the drafted events; resolves once durable and published. */
-  async write(change: Change, drafts: EventDraft[] = []): Promise<void> {
+  async write(change: Change | Promise<Change>, drafts: EventDraft[] = []): Promise<void> {
     const at = this.clock.now();
     const stamped = drafts.map((d) => stamp(d, ++this.seq, at));
-    if (stamped.length > 0)
-      change.events = [...(change.events ?? []), ...stamped.map((s) => s.record)];
     const pruned = this.bus.prunedThrough;
+    let prune: number | undefined;
     // Prune the store's copy of the history in batches, not on every write.
     if (pruned - this.storePrunedThrough >= 256) {
-      change.pruneEventsThrough = pruned;
+      prune = pruned;
       this.storePrunedThrough = pruned;
     }
+    const complete = (c: Change): Change => {
+      if (stamped.length > 0) c.events = [...(c.events ?? []), ...stamped.map((s) => s.record)];
+      if (prune !== undefined) c.pruneEventsThrough = prune;
+      return c;
+    };
     try {
-      await this.store.commit(change);
+      if (this.waiting === 0 && !(change instanceof Promise)) {
+        // Nothing ahead of it: straight to the store, in this turn.
+        await this.store.commit(complete(change));
+      } else {
+        await this.handOff(change, complete);
+      }
     } catch (err) {
       this.onFatal(err);
       throw err;
     }
     for (const s of stamped) this.bus.publish(s.event);
+  }
+
+  /**
+   * Hands the change to the store once it is ready and every earlier write has been handed
+   * over; resolves once it is durable.
+   */
+  private handOff(
+    change: Change | Promise<Change>,
+    complete: (c: Change) => Change,
+  ): Promise<void> {
+    this.waiting++;
+    // The commit's promise travels wrapped: `handed` must settle at the hand-off, not when
+    // the commit is durable, so the next write joins this one's group commit.
+    const commit = Promise.all([this.handed, change]).then(([, c]) => ({
+      durable: this.store.commit(complete(c)),
+    }));
+    // The next write waits for this hand-off, whether or not it succeeded (a failure is
+    // fatal and reported by the write itself).
+    this.handed = commit.then(
+      () => {
+        this.waiting--;
+      },
+      () => {
+        this.waiting--;
+      },
+    );
+    return commit.then(({ durable }) => durable);
   }
 }

@@ -14,7 +14,7 @@ import type { Change, Store, StoredTransaction } from '../store/store.js';
 import type { Configuration, NodeIdentity, Reservation, Transaction } from '../types/wire.js';
 import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
 import type { Catalog } from './catalog.js';
-import { signedContractJson, type ContractSigner } from './contract-signer.js';
+import { signContractJson, type ContractSigner } from './contract-signer.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import {
@@ -465,7 +465,9 @@ export class ReservationEngine implements Reservations {
     const owner = entry.flavor.owner;
     const contract = makeContract(hold.tx, sold, owner, now, this.options.contractMs);
     // Signed before it is stored: the stored bytes, signature included, are every answer's.
-    const contractJson = signedContractJson(contract, this.options.signer);
+    // The signature is computed on the thread pool while this turn goes on; the journal
+    // holds the change (and every write after it) back until it is ready.
+    const signed = signContractJson(contract, this.options.signer);
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
     // only once the sale is durable.
     const pool = this.pool(flavorId);
@@ -477,6 +479,10 @@ export class ReservationEngine implements Reservations {
     const change: Change = {
       flavors: catalogPart.flavors,
       transactions: [{ ...hold.stored, status: 'purchased' }],
+    };
+    const ended = remainder ? [] : this.endOtherHolds(flavorId, change);
+    const stored = signed.then((json): Change => ({
+      ...change,
       contracts: [
         {
           contractId: contract.ContractID,
@@ -484,12 +490,11 @@ export class ReservationEngine implements Reservations {
           buyerId: hold.buyerId,
           sellerId: owner.nodeId,
           createdAt: now,
-          json: contractJson,
+          json,
         },
       ],
-    };
-    const ended = remainder ? [] : this.endOtherHolds(flavorId, change);
-    await this.journal.write(change, [
+    }));
+    await this.journal.write(stored, [
       ...catalogPart.drafts,
       {
         kind: 'confirmed',
@@ -504,7 +509,7 @@ export class ReservationEngine implements Reservations {
     for (const w of hopeless)
       this.finishWaiter(w, new HubError('FLAVOR_NOT_FOUND', 'The flavor was sold'));
     this.serve(flavorId);
-    return contractJson;
+    return signed;
   }
 
   /** A flavor left the catalog (withdrawn or expired): its holds end, its line hears 404. */

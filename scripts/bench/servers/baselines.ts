@@ -3,12 +3,14 @@
  * - `fastify`: GET /list answers a fixed pre-serialized JSON body (P1); POST /post validates a
  *   small JSON body and answers a small JSON (P2). POST /durable (P2's floor, with `db`) does
  *   the same and also commits one row through the hub's own store before answering: what one
- *   durable request costs here, with nothing of the hub's domain around it.
+ *   durable request costs here, with nothing of the hub's domain around it. With a sale sample,
+ *   the sale floors (saleFloor) too.
  * - `ws`: a raw ws server; POST /fire broadcasts its body, one buffer to every client (P3, P6);
  *   POST /fire-framed frames it once and writes that frame to every TCP socket (P5's floor).
  * - `socketio`: a Socket.IO server (websocket transport, no compression); POST /fire emits
  *   the parsed body to every client (P4).
  */
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server as SocketIOServer } from 'socket.io';
@@ -66,17 +68,21 @@ let saleSeq = 0;
  * bytes — the same requests, answers of the same size, and the same rows committed durably
  * through the hub's own store (a held transaction; then its purchase: the transaction's new
  * status, the contract, the flavor's new row and the sale's two events) — with none of the
- * hub's authentication, bookkeeping or serialization. Under /small the purchase commits only
- * the transaction's new status: how much of the floor the sale's stored bytes take.
+ * hub's authentication, bookkeeping or serialization. The contract it stores and answers is
+ * signed as the hub's are (§12: Ed25519 over the contract's JSON, a compact JWS), on libuv's
+ * thread pool: a signature is part of the bytes, and no cheaper way makes it. Under /unsigned
+ * the purchase stores and answers the sample's contract as it is (the floor before §12);
+ * under /small it commits only the transaction's new status: what the stored bytes take.
  */
 function saleFloor(
   app: FastifyInstance,
   store: StoreModule.SqliteStore,
   sample: SaleSample,
   prefix: string,
-  small: boolean,
+  mode: 'signed' | 'unsigned' | 'small',
 ): void {
   const { transaction: tx, contract, flavor, events } = sample;
+  const unsigned = `${contract.json.slice(0, contract.json.indexOf(',"Signature":'))}}`;
   const txAnswer = `${tx.json.slice(0, -1)},"Status":"reserved"}`;
   // Ids of the sample's length, so rows and answers keep their size.
   const id = (template: string, n: number) =>
@@ -98,16 +104,38 @@ function saleFloor(
       const txId = req.params.id;
       const k = ++saleCount;
       const status = { ...tx, transactionId: txId, status: 'purchased' } as const;
-      if (small) await store.commit({ transactions: [status] });
-      else
-        await store.commit({
-          flavors: [{ ...flavor, flavorId: id(flavor.flavorId, k % 500) }],
-          transactions: [status],
-          contracts: [{ ...contract, contractId: id(contract.contractId, k), transactionId: txId }],
-          events: events.map((e) => ({ ...e, seq: ++saleSeq })),
-        });
-      return reply.type('application/json; charset=utf-8').send(contract.json);
+      if (mode === 'small') {
+        await store.commit({ transactions: [status] });
+        return reply.type('application/json; charset=utf-8').send(contract.json);
+      }
+      const contractId = id(contract.contractId, k);
+      const json =
+        mode === 'signed'
+          ? await signed(unsigned.replace(contract.contractId, contractId))
+          : contract.json;
+      await store.commit({
+        flavors: [{ ...flavor, flavorId: id(flavor.flavorId, k % 500) }],
+        transactions: [status],
+        contracts: [{ ...contract, contractId, transactionId: txId, json }],
+        events: events.map((e) => ({ ...e, seq: ++saleSeq })),
+      });
+      return reply.type('application/json; charset=utf-8').send(json);
     },
+  );
+}
+
+const signingKey = generateKeyPairSync('ed25519').privateKey;
+const jwsHeader = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'floor' })).toString('base64url');
+
+/** The contract JSON with its Signature appended, signed on the thread pool. */
+function signed(payload: string): Promise<string> {
+  const input = `${jwsHeader}.${Buffer.from(payload).toString('base64url')}`;
+  return new Promise((resolve, reject) =>
+    sign(null, Buffer.from(input), signingKey, (err, sig) =>
+      err
+        ? reject(err)
+        : resolve(`${payload.slice(0, -1)},"Signature":"${input}.${sig.toString('base64url')}"}`),
+    ),
   );
 }
 
@@ -158,8 +186,9 @@ if (opts.kind === 'fastify') {
       return reply.type('application/json').send(json);
     });
     if (opts.sale) {
-      saleFloor(app, store, opts.sale, '', false);
-      saleFloor(app, store, opts.sale, '/small', true);
+      saleFloor(app, store, opts.sale, '', 'signed');
+      saleFloor(app, store, opts.sale, '/unsigned', 'unsigned');
+      saleFloor(app, store, opts.sale, '/small', 'small');
     }
   }
   url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -10,6 +10,7 @@ import type { Principal } from '../../../src/domain/principal.js';
 import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
 import { broadcastFlavor, listFlavor, poolFlavor, prng } from '../lib/catalog.js';
 import { serve } from '../lib/proc.js';
+import { windowProfiler } from '../lib/window-profiler.js';
 
 // The hub as it ships: the tsc build in dist/ (run.ts builds it first), not tsx-transpiled sources.
 const { buildApp } = (await import(
@@ -65,6 +66,8 @@ for (let i = 0; i < opts.n; i += step) {
   for (const f of batch) ids.push(f.flavorId);
 }
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
+// Profiles only the window the orchestrator asks for (profile.ts): the load, not the start-up.
+const profiler = windowProfiler();
 
 serve(async (msg) => {
   switch (msg.type) {
@@ -79,6 +82,11 @@ serve(async (msg) => {
       return { sample: await saleSample() };
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
+    case 'profile-start':
+      await profiler.start();
+      return {};
+    case 'profile-stop':
+      return { file: await profiler.stop(String(msg.dir)) };
     case 'seq':
       // The newest event this instance has applied to its catalog copy and bus.
       return { seq: app.market.bus.lastSeq };
