@@ -23,10 +23,19 @@ process.on('exit', () => {
 
 let nextId = 0;
 
-export function spawnProc(script: string, args: string[] = [], execArgv: string[] = []): Proc {
+export function spawnProc(
+  script: string,
+  args: string[] = [],
+  execArgv: string[] = [],
+  /** A program node runs under, with its arguments (e.g. valgrind: instructions.ts). */
+  wrap: string[] = [],
+): Proc {
   const path = fileURLToPath(new URL(`../${script}`, import.meta.url));
+  const nodeArgv = ['--import', 'tsx', ...execArgv];
   const child = fork(path, args, {
-    execArgv: ['--import', 'tsx', ...execArgv],
+    ...(wrap.length > 0
+      ? { execPath: wrap[0], execArgv: [...wrap.slice(1), process.execPath, ...nodeArgv] }
+      : { execArgv: nodeArgv }),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });

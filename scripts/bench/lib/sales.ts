@@ -24,6 +24,8 @@ export interface SaleLoad {
   tokens: readonly string[];
   seed: number;
   seconds: number;
+  /** Stop after this many requests instead (seconds then only bounds the run). */
+  amount?: number;
   connections?: number;
 }
 
@@ -47,6 +49,7 @@ export function saleLoad(o: SaleLoad): Promise<autocannon.Result> {
     url: o.url,
     connections: o.connections ?? 64,
     duration: o.seconds,
+    ...(o.amount !== undefined ? { amount: o.amount } : {}),
     requests: [
       {
         method: 'POST',

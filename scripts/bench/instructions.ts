@@ -1,0 +1,137 @@
+/**
+ * npm run bench:instructions [-- --requests=2000]
+ *
+ * CPU instructions per request of P2's load (reserve + purchase, 8 connections), for the hub
+ * and for its sale floor (servers/baselines.ts), counted by valgrind's callgrind. Instructions,
+ * not seconds: the count does not move with whatever else this shared two-core machine is
+ * doing, so it tells whether a change to the sale path made it cheaper when req/s cannot
+ * (on a loaded machine P2's rounds swing by ±30 %). It is not a speed: a thread-pool
+ * signature costs about as many instructions as one on the event loop, but runs beside it.
+ *
+ * Each server runs under callgrind with one count per thread. After a warm-up its counters are
+ * zeroed (callgrind_control -z), the requests are sent, and the counters dumped (-d): the main
+ * thread (the event loop, which bounds P2's throughput) is reported apart from the others (the
+ * SQLite writer, libuv's pool, V8's helpers). Valgrind runs code about 50× slower: a run takes
+ * a few minutes. Needs valgrind (Debian's package).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDist, spawnProc, type Proc } from './lib/proc.js';
+import { saleLoad } from './lib/sales.js';
+
+const arg = (name: string, def: number): number => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : def;
+};
+const REQUESTS = arg('requests', 2000);
+const WARMUP = arg('warmup', 1000);
+const CONNECTIONS = 8;
+
+buildDist();
+const dir = mkdtempSync(join(tmpdir(), 'rear-instructions-'));
+const callgrind = (name: string) => [
+  'valgrind',
+  '--tool=callgrind',
+  '-q',
+  '--separate-threads=yes',
+  `--callgrind-out-file=${join(dir, `${name}.%p`)}`,
+];
+const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
+
+interface Count {
+  main: number;
+  others: number;
+  requests: number;
+}
+
+/** Sends `requests` of P2's load between a zeroing and a dump of the server's counters. */
+async function count(
+  proc: Proc,
+  name: string,
+  url: string,
+  prefix: string,
+  ids: string[],
+): Promise<Count> {
+  const load = (amount: number, seed: number) =>
+    saleLoad({
+      url,
+      prefix,
+      flavorIds: ids,
+      tokens,
+      seed,
+      seconds: 3600,
+      amount,
+      connections: CONNECTIONS,
+    });
+  await load(WARMUP, 1);
+  const pid = String(proc.child.pid);
+  execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
+  const res = await load(REQUESTS, 2);
+  execFileSync('callgrind_control', ['-d', pid], { stdio: 'ignore' });
+  // The dump writes one file per thread: <name>.<pid>.<dump>-<thread>; thread 01 is main.
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${name}.${pid}.1-`));
+  let main = 0;
+  let others = 0;
+  for (const f of files) {
+    const line = readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('summary:') || l.startsWith('totals:'));
+    const n = Number(line?.split(/\s+/)[1] ?? 0);
+    if (f.endsWith('-01')) main += n;
+    else others += n;
+  }
+  if (res.non2xx > 0) throw new Error(`${name}: ${res.non2xx} non-2xx answers`);
+  return { main, others, requests: res.requests.total };
+}
+
+try {
+  console.log(`[instructions] hub under callgrind (${REQUESTS} requests after ${WARMUP})`);
+  const hub = spawnProc(
+    'servers/hub.ts',
+    [JSON.stringify({ seed: 'pool', n: 500, file: true, consumers: 200 })],
+    [],
+    callgrind('hub'),
+  );
+  const { url } = await hub.once<{ url: string }>('ready', 900_000);
+  const { ids } = await hub.ask<{ ids: string[] }>({ type: 'ids' });
+  const h = await count(hub, 'hub', url, '', ids);
+  const { sample } = await hub.ask<{ sample: unknown }>({ type: 'sample' }, 600_000);
+  await hub.kill();
+
+  console.log('[instructions] sale floor under callgrind');
+  const floor = spawnProc(
+    'servers/baselines.ts',
+    [JSON.stringify({ kind: 'fastify', db: join(dir, 'floor.db'), sale: sample })],
+    [],
+    callgrind('floor'),
+  );
+  const f = await count(
+    floor,
+    'floor',
+    (await floor.once<{ url: string }>('ready', 900_000)).url,
+    '',
+    ids,
+  );
+  await floor.kill();
+
+  const per = (c: Count, k: 'main' | 'others') => c[k] / c.requests;
+  const k = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')}k`;
+  console.log('\n| per request | hub | sale floor | hub ÷ floor |');
+  console.log('|---|---|---|---|');
+  for (const [label, key] of [
+    ['main thread (event loop)', 'main'],
+    ['other threads', 'others'],
+  ] as const)
+    console.log(
+      `| ${label} | ${k(per(h, key))} | ${k(per(f, key))} | ${(per(h, key) / per(f, key)).toFixed(2)}× |`,
+    );
+  const all = (c: Count) => (c.main + c.others) / c.requests;
+  console.log(`| all threads | ${k(all(h))} | ${k(all(f))} | ${(all(h) / all(f)).toFixed(2)}× |`);
+  console.log(
+    `\ninstructions per request, ${h.requests} / ${f.requests} requests of P2's load (${CONNECTIONS} connections) after ${WARMUP} of warm-up; callgrind, node ${process.version}`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
