@@ -438,7 +438,7 @@ async function p2(): Promise<void> {
   const sfm = median(sf);
   rows.push({
     id: 'P2',
-    what: `reserve + purchase (SQLite file, synchronous=FULL), 64 connections over ${S.p2Flavors} flavors: ${Math.round(hm / 2)} sales/s, against the sale floor (below: the same requests and stored rows, the contract signed, none of the hub's other work: ${Math.round(sfm / 2)} sales/s)`,
+    what: `reserve + purchase (SQLite file, synchronous=FULL), 64 connections over ${S.p2Flavors} flavors: ${Math.round(hm / 2)} sales/s, against the sale floor (below: the same requests, stored rows and answer headers, the contract signed, none of the hub's other work: ${Math.round(sfm / 2)} sales/s)`,
     hub: hm,
     baseline: sfm,
     ratio: hm / sfm,
@@ -469,7 +469,7 @@ async function p2(): Promise<void> {
   });
   rows.push({
     id: 'P2 sale floor',
-    what: `the same reserve + purchase requests, from the same load generator, answered with bodies of the hub's size after durably committing the rows of one of the hub's sales (held transaction; then status, contract, flavor, two events) through the hub's own store, the contract signed as the hub signs it (Ed25519, on the thread pool), with no authentication, bookkeeping or serialization: the least work that produces the same bytes (its process: ${Math.round(median(cpu.floor.pct))} % of a core, ${Math.round(median(cpu.floor.us))} µs of CPU per request; ${ceiling(machine.saleFloor)})`,
+    what: `the same reserve + purchase requests, from the same load generator, answered with bodies of the hub's size and its headers (security headers, request id) after durably committing the rows of one of the hub's sales (held transaction; then status, contract, flavor, two events) through the hub's own store, the contract signed as the hub signs it (Ed25519, on the thread pool), with no authentication, bookkeeping or serialization: the least work that produces the same bytes (its process: ${Math.round(median(cpu.floor.pct))} % of a core, ${Math.round(median(cpu.floor.us))} µs of CPU per request; ${ceiling(machine.saleFloor)})`,
     hub: sfm,
     baseline: bm,
     ratio: sfm / bm,

@@ -18,6 +18,7 @@ import { WebSocketServer } from 'ws';
 import type { Duplex } from 'node:stream';
 import type * as StoreModule from '../../../src/store/store-sqlite.js';
 import type * as FrameModule from '../../../src/ws/frame.js';
+import type * as HeadersModule from '../../../src/http/headers.js';
 import type {
   StoredContract,
   StoredEvent,
@@ -65,7 +66,8 @@ let saleSeq = 0;
 
 /**
  * The sale floor: the hub's two sale routes doing the least work that produces the same
- * bytes — the same requests, answers of the same size, and the same rows committed durably
+ * bytes — the same requests, answers of the same size with the same headers (the hub's
+ * security headers and a request id), and the same rows committed durably
  * through the hub's own store (a held transaction; then its purchase: the transaction's new
  * status, the contract, the flavor's new row and the sale's two events) — with none of the
  * hub's authentication, bookkeeping or serialization. The contract it stores and answers is
@@ -185,10 +187,25 @@ if (opts.kind === 'fastify') {
       });
       return reply.type('application/json').send(json);
     });
-    if (opts.sale) {
-      saleFloor(app, store, opts.sale, '', 'signed');
-      saleFloor(app, store, opts.sale, '/unsigned', 'unsigned');
-      saleFloor(app, store, opts.sale, '/small', 'small');
+    const sale = opts.sale;
+    if (sale) {
+      // The hub's answers carry its security headers and a request id: the floor's carry the
+      // same, set the cheapest way (one hook, headers chosen once), so the bytes match.
+      const { securityHeaders } = (await import(
+        new URL('../../../dist/src/http/headers.js', import.meta.url).href
+      )) as typeof HeadersModule;
+      const security = await securityHeaders();
+      let requests = 0;
+      await app.register(async (scope) => {
+        scope.addHook('onRequest', (_req, reply, done) => {
+          reply.headers(security);
+          reply.header('request-id', `floor-${(++requests).toString(36)}`);
+          done();
+        });
+        saleFloor(scope, store, sale, '', 'signed');
+        saleFloor(scope, store, sale, '/unsigned', 'unsigned');
+        saleFloor(scope, store, sale, '/small', 'small');
+      });
     }
   }
   url = await app.listen({ host: '127.0.0.1', port: 0 });
