@@ -36,7 +36,7 @@ export class Journal {
   }
 
   /** Commits the change with the drafted events; resolves once durable and published. */
-  async write(change: Change | Promise<Change>, drafts: EventDraft[] = []): Promise<void> {
+  write(change: Change | Promise<Change>, drafts: EventDraft[] = []): Promise<void> {
     const at = this.clock.now();
     const stamped = drafts.map((d) => stamp(d, ++this.seq, at));
     const pruned = this.bus.prunedThrough;
@@ -51,44 +51,61 @@ export class Journal {
       if (prune !== undefined) c.pruneEventsThrough = prune;
       return c;
     };
+    // Nothing ahead of it: straight to the store, in this turn.
+    if (this.waiting === 0 && !(change instanceof Promise))
+      return this.commit(complete(change), stamped);
+    return this.handOff(change, complete, stamped);
+  }
+
+  /**
+   * Commits, then publishes from a callback on the store's own promise: the store answers
+   * commits in the order it received them, so writes it answers together publish in seq order
+   * however many steps each caller's own await takes.
+   */
+  private commit(change: Change, stamped: Stamped[]): Promise<void> {
+    let durable: Promise<void>;
     try {
-      if (this.waiting === 0 && !(change instanceof Promise)) {
-        // Nothing ahead of it: straight to the store, in this turn.
-        await this.store.commit(complete(change));
-      } else {
-        await this.handOff(change, complete);
-      }
+      durable = this.store.commit(change);
     } catch (err) {
-      this.onFatal(err);
-      throw err;
+      durable = Promise.reject(err);
     }
-    for (const s of stamped) this.bus.publish(s.event);
+    return durable.then(
+      () => {
+        for (const s of stamped) this.bus.publish(s.event);
+      },
+      (err: unknown) => this.fatal(err),
+    );
   }
 
   /**
    * Hands the change to the store once it is ready and every earlier write has been handed
-   * over; resolves once it is durable.
+   * over; resolves once it is durable and published.
    */
   private handOff(
-    change: Change | Promise<Change>,
+    change: Promise<Change> | Change,
     complete: (c: Change) => Change,
+    stamped: Stamped[],
   ): Promise<void> {
     this.waiting++;
     // The commit's promise travels wrapped: `handed` must settle at the hand-off, not when
     // the commit is durable, so the next write joins this one's group commit.
-    const commit = Promise.all([this.handed, change]).then(([, c]) => ({
-      durable: this.store.commit(complete(c)),
-    }));
+    const handed = Promise.all([this.handed, change]).then(
+      ([, c]) => ({ published: this.commit(complete(c), stamped) }),
+      (err: unknown) => this.fatal(err),
+    );
     // The next write waits for this hand-off, whether or not it succeeded (a failure is
     // fatal and reported by the write itself).
-    this.handed = commit.then(
-      () => {
-        this.waiting--;
-      },
-      () => {
-        this.waiting--;
-      },
-    );
-    return commit.then(({ durable }) => durable);
+    const done = () => {
+      this.waiting--;
+    };
+    this.handed = handed.then(done, done);
+    return handed.then(({ published }) => published);
+  }
+
+  private fatal(err: unknown): never {
+    this.onFatal(err);
+    throw err;
   }
 }
+
+type Stamped = ReturnType<typeof stamp>;

@@ -82,6 +82,20 @@ describe('Journal', () => {
     expect(handed).toHaveLength(4);
   });
 
+  it('publishes in seq order when a ready write follows a pending one into the same commit', async () => {
+    const { store, handed, commitAll } = recordingStore();
+    const { journal, seen } = journalOver(store);
+    const first = journal.write(Promise.resolve({}), [confirmed(1)]);
+    await flush();
+    // The first is with the store: the second goes straight there too.
+    const second = journal.write({}, [confirmed(2)]);
+    expect(handed).toHaveLength(2);
+    // The store answers both at once (one group commit), the first first.
+    commitAll();
+    await Promise.all([first, second]);
+    expect(seen).toEqual([1, 2]);
+  });
+
   it('reports a change that could not be made as fatal, and later writes still go through', async () => {
     const { store, handed, commitAll } = recordingStore();
     const fatal: unknown[] = [];
