@@ -1,7 +1,8 @@
 /**
  * Profiles the hub under a benchmark's load and prints the functions with the most self time:
- * `tsx scripts/bench/profile.ts list|sale [dir]` (P1's random-selector LIST, or P2's
- * reserve + purchase). The .cpuprofile stays in dir for a flame graph (e.g. speedscope).
+ * `tsx scripts/bench/profile.ts list|sale|push|push-raw [dir]` (P1's random-selector LIST,
+ * P2's reserve + purchase, P3's refreshes to 5,000 subscribers, or the same load on P3's best
+ * raw ws baseline). The .cpuprofile stays in dir for a flame graph (e.g. speedscope).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import autocannon, { type Request as AcRequest } from 'autocannon';
@@ -14,15 +15,24 @@ const scenario = process.argv[2] ?? 'list';
 const dir = process.argv[3] ?? 'bench-output/profiles';
 mkdirSync(dir, { recursive: true });
 const seed =
-  scenario === 'sale' ? { seed: 'pool', n: 500, file: true } : { seed: 'list', n: 10_000 };
+  scenario === 'sale'
+    ? { seed: 'pool', n: 500, file: true }
+    : scenario === 'push'
+      ? { seed: 'broadcast', n: 1, file: true }
+      : { seed: 'list', n: 10_000 };
 const proc = spawnProc(
-  'servers/hub.ts',
-  [JSON.stringify(seed)],
+  scenario === 'push-raw' ? 'servers/baselines.ts' : 'servers/hub.ts',
+  [JSON.stringify(scenario === 'push-raw' ? { kind: 'ws' } : seed)],
   ['--cpu-prof', `--cpu-prof-dir=${dir}`],
 );
 const { url } = await proc.once<{ url: string }>('ready');
 const r = prng(1);
-if (scenario === 'sale') {
+if (scenario === 'push' || scenario === 'push-raw') {
+  await pushLoad(
+    url,
+    scenario === 'push' ? (await proc.ask<{ ids: string[] }>({ type: 'ids' })).ids[0] : undefined,
+  );
+} else if (scenario === 'sale') {
   const { ids } = await proc.ask<{ ids: string[] }>({ type: 'ids' });
   const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
   await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: 5 });
@@ -65,3 +75,47 @@ for (const s of prof.samples) {
 const total = prof.samples.length;
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
   console.log(((v / total) * 100).toFixed(1).padStart(5), k);
+
+/** P3's load: 5,000 subscribers in two processes, refreshes 4 in flight for 5 s. */
+async function pushLoad(url: string, flavorId: string | undefined): Promise<void> {
+  const groups = [0, 1].map(() =>
+    spawnProc('clients/subscribers.ts', [
+      JSON.stringify(
+        flavorId
+          ? {
+              kind: 'hub',
+              url,
+              n: 2500,
+              tokens: Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`),
+              flavorIds: [flavorId],
+            }
+          : { kind: 'ws', url, n: 2500 },
+      ),
+    ]),
+  );
+  await Promise.all(groups.map((g) => g.once('ready', 300_000)));
+  const pad = 'x'.repeat(900);
+  const end = Date.now() + 5000;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (Date.now() < end) {
+        const amount = (performance.timeOrigin + performance.now()).toFixed(3);
+        const res = flavorId
+          ? await fetch(`${url}/api/v2/flavors/${flavorId}/refresh`, {
+              method: 'POST',
+              headers: {
+                authorization: 'Bearer bench-provider',
+                'content-type': 'application/json',
+              },
+              body: JSON.stringify({ price: { amount, currency: 'EUR', period: 'hour' } }),
+            })
+          : await fetch(`${url}/fire-corked`, {
+              method: 'POST',
+              body: JSON.stringify({ type: 'REFRESH_FLAVOR', price: { amount }, pad }),
+            });
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  await Promise.all(groups.map((g) => g.kill()));
+}
