@@ -94,6 +94,8 @@ async function pushLoad(url: string, flavorId: string | undefined): Promise<void
     ]),
   );
   await Promise.all(groups.map((g) => g.once('ready', 300_000)));
+  await Promise.all(groups.map((g) => g.ask({ type: 'reset', latency: false })));
+  const before = threadCpu(proc.child.pid as number);
   const pad = 'x'.repeat(900);
   const end = Date.now() + 5000;
   await Promise.all(
@@ -117,5 +119,35 @@ async function pushLoad(url: string, flavorId: string | undefined): Promise<void
       }
     }),
   );
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = threadCpu(proc.child.pid as number);
+  const counts = await Promise.all(groups.map((g) => g.ask<{ count: number }>({ type: 'report' })));
+  const delivered = counts.reduce((t, c) => t + c.count, 0);
+  // Per thread, as P3 counts it (server CPU / deliveries), to tell the fan-out from the rest.
+  console.log(`${delivered} deliveries; server CPU per delivery by thread:`);
+  for (const [t, sec] of after) {
+    const us = ((sec - (before.get(t) ?? 0)) * 1e6) / delivered;
+    if (us >= 0.01) console.log(`  ${t}: ${us.toFixed(2)} µs`);
+  }
   await Promise.all(groups.map((g) => g.kill()));
+}
+
+/** CPU seconds so far of each thread of a process, by name/tid ("main" for the event loop). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(
+      tid === String(pid) ? 'main' : `${name}/${tid}`,
+      (Number(fields[11]) + Number(fields[12])) / 100,
+    );
+  }
+  return out;
 }
