@@ -1,13 +1,14 @@
 /**
  * Profiles the hub under a benchmark's load and prints where its main thread spends the time:
- * `tsx scripts/bench/profile.ts list|sale [dir] [--seconds=N]` (P1's random-selector LIST, or
- * P2's reserve + purchase). Only the load's window is profiled (lib/window-profiler.ts), after
+ * `tsx scripts/bench/profile.ts list|sale|push|push-raw [dir] [--seconds=N]` (P1's
+ * random-selector LIST, P2's reserve + purchase, P3's refreshes to 5,000 subscribers, or the
+ * same load on P3's best raw ws baseline). Only the load's window is profiled (lib/window-profiler.ts), after
  * a warm-up, so start-up does not crowd the table. Prints the functions with the most self
  * time, then the most inclusive time (a function's own samples and its callees', counted once
- * per stack), with µs per request. The .cpuprofile stays in dir for a flame graph (e.g.
+ * per stack), with µs per request (per delivery for push). The .cpuprofile stays in dir for a flame graph (e.g.
  * speedscope).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { buildDist, spawnProc } from './lib/proc.js';
@@ -22,13 +23,23 @@ const seconds = Number(
 );
 mkdirSync(dir, { recursive: true });
 const seed =
-  scenario === 'sale' ? { seed: 'pool', n: 500, file: true } : { seed: 'list', n: 10_000 };
-const proc = spawnProc('servers/hub.ts', [JSON.stringify(seed)]);
+  scenario === 'sale'
+    ? { seed: 'pool', n: 500, file: true }
+    : scenario === 'push'
+      ? { seed: 'broadcast', n: 1, file: true }
+      : { seed: 'list', n: 10_000 };
+const proc = spawnProc(scenario === 'push-raw' ? 'servers/baselines.ts' : 'servers/hub.ts', [
+  JSON.stringify(scenario === 'push-raw' ? { kind: 'ws' } : seed),
+]);
 const { url } = await proc.once<{ url: string }>('ready');
 const r = prng(1);
 const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
-const { ids } = await proc.ask<{ ids: string[] }>({ type: 'ids' });
+const ids = scenario === 'push-raw' ? [] : (await proc.ask<{ ids: string[] }>({ type: 'ids' })).ids;
+/** Runs the scenario's load for s seconds; returns what it counts (requests or deliveries). */
+const unit = scenario.startsWith('push') ? 'delivery' : 'request';
 const load = async (s: number): Promise<number> => {
+  if (scenario === 'push' || scenario === 'push-raw')
+    return pushLoad(url, scenario === 'push' ? ids[0] : undefined, s);
   if (scenario === 'sale')
     return (await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: s })).requests.total;
   const res = await autocannon({
@@ -90,10 +101,10 @@ const us = (prof.endTime - prof.startTime) / samples; // µs per sample
 const idle =
   self.get(name(prof.nodes.find((n) => n.callFrame.functionName === '(idle)')?.id ?? -1)) ?? 0;
 console.log(
-  `${requests} requests in ${seconds} s; main thread busy ${(((samples - idle) * us) / requests).toFixed(1)} µs per request (${(100 * (1 - idle / samples)).toFixed(0)} % of the window)`,
+  `${requests} ${unit === 'delivery' ? 'deliveries' : 'requests'} in ${seconds} s; main thread busy ${(((samples - idle) * us) / requests).toFixed(1)} µs per ${unit} (${(100 * (1 - idle / samples)).toFixed(0)} % of the window)`,
 );
 const table = (title: string, m: Map<string, number>) => {
-  console.log(`\n${title}: % of samples, µs per request`);
+  console.log(`\n${title}: % of samples, µs per ${unit}`);
   for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 40))
     console.log(
       ((v / samples) * 100).toFixed(1).padStart(5),
@@ -104,3 +115,84 @@ const table = (title: string, m: Map<string, number>) => {
 table('self', self);
 table('inclusive', total);
 console.log(`\nprofile: ${file}`);
+
+/** P3's load: 5,000 subscribers in two processes, refreshes 4 in flight; returns deliveries. */
+async function pushLoad(
+  url: string,
+  flavorId: string | undefined,
+  seconds: number,
+): Promise<number> {
+  const groups = [0, 1].map(() =>
+    spawnProc('clients/subscribers.ts', [
+      JSON.stringify(
+        flavorId
+          ? {
+              kind: 'hub',
+              url,
+              n: 2500,
+              tokens: Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`),
+              flavorIds: [flavorId],
+            }
+          : { kind: 'ws', url, n: 2500 },
+      ),
+    ]),
+  );
+  await Promise.all(groups.map((g) => g.once('ready', 300_000)));
+  await Promise.all(groups.map((g) => g.ask({ type: 'reset', latency: false })));
+  const before = threadCpu(proc.child.pid as number);
+  const pad = 'x'.repeat(900);
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (Date.now() < end) {
+        const amount = (performance.timeOrigin + performance.now()).toFixed(3);
+        const res = flavorId
+          ? await fetch(`${url}/api/v2/flavors/${flavorId}/refresh`, {
+              method: 'POST',
+              headers: {
+                authorization: 'Bearer bench-provider',
+                'content-type': 'application/json',
+              },
+              body: JSON.stringify({ price: { amount, currency: 'EUR', period: 'hour' } }),
+            })
+          : await fetch(`${url}/fire-corked`, {
+              method: 'POST',
+              body: JSON.stringify({ type: 'REFRESH_FLAVOR', price: { amount }, pad }),
+            });
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = threadCpu(proc.child.pid as number);
+  const counts = await Promise.all(groups.map((g) => g.ask<{ count: number }>({ type: 'report' })));
+  const delivered = counts.reduce((t, c) => t + c.count, 0);
+  // Per thread, as P3 counts it (server CPU / deliveries), to tell the fan-out from the rest.
+  console.log(`${delivered} deliveries; server CPU per delivery by thread:`);
+  for (const [t, sec] of after) {
+    const us = ((sec - (before.get(t) ?? 0)) * 1e6) / delivered;
+    if (us >= 0.01) console.log(`  ${t}: ${us.toFixed(2)} µs`);
+  }
+  await Promise.all(groups.map((g) => g.kill()));
+  return delivered;
+}
+
+/** CPU seconds so far of each thread of a process, by name/tid ("main" for the event loop). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(
+      tid === String(pid) ? 'main' : `${name}/${tid}`,
+      (Number(fields[11]) + Number(fields[12])) / 100,
+    );
+  }
+  return out;
+}

@@ -5,8 +5,10 @@
  *   the same and also commits one row through the hub's own store before answering: what one
  *   durable request costs here, with nothing of the hub's domain around it. With a sale sample,
  *   the sale floors (saleFloor) too.
- * - `ws`: a raw ws server; POST /fire broadcasts its body, one buffer to every client (P3, P6);
- *   POST /fire-framed frames it once and writes that frame to every TCP socket (P5's floor).
+ * - `ws`: a raw ws server (P3, P5, P6). POST /fire-corked is the best it can do (P3's baseline):
+ *   the body framed once, written to every TCP socket, each socket corked until the end of the
+ *   event-loop turn as the hub does. POST /fire-framed frames once and writes at once (P5's
+ *   floor, one event at a time). POST /fire is the naive broadcast, `ws.send` per client.
  * - `socketio`: a Socket.IO server (websocket transport, no compression); POST /fire emits
  *   the parsed body to every client (P4).
  */
@@ -26,6 +28,7 @@ import type {
   StoredTransaction,
 } from '../../../src/store/store.js';
 import { serve } from '../lib/proc.js';
+import { windowProfiler } from '../lib/window-profiler.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   kind: 'fastify' | 'ws' | 'socketio';
@@ -213,9 +216,29 @@ if (opts.kind === 'fastify') {
   const { textFrame } = (await import(
     new URL('../../../dist/src/ws/frame.js', import.meta.url).href
   )) as typeof FrameModule;
+  // The sockets corked in this event-loop turn, all of them: every event fired in the turn
+  // is written to each, and each leaves in one write when the turn ends.
+  let corked: Duplex[] | undefined;
+  const release = () => {
+    const sockets = corked as Duplex[];
+    corked = undefined;
+    for (const tcp of sockets) tcp.uncork();
+  };
   const server = createServer(async (req, res) => {
     const payload = await readBody(req);
-    if (req.url === '/fire-framed') {
+    if (req.url === '/fire-corked') {
+      const frame = textFrame(payload.toString());
+      if (!corked) {
+        corked = [];
+        for (const c of wss.clients) {
+          const tcp = (c as unknown as { _socket: Duplex })._socket;
+          tcp.cork();
+          corked.push(tcp);
+        }
+        setImmediate(release);
+      }
+      for (const tcp of corked) tcp.write(frame);
+    } else if (req.url === '/fire-framed') {
       // The least work that sends these bytes: framed once, the same buffer to every socket.
       const frame = textFrame(payload.toString());
       for (const c of wss.clients) (c as unknown as { _socket: Duplex })._socket.write(frame);
@@ -246,7 +269,14 @@ if (opts.kind === 'fastify') {
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
+// Profiles only the window the orchestrator asks for (profile.ts push-raw).
+const profiler = windowProfiler();
 serve(async (msg) => {
+  if (msg.type === 'profile-start') {
+    await profiler.start();
+    return {};
+  }
+  if (msg.type === 'profile-stop') return { file: await profiler.stop(String(msg.dir)) };
   if (msg.type === 'mem') {
     (globalThis as { gc?: () => void }).gc?.();
     await new Promise((res) => setTimeout(res, 200));
