@@ -16,12 +16,13 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
-import { toContract, toEvent, type Row } from './rows.js';
+import { toContract, type Row } from './rows.js';
 import type {
   Change,
   Loaded,
   Store,
   StoredContract,
+  StoredEvent,
   StoredFlavor,
   StoredKey,
   StoredTransaction,
@@ -91,9 +92,18 @@ export class SqliteStore implements Store {
     }
     const db = this.db;
     this.stmt = {
-      liveFlavors: db.prepare(`SELECT * FROM flavors WHERE status = 'live'`),
+      // Read as arrays of columns (no object per row) and named columns only: a restart
+      // reads every live flavor and retained event, and row objects were its garbage.
+      liveFlavors: db
+        .prepare(
+          `SELECT flavor_id, provider_id, json, expires_at, auto_renew, ttl_seconds
+           FROM flavors WHERE status = 'live'`,
+        )
+        .raw(),
       openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
-      events: db.prepare(`SELECT * FROM events ORDER BY seq`),
+      events: db
+        .prepare(`SELECT seq, at, flavor_id, wire, prev, buyer_id FROM events ORDER BY seq`)
+        .raw(),
       lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
       epoch: db.prepare(`SELECT value FROM meta_text WHERE key = 'epoch'`),
       transaction: db.prepare(`SELECT * FROM transactions WHERE transaction_id = ?`),
@@ -132,10 +142,34 @@ export class SqliteStore implements Store {
   }
 
   async load(): Promise<Loaded> {
+    const flavors: StoredFlavor[] = [];
+    for (const r of this.stmt.liveFlavors.iterate() as Iterable<unknown[]>) {
+      flavors.push({
+        flavorId: r[0] as string,
+        providerId: r[1] as string,
+        status: 'live',
+        json: r[2] as string,
+        expiresAt: Number(r[3]),
+        autoRenew: r[4] === 1,
+        ttlSeconds: Number(r[5]),
+      });
+    }
+    const events: StoredEvent[] = [];
+    for (const r of this.stmt.events.iterate() as Iterable<unknown[]>) {
+      const e: StoredEvent = {
+        seq: Number(r[0]),
+        at: Number(r[1]),
+        flavorId: r[2] as string,
+        wire: r[3] as string,
+      };
+      if (r[4] !== null) e.prev = r[4] as string;
+      if (r[5] !== null) e.buyerId = r[5] as string;
+      events.push(e);
+    }
     return {
-      flavors: (this.stmt.liveFlavors.all() as Row[]).map(toFlavor),
+      flavors,
       openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
-      events: (this.stmt.events.all() as Row[]).map(toEvent),
+      events,
       lastSeq: Number((this.stmt.lastSeq.get() as Row).value),
       epoch: (this.stmt.epoch.get() as Row).value as string,
     };
@@ -288,18 +322,6 @@ function resolveAll(batch: Pending[], outcomes: Outcome[]): void {
     if (err === null || err === undefined) p.resolve();
     else p.reject(new Error(err));
   }
-}
-
-function toFlavor(r: Row): StoredFlavor {
-  return {
-    flavorId: r.flavor_id as string,
-    providerId: r.provider_id as string,
-    status: r.status as StoredFlavor['status'],
-    json: r.json as string,
-    expiresAt: Number(r.expires_at),
-    autoRenew: r.auto_renew === 1,
-    ttlSeconds: Number(r.ttl_seconds),
-  };
 }
 
 function toTransaction(r: Row): StoredTransaction {
