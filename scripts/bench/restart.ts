@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { makeEntry } from '../../src/domain/flavor-entry.js';
 import { stamp } from '../../src/domain/events.js';
 import { makeContract, newTransaction, storedTx } from '../../src/domain/holds.js';
@@ -167,8 +168,16 @@ async function main(): Promise<void> {
       await fill(big);
       writeFileSync(filled, '');
       const took = ((performance.now() - t0) / 1000).toFixed(0);
-      console.log(`filled ${FLAVORS} flavors, ${EVENTS} events, ${CONTRACTS} contracts in ${took} s`);
+      console.log(
+        `filled ${FLAVORS} flavors, ${EVENTS} events, ${CONTRACTS} contracts in ${took} s`,
+      );
     }
+    // The history is bounded by age too (15 minutes): a store filled earlier would have its
+    // whole history dropped at load and so measure less. Every run starts with it as fresh
+    // as a store filled just now.
+    const db = new Database(big);
+    db.prepare('UPDATE events SET at = ?').run(Date.now());
+    db.close();
     const mb = (statSync(big).size / 2 ** 20).toFixed(0);
     console.log(`big store: ${mb} MiB`);
     const empty = join(dir, 'empty.db');

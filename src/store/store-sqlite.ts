@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { loadRows, prepareLoad } from './sqlite-load.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
 import { toContract, type Row } from './rows.js';
@@ -22,8 +23,6 @@ import type {
   Loaded,
   Store,
   StoredContract,
-  StoredEvent,
-  StoredFlavor,
   StoredKey,
   StoredTransaction,
   StoreObserver,
@@ -92,18 +91,8 @@ export class SqliteStore implements Store {
     }
     const db = this.db;
     this.stmt = {
-      // Read as arrays of columns (no object per row) and named columns only: a restart
-      // reads every live flavor and retained event, and row objects were its garbage.
-      liveFlavors: db
-        .prepare(
-          `SELECT flavor_id, provider_id, json, expires_at, auto_renew, ttl_seconds
-           FROM flavors WHERE status = 'live'`,
-        )
-        .raw(),
+      load: prepareLoad(db),
       openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
-      events: db
-        .prepare(`SELECT seq, at, flavor_id, wire, prev, buyer_id FROM events ORDER BY seq`)
-        .raw(),
       lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
       epoch: db.prepare(`SELECT value FROM meta_text WHERE key = 'epoch'`),
       transaction: db.prepare(`SELECT * FROM transactions WHERE transaction_id = ?`),
@@ -142,30 +131,7 @@ export class SqliteStore implements Store {
   }
 
   async load(): Promise<Loaded> {
-    const flavors: StoredFlavor[] = [];
-    for (const r of this.stmt.liveFlavors.iterate() as Iterable<unknown[]>) {
-      flavors.push({
-        flavorId: r[0] as string,
-        providerId: r[1] as string,
-        status: 'live',
-        json: r[2] as string,
-        expiresAt: Number(r[3]),
-        autoRenew: r[4] === 1,
-        ttlSeconds: Number(r[5]),
-      });
-    }
-    const events: StoredEvent[] = [];
-    for (const r of this.stmt.events.iterate() as Iterable<unknown[]>) {
-      const e: StoredEvent = {
-        seq: Number(r[0]),
-        at: Number(r[1]),
-        flavorId: r[2] as string,
-        wire: r[3] as string,
-      };
-      if (r[4] !== null) e.prev = r[4] as string;
-      if (r[5] !== null) e.buyerId = r[5] as string;
-      events.push(e);
-    }
+    const { flavors, events } = loadRows(this.db, this.stmt.load);
     return {
       flavors,
       openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
