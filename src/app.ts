@@ -21,6 +21,7 @@ import { authHook, TokenRegistry, type RateLimit } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { registerCors, requestIdGenerator, securityHeaders, stampAnswers } from './http/headers.js';
 import { JwtVerifier, type JwtOptions } from './http/jwt.js';
+import { LazyCompilers } from './http/lazy-compilers.js';
 import { HubMetrics } from './http/metrics.js';
 import { ERROR_RESPONSES, ref } from './http/route-schemas.js';
 import { contractRoutes } from './http/routes/contracts.js';
@@ -82,6 +83,11 @@ declare module 'fastify' {
     hub: WsHub;
     /** Every route the hub serves, as registered (HEAD twins left out). */
     routeList: ReadonlyArray<{ method: string; url: string; hidden: boolean }>;
+    /**
+     * Compiles the route schemas not used yet (they compile on first use: http/lazy-compilers.ts);
+     * with `spread`, one per event-loop turn. Rejects if one does not compile.
+     */
+    compileSchemas(spread?: boolean): Promise<void>;
   }
   interface FastifyContextConfig {
     /** The body may be left out; it then reads as {}. */
@@ -91,6 +97,7 @@ declare module 'fastify' {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
+  const compilers = new LazyCompilers();
   const app = Fastify({
     logger: options.logger ?? false,
     genReqId: requestIdGenerator(),
@@ -100,7 +107,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Requests that reach a route while the hub closes get UNAVAILABLE from the error table
     // (the hook below), not fastify's own 503 body.
     return503OnClosing: false,
+    schemaController: compilers.schemaController(),
   });
+  app.decorate('compileSchemas', (spread?: boolean) => compilers.compileAll(spread));
   stampAnswers(app, await securityHeaders());
   const routeList: Array<{ method: string; url: string; hidden: boolean }> = [];
   app.decorate('routeList', routeList);
@@ -122,7 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const ajv = createAjv();
   for (const schema of loadSchemas()) app.addSchema(schema);
-  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  app.setValidatorCompiler(compilers.validatorCompiler(({ schema }) => ajv.compile(schema)));
 
   // JSON bodies: an empty one reads as absent (optional bodies), bad JSON is INVALID_REQUEST.
   app.removeAllContentTypeParsers();

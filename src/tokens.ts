@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createAjv, validatorFor } from './schemas.js';
+import { lazyValidator } from './schemas.js';
 import type { ClearTokenEntry, TokenEntry } from './types/wire.js';
 
 /** The tokenHash of a token: "sha256:" and the hex of its SHA-256. */
@@ -19,7 +19,7 @@ export function newToken(prefix: string): string {
   return `${prefix}.${randomBytes(32).toString('base64url')}`;
 }
 
-const validEntry = validatorFor<TokenEntry>(createAjv(), 'TokenEntry');
+const validEntry = lazyValidator<TokenEntry>('TokenEntry');
 
 export function readTokens(path: string): TokenEntry[] {
   let data: unknown;

@@ -113,6 +113,15 @@ async function serve(argv: string[]): Promise<void> {
     listenTextResolver: (addr) => `${LISTEN_PREFIX}${addr}`,
   });
 
+  // Route schemas compile on first use (http/lazy-compilers.ts). The others compile here, a
+  // little after the hub serves again and one per event-loop turn, so that a schema that
+  // does not compile is still reported at start.
+  setTimeout(() => {
+    app.compileSchemas(true).catch((err: unknown) => {
+      app.log.error({ err }, 'a route schema does not compile');
+    });
+  }, 1000).unref();
+
   let demo: InstanceType<typeof DemoMarket> | undefined;
   if (config.demo) {
     demo = new DemoMarket({

@@ -7,7 +7,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Command } from 'commander';
 import type { Role } from '../domain/principal.js';
-import { createAjv, validatorFor } from '../schemas.js';
+import { lazyValidator } from '../schemas.js';
 import { newToken, readTokens, tokenHash } from '../tokens.js';
 import type { HashedTokenEntry, TokenEntry } from '../types/wire.js';
 
@@ -25,7 +25,7 @@ export interface TokensAddOptions {
 
 export class TokensUsageError extends Error {}
 
-const validEntry = validatorFor<TokenEntry>(createAjv(), 'TokenEntry');
+const validEntry = lazyValidator<TokenEntry>('TokenEntry');
 
 /** Appends the entry and returns the new token; `print` shows it (stdout by default). */
 export async function tokensAdd(

@@ -4,7 +4,7 @@
  * aggregatable vm a count of machines, from which several holds may be taken at once.
  */
 import { HubError } from '../errors.js';
-import { createAjv, validatorFor } from '../schemas.js';
+import { lazyValidator } from '../schemas.js';
 import type {
   Configuration,
   Flavor,
@@ -30,10 +30,9 @@ export type Need =
 
 export const WHOLE: Need = { whole: true };
 
-const ajv = createAjv();
-const validK8s = validatorFor<K8SliceConfigurationData>(ajv, 'K8SliceConfigurationData');
-const validVm = validatorFor<VmConfigurationData>(ajv, 'VmConfigurationData');
-const validService = validatorFor<ServiceConfigurationData>(ajv, 'ServiceConfigurationData');
+const validK8s = lazyValidator<K8SliceConfigurationData>('K8SliceConfigurationData');
+const validVm = lazyValidator<VmConfigurationData>('VmConfigurationData');
+const validService = lazyValidator<ServiceConfigurationData>('ServiceConfigurationData');
 
 function invalid(message: string): HubError {
   return new HubError('INVALID_CONFIGURATION', message);

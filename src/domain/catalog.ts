@@ -9,7 +9,7 @@ import type { Change, StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../types/wire.js';
 import type { Remainder } from './capacity.js';
 import type { DeadlineQueue } from './deadlines.js';
-import { jsonArrayBytes, makeEntry, type FlavorEntry } from './flavor-entry.js';
+import { jsonArrayBytes, makeEntry, storedEntry, type FlavorEntry } from './flavor-entry.js';
 import type { FlavorFacts } from './flavor-facts.js';
 import { FLAVOR_TYPES, type FlavorTypeName } from './flavor-types.js';
 import { diffFields, type EventDraft } from './events.js';
@@ -62,11 +62,7 @@ export class Catalog implements CatalogWrites {
 
   /** Fills the index from the store at start and schedules every deadline. */
   load(flavors: StoredFlavor[]): void {
-    for (const f of flavors) {
-      const flavor = JSON.parse(f.json) as Flavor;
-      const entry = makeEntry(flavor, f.autoRenew, f.ttlSeconds, undefined, f.json);
-      this.index(entry);
-    }
+    for (const f of flavors) this.index(storedEntry(f.json, f.autoRenew, f.ttlSeconds));
   }
 
   onRemoval(hook: RemovalHook): void {
@@ -98,7 +94,7 @@ export class Catalog implements CatalogWrites {
       ? plan.rest
       : selector && (type && selector.type === type ? selector.testFields : selector.test);
     const accept = (e: FlavorEntry): boolean =>
-      e.expiresAt > now && e.flavor.availability && (test === undefined || test(e.facts));
+      e.expiresAt > now && e.available && (test === undefined || test(e.facts));
     if (plan) plan.index.collect(plan.lo1, plan.lo2, accept, out);
     else for (const e of all.values()) if (accept(e)) out.push(e);
     return out;
@@ -291,7 +287,7 @@ export class Catalog implements CatalogWrites {
   }
 
   private index(entry: FlavorEntry): void {
-    const id = entry.flavor.flavorId;
+    const id = entry.flavorId;
     const prev = this.entries.get(id);
     if (prev) prev.current = false;
     entry.current = true;
@@ -305,7 +301,7 @@ export class Catalog implements CatalogWrites {
   }
 
   private unindex(entry: FlavorEntry): void {
-    const id = entry.flavor.flavorId;
+    const id = entry.flavorId;
     entry.current = false;
     this.entries.delete(id);
     this.byType.get(entry.facts.type)?.delete(id);
@@ -316,7 +312,7 @@ export class Catalog implements CatalogWrites {
   /** Renewal shortly before expiry, or retraction at it (offers.ts dueAt); none in a replica. */
   private schedule(entry: FlavorEntry): void {
     if (!this.deadlines) return;
-    const id = entry.flavor.flavorId;
+    const id = entry.flavorId;
     const at = dueAt(entry);
     if (entry.autoRenew) this.deadlines.schedule(scheduleKey(id), at, () => this.renew(id));
     else this.deadlines.schedule(scheduleKey(id), at, () => this.retract(id));

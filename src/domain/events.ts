@@ -154,12 +154,39 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Rebuilds a retained event from the store (at start, or from a shared market's feed). Its
- * selector facts are worked out on first use, not here: a restart loads up to 100,000 events,
- * and only a selector resuming through them reads their facts.
+ * A flavor event rebuilt from the store. Its selector facts are worked out on first use, not
+ * here: a restart loads up to 100,000 events, and only a selector resuming through them reads
+ * their facts. A class, so that each event is one small object (the getters live on its
+ * prototype; closures per event made the history a large part of a restart's garbage).
  */
+class StoredFlavorEvent {
+  private factsMemo: FlavorFacts | undefined;
+  private prevFactsMemo: FlavorFacts | undefined;
+
+  constructor(
+    readonly kind: 'added' | 'refreshed' | 'withdrawn',
+    readonly seq: number,
+    readonly at: number,
+    readonly flavorId: string,
+    readonly wire: string,
+    /** For a refresh: the Flavor JSON before it. */
+    private readonly prev: string | undefined,
+  ) {}
+
+  get facts(): FlavorFacts {
+    return (this.factsMemo ??= factsOf((JSON.parse(this.wire) as { Flavor: Flavor }).Flavor));
+  }
+
+  /** Read for a refresh only (the others' types have none). */
+  get prevFacts(): FlavorFacts {
+    return (this.prevFactsMemo ??= this.prev
+      ? factsOf(JSON.parse(this.prev) as Flavor)
+      : this.facts);
+  }
+}
+
+/** Rebuilds a retained event from the store (at start, or from a shared market's feed). */
 export function fromRecord(r: StoredEvent): DomainEvent {
-  const base = { seq: r.seq, at: r.at, flavorId: r.flavorId, wire: r.wire };
   // stamp() writes every wire text with its type first.
   const kind = r.wire.startsWith('{"type":"FLAVOR_ADDED"')
     ? 'added'
@@ -173,35 +200,16 @@ export function fromRecord(r: StoredEvent): DomainEvent {
     if (msg.type !== 'CONFIRM_RESERVATION')
       throw new Error(`stored event ${r.seq} has unknown type`);
     return {
-      ...base,
+      seq: r.seq,
+      at: r.at,
+      flavorId: r.flavorId,
+      wire: r.wire,
       kind: 'confirmed',
       contractId: msg.ContractID,
       transactionId: msg.TransactionID,
       buyerId: r.buyerId ?? '',
     };
   }
-  let facts: FlavorFacts | undefined;
-  const factsNow = (): FlavorFacts =>
-    (facts ??= factsOf((JSON.parse(r.wire) as { Flavor: Flavor }).Flavor));
-  if (kind !== 'refreshed') {
-    return {
-      ...base,
-      kind,
-      get facts() {
-        return factsNow();
-      },
-    };
-  }
-  let prevFacts: FlavorFacts | undefined;
-  const prev = r.prev;
-  return {
-    ...base,
-    kind,
-    get facts() {
-      return factsNow();
-    },
-    get prevFacts() {
-      return (prevFacts ??= prev ? factsOf(JSON.parse(prev) as Flavor) : factsNow());
-    },
-  };
+  return new StoredFlavorEvent(kind, r.seq, r.at, r.flavorId, r.wire, r.prev) as
+    FlavorAdded | FlavorRefreshed | FlavorWithdrawn;
 }

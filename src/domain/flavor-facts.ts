@@ -75,56 +75,128 @@ function nums(grids: Record<string, Grid | undefined>): Record<string, NumFact |
   return out;
 }
 
+/**
+ * Numeric facts and prices made once per distinct value and shared by every flavor that has
+ * it: flavors repeat a few sizes, steps and prices, and parsing them (bigint arithmetic, a
+ * grid per resource) was most of rebuilding the catalog at a restart. A shared fact is never
+ * changed (withUnsold makes new ones). Looked up through a Map per text rather than by a
+ * joined key: the texts come from JSON.parse, short ones interned with their hash, so a
+ * lookup hashes nothing. Bounded: a memo is emptied when full, so unusual values cost only
+ * their own parse.
+ */
+const MEMO_MAX = 4096;
+const ABSENT = '\u0000absent';
+
+class Memo<T> {
+  private readonly root = new Map<string, Map<string, Map<string, T>>>();
+  private size = 0;
+
+  get(a: string | undefined, b: string | undefined, c: string | undefined, make: () => T): T {
+    const hit = this.root
+      .get(a ?? ABSENT)
+      ?.get(b ?? ABSENT)
+      ?.get(c ?? ABSENT);
+    if (hit !== undefined) return hit;
+    const v = make();
+    if (++this.size > MEMO_MAX) {
+      this.root.clear();
+      this.size = 1;
+    }
+    let m1 = this.root.get(a ?? ABSENT);
+    if (!m1) this.root.set(a ?? ABSENT, (m1 = new Map()));
+    let m2 = m1.get(b ?? ABSENT);
+    if (!m2) m1.set(b ?? ABSENT, (m2 = new Map()));
+    m2.set(c ?? ABSENT, v);
+    return v;
+  }
+}
+
+type K8sliceMemos = Record<K8SliceResource, Memo<NumFact | null>>;
+const k8sliceMemos = (): K8sliceMemos => ({
+  cpu: new Memo(),
+  memory: new Memo(),
+  pods: new Memo(),
+  storage: new Memo(),
+  gpu: new Memo(),
+});
+/** A resource's fact by its min, step and max texts; apart for fixed and partitionable. */
+const FIXED = k8sliceMemos();
+const PARTITIONABLE = k8sliceMemos();
+const prices = new Memo<bigint>();
+const NO_TAGS: readonly string[] = [];
+
+/** What k8sliceGrids gives, as numeric facts, each looked up by the texts it is made of. */
+function k8sliceNums(data: K8Slice): Record<string, NumFact | undefined> {
+  const c = data.characteristics;
+  const p = data.policies?.partitionability;
+  const memos = p ? PARTITIONABLE : FIXED;
+  let grids: Record<K8SliceResource, Grid | undefined> | undefined;
+  const make = (r: K8SliceResource) => (): NumFact | null => {
+    const g = (grids ??= k8sliceGrids(data))[r];
+    return g ? numFact(g) : null;
+  };
+  const out: Record<string, NumFact | undefined> = {};
+  const put = (r: K8SliceResource, fact: NumFact | null): void => {
+    if (fact) out[r] = fact;
+  };
+  put('cpu', memos.cpu.get(p?.cpuMin, p?.cpuStep, c.cpu, make('cpu')));
+  put('memory', memos.memory.get(p?.memoryMin, p?.memoryStep, c.memory, make('memory')));
+  put('pods', memos.pods.get(p?.podsMin, p?.podsStep, c.pods, make('pods')));
+  put('storage', memos.storage.get(undefined, undefined, c.storage, make('storage')));
+  put('gpu', memos.gpu.get(p?.gpuMin, p?.gpuStep, c.gpu?.cores, make('gpu')));
+  return out;
+}
+
 export function factsOf(flavor: Flavor): FlavorFacts {
   const t = flavor.type;
-  const price = parseDecimal(flavor.price.amount) ?? 0n;
-  const base = {
+  const amount = flavor.price.amount;
+  const price = prices.get(amount, undefined, undefined, () => parseDecimal(amount) ?? 0n);
+  const facts = (
+    nums: FlavorFacts['nums'],
+    strings: FlavorFacts['strings'],
+    tags: readonly string[],
+  ): FlavorFacts => ({
     type: t.name,
     providerId: flavor.providerId,
     price,
     priceF: Number(price),
-  };
+    nums,
+    strings,
+    tags,
+  });
   switch (t.name) {
     case 'k8slice':
-      return {
-        ...base,
-        nums: nums(k8sliceGrids(t.data)),
-        strings: { architecture: t.data.characteristics.architecture },
-        tags: [],
-      };
+      return facts(
+        k8sliceNums(t.data),
+        { architecture: t.data.characteristics.architecture },
+        NO_TAGS,
+      );
     case 'vm': {
       const c = t.data.Characteristics;
-      return {
-        ...base,
-        nums: nums({
+      return facts(
+        nums({
           cpu: c.CPU === undefined ? undefined : fixed(fromInteger(c.CPU)),
           memory: c.Memory === undefined ? undefined : fixed(fromInteger(c.Memory)),
           storage: c.Storage === undefined ? undefined : fixed(fromInteger(c.Storage)),
           gpu: fixed(fromInteger(c.GPU?.GPUCores ?? 0)),
         }),
-        strings: { architecture: c.Architecture, os: c.OS },
-        tags: [],
-      };
+        { architecture: c.Architecture, os: c.OS },
+        NO_TAGS,
+      );
     }
     case 'service':
-      return {
-        ...base,
-        nums: {},
-        strings: { category: t.data.Characteristics.Category },
-        tags: t.data.Characteristics.Tags,
-      };
+      return facts({}, { category: t.data.Characteristics.Category }, t.data.Characteristics.Tags);
     case 'sensor': {
       const c = t.data.Characteristics;
-      return {
-        ...base,
-        nums: nums({ sampling_rate: optionalNumber(c.SamplingRate) }),
-        strings: {
+      return facts(
+        nums({ sampling_rate: optionalNumber(c.SamplingRate) }),
+        {
           sensor_type: c.SensorType,
           sensor_model: c.SensorModel,
           sensor_manufacturer: c.SensorManufacturer,
         },
-        tags: [],
-      };
+        NO_TAGS,
+      );
     }
   }
 }

@@ -9,7 +9,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { Principal, Role } from '../domain/principal.js';
 import { HubError } from '../errors.js';
-import { createAjv, validatorFor } from '../schemas.js';
+import { lazyValidator } from '../schemas.js';
 import type { NodeIdentity } from '../types/wire.js';
 
 export interface JwtOptions {
@@ -38,7 +38,7 @@ export const JWT_DEFAULTS = {
 } as const;
 
 const ROLES: readonly Role[] = ['consumer', 'provider', 'admin'];
-const validIdentity = validatorFor<NodeIdentity>(createAjv(), 'NodeIdentity');
+const validIdentity = lazyValidator<NodeIdentity>('NodeIdentity');
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** jose's error codes, and what a client is told for each. */

@@ -5,7 +5,6 @@
  */
 import type { Clock } from '../clock.js';
 import type { SharedStore } from './shared-store.js';
-import { PostgresStore } from './store-postgres.js';
 import { SqliteStore } from './store-sqlite.js';
 import type { Store, StoreOptions } from './store.js';
 
@@ -30,6 +29,11 @@ export async function openStore(
   clock: Clock,
   options: StoreOptions = {},
 ): Promise<AnyStore> {
-  if (storeKind(db) === 'postgres') return PostgresStore.open(db, { clock, ...options });
+  if (storeKind(db) === 'postgres') {
+    // Loaded only for a shared store: pg and its modules are a part of an embedded hub's start
+    // it never uses.
+    const { PostgresStore } = await import('./store-postgres.js');
+    return PostgresStore.open(db, { clock, ...options });
+  }
   return new SqliteStore(db, options);
 }

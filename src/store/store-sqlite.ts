@@ -14,15 +14,15 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { loadRows, prepareLoad } from './sqlite-load.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
-import { toContract, toEvent, type Row } from './rows.js';
+import { toContract, type Row } from './rows.js';
 import type {
   Change,
   Loaded,
   Store,
   StoredContract,
-  StoredFlavor,
   StoredKey,
   StoredTransaction,
   StoreObserver,
@@ -91,9 +91,8 @@ export class SqliteStore implements Store {
     }
     const db = this.db;
     this.stmt = {
-      liveFlavors: db.prepare(`SELECT * FROM flavors WHERE status = 'live'`),
+      load: prepareLoad(db),
       openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
-      events: db.prepare(`SELECT * FROM events ORDER BY seq`),
       lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
       epoch: db.prepare(`SELECT value FROM meta_text WHERE key = 'epoch'`),
       transaction: db.prepare(`SELECT * FROM transactions WHERE transaction_id = ?`),
@@ -132,10 +131,11 @@ export class SqliteStore implements Store {
   }
 
   async load(): Promise<Loaded> {
+    const { flavors, events } = loadRows(this.db, this.stmt.load);
     return {
-      flavors: (this.stmt.liveFlavors.all() as Row[]).map(toFlavor),
+      flavors,
       openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
-      events: (this.stmt.events.all() as Row[]).map(toEvent),
+      events,
       lastSeq: Number((this.stmt.lastSeq.get() as Row).value),
       epoch: (this.stmt.epoch.get() as Row).value as string,
     };
@@ -288,18 +288,6 @@ function resolveAll(batch: Pending[], outcomes: Outcome[]): void {
     if (err === null || err === undefined) p.resolve();
     else p.reject(new Error(err));
   }
-}
-
-function toFlavor(r: Row): StoredFlavor {
-  return {
-    flavorId: r.flavor_id as string,
-    providerId: r.provider_id as string,
-    status: r.status as StoredFlavor['status'],
-    json: r.json as string,
-    expiresAt: Number(r.expires_at),
-    autoRenew: r.auto_renew === 1,
-    ttlSeconds: Number(r.ttl_seconds),
-  };
 }
 
 function toTransaction(r: Row): StoredTransaction {

@@ -12,7 +12,7 @@ import type { Market } from '../domain/market.js';
 import type { Principal } from '../domain/principal.js';
 import { parseJsonSelector, type Selector } from '../domain/selector.js';
 import { CLOSE_CODES, HubError, type ErrorCode } from '../errors.js';
-import { createAjv, validatorFor } from '../schemas.js';
+import { lazyValidator } from '../schemas.js';
 import type {
   ClientMessage,
   SubscribeFlavorMessage,
@@ -36,7 +36,7 @@ export interface HubOptions extends ConnectionLimits {
   maxSubscriptionsPerConnection: number;
 }
 
-const validate = validatorFor<ClientMessage>(createAjv(), 'ClientMessage');
+const validate = lazyValidator<ClientMessage>('ClientMessage');
 
 /**
  * Plain running counts the hub keeps for whoever watches it (GET /metrics reads them when

@@ -141,6 +141,33 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     }
 
+    it('loads every live flavor and retained event with its text intact, however many', async () => {
+      const { store, write } = await factory.create();
+      // Past any chunk a backend may read them in; texts with escapes and non-ASCII.
+      const n = 4500;
+      const text = (i: number) => JSON.stringify({ i, note: `é€😀 "q" \u001e\u001f\n ${i}` });
+      const flavors = Array.from({ length: n }, (_, i) => ({
+        ...flavor(`f${i}`, i % 3 === 0 ? 'withdrawn' : 'live'),
+        json: text(i),
+        expiresAt: i,
+      }));
+      const events = Array.from({ length: n }, (_, i) => ({
+        seq: i + 1,
+        at: i,
+        flavorId: `f${i}`,
+        wire: text(-i),
+        ...(i % 2 === 0 ? { prev: text(i * 7) } : { buyerId: `b${i}` }),
+      }));
+      await write({ flavors, events });
+      const loaded = await store.load();
+      const byId = (a: StoredFlavor, b: StoredFlavor) => a.flavorId.localeCompare(b.flavorId);
+      expect([...loaded.flavors].sort(byId)).toEqual(
+        flavors.filter((f) => f.status === 'live').sort(byId),
+      );
+      expect(loaded.events).toEqual(events);
+      await store.close();
+    });
+
     it('prunes history but remembers the last seq', async () => {
       const { store, write, reopen } = await factory.create();
       await write({
