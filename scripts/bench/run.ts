@@ -13,7 +13,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import WebSocket from 'ws';
@@ -232,9 +232,9 @@ async function p1(): Promise<void> {
     baseline: b,
     ratio: h / b,
     unit: 'req/s',
-    target: '≥ 0.5×',
-    met: h / b >= 0.5,
-    note: `answers hold ${sizes.counts[Math.floor(sizes.counts.length * 0.1)]}–${sizes.counts[Math.floor(sizes.counts.length * 0.9)]} flavors (p10–p90); server CPU per request: hub ${Math.round(median(hubUs))} µs, baseline ${Math.round(median(baseUs))} µs`,
+    target: '≥ 0.75×',
+    met: h / b >= 0.75,
+    note: `answers hold ${sizes.counts[Math.floor(sizes.counts.length * 0.1)]}–${sizes.counts[Math.floor(sizes.counts.length * 0.9)]} flavors (p10–p90); server CPU per request: hub ${Math.round(median(hubUs))} µs, baseline ${Math.round(median(baseUs))} µs; load average ${loadavg()[0]?.toFixed(1)} at the end (other work on the machine inflates both)`,
   });
 }
 
@@ -990,7 +990,8 @@ const kit: Kit = {
 };
 const steps: Array<[string[], () => Promise<void>]> = [
   [['P1'], p1],
-  [['P1', 'P1pg'], () => p1pg(kit, QUICK ? 500 : S.listN, QUICK ? 1 : S.rounds, QUICK ? 1 : S.dur)],
+  // P1pg is its own step: it needs PostgreSQL and doubles an `--only=P1` run.
+  [['P1pg'], () => p1pg(kit, QUICK ? 500 : S.listN, QUICK ? 1 : S.rounds, QUICK ? 1 : S.dur)],
   [['P7', 'P8'], p7p8],
   [['P2'], p2],
   [
