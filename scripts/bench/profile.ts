@@ -1,7 +1,9 @@
 /**
  * Profiles the hub under a benchmark's load and prints the functions with the most self time:
  * `tsx scripts/bench/profile.ts list|sale [dir]` (P1's random-selector LIST, or P2's
- * reserve + purchase). The .cpuprofile stays in dir for a flame graph (e.g. speedscope).
+ * reserve + purchase). Only samples taken while the load ran count (not start-up and seeding).
+ * The .cpuprofile stays in dir for a flame graph (e.g. speedscope). On a busy machine the
+ * profile over-weights system calls (a descheduled thread is sampled where it waits).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import autocannon, { type Request as AcRequest } from 'autocannon';
@@ -10,6 +12,7 @@ import { buildDist, spawnProc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 buildDist();
+const started = Date.now();
 const scenario = process.argv[2] ?? 'list';
 const dir = process.argv[3] ?? 'bench-output/profiles';
 mkdirSync(dir, { recursive: true });
@@ -22,6 +25,8 @@ const proc = spawnProc(
 );
 const { url } = await proc.once<{ url: string }>('ready');
 const r = prng(1);
+const clock = async () => (await proc.ask<{ us: number }>({ type: 'clock' })).us;
+const from = await clock();
 if (scenario === 'sale') {
   const { ids } = await proc.ask<{ ids: string[] }>({ type: 'ids' });
   const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
@@ -42,10 +47,11 @@ if (scenario === 'sale') {
     ],
   });
 }
+const to = await clock();
 await proc.kill();
-// tsx's loader thread writes a profile too; the server's main thread is the largest.
+// tsx's loader thread writes a profile too; the server's main thread is the largest of this run.
 const file = readdirSync(dir)
-  .filter((f) => f.endsWith('.cpuprofile'))
+  .filter((f) => f.endsWith('.cpuprofile') && statSync(`${dir}/${f}`).mtimeMs >= started)
   .sort((a, b) => statSync(`${dir}/${b}`).size - statSync(`${dir}/${a}`).size)[0] as string;
 const prof = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as {
   nodes: Array<{
@@ -53,15 +59,22 @@ const prof = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as {
     callFrame: { functionName: string; url: string; lineNumber: number };
   }>;
   samples: number[];
+  startTime: number;
+  timeDeltas: number[];
 };
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
-for (const s of prof.samples) {
+let at = prof.startTime;
+let total = 0;
+for (const [i, s] of prof.samples.entries()) {
+  at += prof.timeDeltas[i] ?? 0;
+  if (at < from || at > to) continue;
+  total++;
   const n = byId.get(s);
   if (!n) continue;
   const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber}`;
   self.set(k, (self.get(k) ?? 0) + 1);
 }
-const total = prof.samples.length;
+console.log(`${total} samples under load`);
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
   console.log(((v / total) * 100).toFixed(1).padStart(5), k);
