@@ -19,7 +19,7 @@ import { HubError } from './errors.js';
 import { registerApiDocs } from './http/api-docs.js';
 import { authHook, TokenRegistry, type RateLimit } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
-import { registerCors, requestIdGenerator, securityHeaders, stampAnswers } from './http/headers.js';
+import { answerStamp, registerCors, requestIdGenerator, securityHeaders } from './http/headers.js';
 import { JwtVerifier, type JwtOptions } from './http/jwt.js';
 import { LazyCompilers } from './http/lazy-compilers.js';
 import { HubMetrics } from './http/metrics.js';
@@ -110,7 +110,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     schemaController: compilers.schemaController(),
   });
   app.decorate('compileSchemas', (spread?: boolean) => compilers.compileAll(spread));
-  stampAnswers(app, await securityHeaders());
+  const stamp = answerStamp(await securityHeaders());
+  let closing = false;
+  // The first hook, and one hook for both jobs (each hook is a step of its own on every
+  // request): every answer is stamped, errors and 404s included; while the hub closes,
+  // requests that reach a route get UNAVAILABLE from the error table.
+  app.addHook('onRequest', (request, reply, done) => {
+    stamp(request, reply);
+    if (!closing) return done();
+    done(new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
+  });
   const routeList: Array<{ method: string; url: string; hidden: boolean }> = [];
   app.decorate('routeList', routeList);
   app.addHook('onRoute', (route) => {
@@ -119,12 +128,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       routeList.push({ method, url: route.url, hidden: Boolean(route.schema?.hide) });
     }
   });
-  let closing = false;
-  app.addHook('onRequest', (_request, _reply, done) => {
-    if (!closing) return done();
-    done(new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
-  });
-
   const metrics = options.metrics === false ? undefined : new HubMetrics();
   metrics?.instrumentRequests(app);
   await registerCors(app, options.corsOrigin);

@@ -6,7 +6,8 @@
  * a warm-up, so start-up does not crowd the table. Prints the functions with the most self
  * time, then the most inclusive time (a function's own samples and its callees', counted once
  * per stack), with µs per request (per delivery for push). The .cpuprofile stays in dir for a flame graph (e.g.
- * speedscope).
+ * speedscope). On a busy machine the profile over-weights system calls and thread-pool
+ * hand-offs: a descheduled thread is sampled where it waits.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import autocannon, { type Request as AcRequest } from 'autocannon';

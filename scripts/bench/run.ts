@@ -16,7 +16,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import WebSocket from 'ws';
@@ -206,10 +206,14 @@ async function answerSizes(url: string, samples: number) {
       body,
     });
   }
+  const bodies = sized.map((s) => s.body);
+  const mean = sized.reduce((sum, s) => sum + s.bytes, 0) / sized.length;
   sized.sort((a, b) => a.bytes - b.bytes);
   return {
     median: sized[sized.length >> 1] as { bytes: number; count: number; body: string },
+    mean,
     counts: sized.map((s) => s.count).sort((a, b) => a - b),
+    bodies,
   };
 }
 
@@ -217,7 +221,13 @@ async function p1(): Promise<void> {
   log(`P1: LIST with a random 3-field selector, ${S.listN} flavors`);
   const hub = await startHub({ seed: 'list', n: S.listN });
   const sizes = await answerSizes(hub.url, 200);
-  const base = await startBaseline({ kind: 'fastify', body: sizes.median.body });
+  // The baseline sends the hub's own answers to other selectors of the same kind, in turn:
+  // the same distribution of bytes (a fixed median-sized body sent ~13 % fewer bytes than
+  // the hub's mean answer, and on loopback the bytes are much of the cost).
+  const bodiesDir = mkdtempSync(join(tmpdir(), 'rear-bench-p1-'));
+  const bodiesFile = join(bodiesDir, 'bodies.json');
+  writeFileSync(bodiesFile, JSON.stringify(sizes.bodies));
+  const base = await startBaseline({ kind: 'fastify', bodiesFile });
   const hubRps: number[] = [];
   const baseRps: number[] = [];
   const hubUs: number[] = [];
@@ -233,18 +243,19 @@ async function p1(): Promise<void> {
     baseUs.push(br.usPerRequest);
   }
   await Promise.all([hub.proc.kill(), base.proc.kill()]);
+  rmSync(bodiesDir, { recursive: true, force: true });
   const h = median(hubRps);
   const b = median(baseRps);
   rows.push({
     id: 'P1',
-    what: `LIST k8slices, random selector, ${S.listN} flavors (median answer ${sizes.median.count} flavors, ${sizes.median.bytes} B)`,
+    what: `LIST k8slices, random selector, ${S.listN} flavors (median answer ${sizes.median.count} flavors, ${sizes.median.bytes} B; mean ${Math.round(sizes.mean)} B)`,
     hub: h,
     baseline: b,
     ratio: h / b,
     unit: 'req/s',
-    target: '≥ 0.5×',
-    met: h / b >= 0.5,
-    note: `answers hold ${sizes.counts[Math.floor(sizes.counts.length * 0.1)]}–${sizes.counts[Math.floor(sizes.counts.length * 0.9)]} flavors (p10–p90); server CPU per request: hub ${Math.round(median(hubUs))} µs, baseline ${Math.round(median(baseUs))} µs`,
+    target: '≥ 0.75×',
+    met: h / b >= 0.75,
+    note: `answers hold ${sizes.counts[Math.floor(sizes.counts.length * 0.1)]}–${sizes.counts[Math.floor(sizes.counts.length * 0.9)]} flavors (p10–p90); server CPU per request: hub ${Math.round(median(hubUs))} µs, baseline ${Math.round(median(baseUs))} µs; load average ${loadavg()[0]?.toFixed(1)} at the end (other work on the machine inflates both)`,
   });
 }
 
@@ -1135,7 +1146,8 @@ const kit: Kit = {
 };
 const steps: Array<[string[], () => Promise<void>]> = [
   [['P1'], p1],
-  [['P1', 'P1pg'], () => p1pg(kit, QUICK ? 500 : S.listN, QUICK ? 1 : S.rounds, QUICK ? 1 : S.dur)],
+  // P1pg is its own step: it needs PostgreSQL and doubles an `--only=P1` run.
+  [['P1pg'], () => p1pg(kit, QUICK ? 500 : S.listN, QUICK ? 1 : S.rounds, QUICK ? 1 : S.dur)],
   [['P7', 'P8'], p7p8],
   [['P2'], p2],
   [

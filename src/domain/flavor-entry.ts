@@ -21,8 +21,11 @@ export interface FlavorEntry {
   readonly ttlSeconds: number;
   /** True while this is the catalog's version of the flavor; indexes skip entries that are not. */
   current: boolean;
-  /** The JSON as UTF-8 bytes, made on first listing and reused by every LIST after it. */
-  bytes?: Buffer;
+  /**
+   * The JSON as UTF-8 bytes, made on first listing and reused by every LIST after it (set
+   * from the start, so every entry keeps one shape and LIST's reads of it stay monomorphic).
+   */
+  bytes: Buffer | undefined;
 }
 
 /** The entry's JSON as bytes (memoized). */
@@ -30,24 +33,35 @@ export function bytesOf(e: FlavorEntry): Buffer {
   return (e.bytes ??= Buffer.from(e.json));
 }
 
-const OPEN = Buffer.from('[');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']');
+const OPEN = 0x5b; // [
+const COMMA = 0x2c; // ,
+const CLOSE = 0x5d; // ]
 
-/** A JSON array of entries, assembled from their cached bytes with a single copy. */
+/**
+ * A JSON array of entries: one buffer sized from the cached bytes, each copied in once.
+ * Written by hand rather than with Buffer.concat, which copies the separators as parts of
+ * their own (twice as many copies for a LIST of small flavors) and walks the list twice.
+ */
 export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
-  const parts: Buffer[] = [OPEN];
-  for (const [i, e] of entries.entries()) {
-    if (i > 0) parts.push(COMMA);
-    parts.push(bytesOf(e));
+  const n = entries.length;
+  let size = n === 0 ? 2 : n + 1;
+  for (let i = 0; i < n; i++) size += bytesOf(entries[i] as FlavorEntry).length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = OPEN;
+  let at = 1;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out[at++] = COMMA;
+    const bytes = (entries[i] as FlavorEntry).bytes as Buffer;
+    out.set(bytes, at);
+    at += bytes.length;
   }
-  parts.push(CLOSE);
-  return Buffer.concat(parts);
+  out[at] = CLOSE;
+  return out;
 }
 
 class Entry implements FlavorEntry {
   current = false;
-  bytes?: Buffer;
+  bytes: Buffer | undefined = undefined;
 
   constructor(
     private parsed: Flavor | undefined,

@@ -269,19 +269,27 @@ const QUERY_KEY = /^filter\[([^\][]+)\]\[([^\][]+)\](?:\[([^\][]+)\])?$/;
 
 /**
  * Parses the query-string encoding: filter[<field>][match|exact]=v and
- * filter[<field>][range][min|max]=v. Any other key is an error naming it.
+ * filter[<field>][range][min|max]=v. Any other key is an error naming it. `raw`, the query
+ * string the object was parsed from, when the caller has it, keys the cache without walking
+ * the object (the parsed object is a function of it).
  */
 export function parseQuerySelector(
   type: FlavorTypeName | undefined,
   query: Record<string, string | string[] | undefined>,
+  raw?: string,
 ): Selector {
   // Dashboards and agents repeat their selectors: compile each distinct one once.
-  let cacheKey = type ?? '*';
-  for (const k in query) {
-    const v = query[k];
-    // A repeated key (an array) is keyed apart from any single value: it must fail again.
-    cacheKey +=
-      typeof v === 'string' ? `\u0000${k}\u0001${v}` : `\u0000${k}\u0002${JSON.stringify(v)}`;
+  let cacheKey: string;
+  if (raw !== undefined) {
+    cacheKey = `${type ?? '*'}?${raw}`;
+  } else {
+    cacheKey = type ?? '*';
+    for (const k in query) {
+      const v = query[k];
+      // A repeated key (an array) is keyed apart from any single value: it must fail again.
+      cacheKey +=
+        typeof v === 'string' ? `\u0000${k}\u0001${v}` : `\u0000${k}\u0002${JSON.stringify(v)}`;
+    }
   }
   const hit = compiledQueries.get(cacheKey);
   if (hit) return hit;

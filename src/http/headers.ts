@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
 export const REQUEST_ID_HEADER = 'request-id';
 
@@ -33,15 +33,16 @@ export function requestIdGenerator(): (req: IncomingMessage) => string {
 }
 
 /**
- * Sends the security headers and the request id on every answer, errors and 404s included.
- * Add it first.
+ * Stamps an answer with the security headers and the request id. Called from the hub's first
+ * onRequest hook, so every answer carries them, errors and 404s included.
  */
-export function stampAnswers(app: FastifyInstance, security: Record<string, string>): void {
-  app.addHook('onRequest', (request, reply, done) => {
+export function answerStamp(
+  security: Record<string, string>,
+): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => {
     reply.headers(security);
     reply.header(REQUEST_ID_HEADER, request.id);
-    done();
-  });
+  };
 }
 
 export const CONTENT_SECURITY_POLICY = {

@@ -227,6 +227,13 @@ describe('selector errors name the offending key', () => {
     expect(err.code).toBe('INVALID_SELECTOR');
   });
 
+  it('a key given twice, keyed by its raw query string, fails every time', () => {
+    const raw = 'filter[cpu][match]=1&filter[cpu][match]=2';
+    const query = { 'filter[cpu][match]': ['1', '2'] };
+    expect(errorOf(() => parseQuerySelector('k8slice', query, raw)).code).toBe('INVALID_SELECTOR');
+    expect(errorOf(() => parseQuerySelector('k8slice', query, raw)).code).toBe('INVALID_SELECTOR');
+  });
+
   it('type-specific fields need a type', () => {
     expect(errorOf(() => parseQuerySelector(undefined, { 'filter[cpu][match]': '1' })).code).toBe(
       'INVALID_SELECTOR',
@@ -257,5 +264,15 @@ describe('selector keys', () => {
     expect(a.key).toBe(b.key);
     expect(a.key).toBe(c.key);
     expect(parseJsonSelector({}).key).not.toBe(a.key);
+  });
+
+  it('a query keyed by its raw string compiles as its parsed object does, per type', () => {
+    const raw = 'filter[cpu][range][min]=2&filter[architecture][match]=amd64';
+    const query = { 'filter[cpu][range][min]': '2', 'filter[architecture][match]': 'amd64' };
+    const typed = parseQuerySelector('k8slice', query, raw);
+    expect(typed.key).toBe(parseQuerySelector('k8slice', query).key);
+    expect(parseQuerySelector('k8slice', query, raw)).toBe(typed);
+    // The same string for the untyped route is another selector (cpu needs a type there).
+    expect(errorOf(() => parseQuerySelector(undefined, query, raw)).code).toBe('INVALID_SELECTOR');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The baselines, each doing the least work that produces the same bytes:
- * - `fastify`: GET /list answers a fixed pre-serialized JSON body (P1); POST /post validates a
+ * - `fastify`: GET /list answers pre-serialized JSON bodies in turn (P1: the hub's own answers
+ *   to sampled selectors, so both send the same distribution of bytes); POST /post validates a
  *   small JSON body and answers a small JSON (P2). POST /durable (P2's floor, with `db`) does
  *   the same and also commits one row through the hub's own store before answering: what one
  *   durable request costs here, with nothing of the hub's domain around it. With a sale sample,
@@ -13,6 +14,7 @@
  *   the parsed body to every client (P4).
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server as SocketIOServer } from 'socket.io';
@@ -33,6 +35,8 @@ import { windowProfiler } from '../lib/window-profiler.js';
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   kind: 'fastify' | 'ws' | 'socketio';
   body?: string;
+  /** A JSON array of bodies for GET /list to answer in turn (instead of `body`). */
+  bodiesFile?: string;
   /** A SQLite file for POST /durable and the sale floor. */
   db?: string;
   /** The rows of one of the hub's sales (servers/hub.ts `sample`): turns the sale floor on. */
@@ -148,8 +152,14 @@ let url: string;
 let clients = () => 0;
 if (opts.kind === 'fastify') {
   const app = Fastify({ logger: false });
-  const body = opts.body ?? '[]';
-  app.get('/list', async (_req, reply) => reply.type('application/json; charset=utf-8').send(body));
+  const bodies = opts.bodiesFile
+    ? (JSON.parse(readFileSync(opts.bodiesFile, 'utf8')) as string[])
+    : [opts.body ?? '[]'];
+  let next = 0;
+  // A plain handler, as the hub's LIST is: no promise per request.
+  app.get('/list', (_req, reply) => {
+    reply.type('application/json; charset=utf-8').send(bodies[next++ % bodies.length]);
+  });
   app.post(
     '/post',
     {
