@@ -57,6 +57,10 @@ export class DeadlineQueue {
     this.live.delete(key);
   }
 
+  isClosed(): boolean {
+    return this.closed;
+  }
+
   get size(): number {
     return this.live.size;
   }

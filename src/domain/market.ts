@@ -64,6 +64,11 @@ export class Market {
     private readonly deadlines: DeadlineQueue | undefined,
     /** Signs contracts; its keys are published at GET /api/v2/keys (§12). */
     readonly signer: ContractSigner,
+    /**
+     * Settles once every flavor loaded at open has its deadline scheduled (in the background,
+     * Catalog.scheduleLoaded); tests that move a fake clock past a loaded deadline await it.
+     */
+    readonly ready: Promise<void>,
     /** Set for a shared market. */
     readonly shared?: { feed: SharedFeed; sweeper: SharedSweeper },
   ) {}
@@ -108,6 +113,7 @@ export class Market {
     });
     catalog.load(loaded.flavors);
     await reservations.load(loaded.openTransactions);
+    const ready = catalog.scheduleLoaded();
     return new Market(
       o.clock,
       store,
@@ -121,6 +127,7 @@ export class Market {
       },
       deadlines,
       signer,
+      ready,
     );
   }
 
@@ -132,6 +139,8 @@ export class Market {
       defaultTtlSeconds: o.flavorTtlSeconds,
     });
     catalog.load(loaded.flavors);
+    // A replica schedules nothing (the sweeper ends offers); this only drops the load's list.
+    const ready = catalog.scheduleLoaded();
     const feed = new SharedFeed(store, catalog, bus, o.clock, loaded.lastSeq, (err) =>
       warn('event feed read failed; retrying', err),
     );
@@ -184,6 +193,7 @@ export class Market {
       },
       undefined,
       signer,
+      ready,
       { feed, sweeper },
     );
   }

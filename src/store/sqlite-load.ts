@@ -2,16 +2,18 @@
  * How the SQLite store reads what a restart needs: every live flavor and every retained
  * event, in one read transaction (one snapshot), a chunk of rows at a time.
  *
- * The large texts (a flavor's JSON, an event's wire form: 100 MB for 100,000 of each) come as
- * one string per chunk, joined by SQLite and split here. A string that large is allocated
- * outside V8's young generation and the pieces split from it are views of it, so the garbage
- * collector no longer copies each text twice while the catalog is rebuilt (read row by row,
- * copying them was about a third of a restart). A chunk stays in memory until the last text
- * cut from it is dropped: no more than the texts loaded, and each goes when its flavor
- * changes or its event leaves the history.
+ * A chunk is one statement answering one string: its rows joined by SQLite, each row its
+ * columns joined, split here. Reading the columns and the texts in two statements read every
+ * row twice (the large texts' pages included), about a third of the store's part of a
+ * restart. A string that large (~1 MB) is allocated outside V8's young generation and the
+ * texts cut from it are views of it, so the garbage collector never copies them while the
+ * catalog is rebuilt (read row by row, copying them was about a third of a restart). A chunk
+ * stays in memory until the last text cut from it is dropped: no more than the texts loaded,
+ * and each goes when its flavor changes or its event leaves the history.
  *
- * Each piece starts with its row's key, so pieces are matched to their rows by key, never by
- * position. The separators are control characters, which JSON text never holds unescaped.
+ * The separators are control characters. JSON text never holds them unescaped, numbers
+ * never do, and the ids (free text) are written with json_quote, which escapes them; the
+ * large text comes last in its row, so a row is cut at its first separators only.
  */
 import type Database from 'better-sqlite3';
 import type { StoredEvent, StoredFlavor } from './store.js';
@@ -19,33 +21,44 @@ import type { StoredEvent, StoredFlavor } from './store.js';
 /** Rows per chunk: its joined texts (~1 MB) are well past V8's large-object threshold. */
 const CHUNK = 2000;
 const ROWS = '\u001e';
-const KEY = '\u001f';
+const COL = '\u001f';
 
 export interface LoadStatements {
   flavors: Database.Statement;
-  flavorTexts: Database.Statement;
   events: Database.Statement;
-  eventTexts: Database.Statement;
 }
+
+/** `a || char(31) || b || …`: one row's columns as one text. */
+const joined = (cols: string[]): string => cols.join(' || char(31) || ');
 
 export function prepareLoad(db: Database.Database): LoadStatements {
   // status = 'live' AND rowid > ?: one range of the flavors_status index, in rowid order.
   const live = `FROM flavors WHERE status = 'live' AND rowid > ? ORDER BY rowid LIMIT ${CHUNK}`;
   const retained = `FROM events WHERE seq > ? ORDER BY seq LIMIT ${CHUNK}`;
+  // json_quote(NULL) is 'null'; a missing prev is an empty text (a JSON text never is).
+  const flavorRow = joined([
+    'k',
+    'expires_at',
+    'auto_renew',
+    'ttl_seconds',
+    'json_quote(flavor_id)',
+    'json_quote(provider_id)',
+    'json',
+  ]);
+  const eventRow = joined([
+    'seq',
+    'at',
+    'json_quote(flavor_id)',
+    'json_quote(buyer_id)',
+    "ifnull(prev, '')",
+    'wire',
+  ]);
   return {
     flavors: db
-      .prepare(`SELECT rowid, flavor_id, provider_id, expires_at, auto_renew, ttl_seconds ${live}`)
-      .raw(),
-    flavorTexts: db
-      .prepare(
-        `SELECT group_concat(k || char(31) || json, char(30)) FROM (SELECT rowid AS k, json ${live})`,
-      )
+      .prepare(`SELECT group_concat(${flavorRow}, char(30)) FROM (SELECT rowid AS k, * ${live})`)
       .pluck(),
-    events: db.prepare(`SELECT seq, at, flavor_id, prev, buyer_id ${retained}`).raw(),
-    eventTexts: db
-      .prepare(
-        `SELECT group_concat(seq || char(31) || wire, char(30)) FROM (SELECT seq, wire ${retained})`,
-      )
+    events: db
+      .prepare(`SELECT group_concat(${eventRow}, char(30)) FROM (SELECT * ${retained})`)
       .pluck(),
   };
 }
@@ -57,59 +70,72 @@ export function loadRows(
 ): { flavors: StoredFlavor[]; events: StoredEvent[] } {
   return db.transaction(() => {
     const flavors: StoredFlavor[] = [];
-    chunks(s.flavors, s.flavorTexts, (r, json) => {
+    chunks(s.flavors, 6, (c, json) => {
       flavors.push({
-        flavorId: r[1] as string,
-        providerId: r[2] as string,
+        flavorId: unquote(c[4] as string),
+        providerId: unquote(c[5] as string),
         status: 'live',
         json,
-        expiresAt: Number(r[3]),
-        autoRenew: r[4] === 1,
-        ttlSeconds: Number(r[5]),
+        expiresAt: Number(c[1]),
+        autoRenew: c[2] === '1',
+        ttlSeconds: Number(c[3]),
       });
     });
     const events: StoredEvent[] = [];
-    chunks(s.events, s.eventTexts, (r, wire) => {
+    chunks(s.events, 5, (c, wire) => {
       const e: StoredEvent = {
-        seq: Number(r[0]),
-        at: Number(r[1]),
-        flavorId: r[2] as string,
+        seq: Number(c[0]),
+        at: Number(c[1]),
+        flavorId: unquote(c[2] as string),
         wire,
       };
-      if (r[3] !== null) e.prev = r[3] as string;
-      if (r[4] !== null) e.buyerId = r[4] as string;
+      if (c[4] !== '') e.prev = c[4] as string;
+      if (c[3] !== 'null') e.buyerId = unquote(c[3] as string);
       events.push(e);
     });
+    // group_concat joins in the subquery's order in practice, not by contract (its ORDER BY
+    // would sort every text again): the history must be in seq order, so check it.
+    if (events.some((e, i) => i > 0 && (events[i - 1] as StoredEvent).seq > e.seq)) {
+      events.sort((a, b) => a.seq - b.seq);
+    }
     return { flavors, events };
   })();
 }
 
-/** Calls `row` with each row (its first column the key) and its text, in key order. */
+/**
+ * Calls `row` with each row's first `n` columns (the first its key) and its last one (the
+ * large text). `cols` is reused from row to row.
+ */
 function chunks(
-  rows: Database.Statement,
-  texts: Database.Statement,
-  row: (r: unknown[], text: string) => void,
+  statement: Database.Statement,
+  n: number,
+  row: (cols: string[], text: string) => void,
 ): void {
+  const cols: string[] = new Array<string>(n);
   for (let after = 0; ;) {
-    const batch = rows.all(after) as unknown[][];
-    if (batch.length === 0) return;
-    const pieces = (texts.get(after) as string).split(ROWS);
-    // SQLite joins in the order of the subquery; should it not, pieces are found by key.
-    let byKey: Map<number, string> | undefined;
-    for (const [i, r] of batch.entries()) {
-      const key = Number(r[0]);
-      let piece = pieces[i];
-      if (piece === undefined || keyOf(piece) !== key) {
-        byKey ??= new Map(pieces.map((p) => [keyOf(p), p]));
-        piece = byKey.get(key);
-        if (piece === undefined) throw new Error(`store row ${key} has no text`);
+    const joinedRows = statement.get(after) as string | null;
+    if (joinedRows === null) return;
+    let key = after;
+    for (let start = 0; start < joinedRows.length;) {
+      let end = joinedRows.indexOf(ROWS, start);
+      if (end === -1) end = joinedRows.length;
+      let at = start;
+      for (let i = 0; i < n; i++) {
+        const cut = joinedRows.indexOf(COL, at);
+        if (cut === -1 || cut > end) throw new Error(`store row after key ${after} is malformed`);
+        cols[i] = joinedRows.slice(at, cut);
+        at = cut + 1;
       }
-      row(r, piece.slice(piece.indexOf(KEY) + 1));
+      // The next chunk starts after this one's largest key, whatever order SQLite joined in.
+      key = Math.max(key, Number(cols[0]));
+      row(cols, joinedRows.slice(at, end));
+      start = end + 1;
     }
-    after = Number((batch[batch.length - 1] as unknown[])[0]);
+    after = key;
   }
 }
 
-function keyOf(piece: string): number {
-  return Number(piece.slice(0, piece.indexOf(KEY)));
+/** A json_quote'd text: most ids need no unescaping. */
+function unquote(quoted: string): string {
+  return quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
 }

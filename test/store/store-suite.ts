@@ -146,17 +146,22 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       // Past any chunk a backend may read them in; texts with escapes and non-ASCII.
       const n = 4500;
       const text = (i: number) => JSON.stringify({ i, note: `é€😀 "q" \u001e\u001f\n ${i}` });
+      // Ids are free text too: some with the characters a backend may join rows with.
+      const id = (p: string, i: number) => `${p}${i}${i % 5 === 0 ? '\u001e\u001f"\\é😀' : ''}`;
       const flavors = Array.from({ length: n }, (_, i) => ({
-        ...flavor(`f${i}`, i % 3 === 0 ? 'withdrawn' : 'live'),
+        ...flavor(id('f', i), i % 3 === 0 ? 'withdrawn' : 'live'),
+        providerId: id('prov-', i),
         json: text(i),
         expiresAt: i,
+        autoRenew: i % 2 === 0,
+        ttlSeconds: i,
       }));
       const events = Array.from({ length: n }, (_, i) => ({
         seq: i + 1,
         at: i,
-        flavorId: `f${i}`,
+        flavorId: id('f', i),
         wire: text(-i),
-        ...(i % 2 === 0 ? { prev: text(i * 7) } : { buyerId: `b${i}` }),
+        ...(i % 2 === 0 ? { prev: text(i * 7) } : { buyerId: id('b', i) }),
       }));
       await write({ flavors, events });
       const loaded = await store.load();

@@ -134,9 +134,37 @@ describe('catalog scheduler (fake clock)', () => {
     opened.push(second);
     const events: DomainEvent[] = [];
     second.bus.listen((e) => events.push(e));
+    // Deadlines are scheduled in the background (Catalog.scheduleLoaded); meanwhile reads
+    // already hide what expired.
+    expect(second.catalog.get(f.flavorId)).toBeUndefined();
+    expect(second.catalog.list(undefined)).toEqual([]);
+    await second.ready;
     clock.advance(0);
     await flush();
     expect(events.map((e) => [e.kind, e.flavorId])).toEqual([['withdrawn', f.flavorId]]);
     expect(second.catalog.size).toBe(0);
+  });
+
+  it('keeps the deadline of a flavor changed before its loaded one was scheduled', async () => {
+    const clock = new FakeClock();
+    const store = new SqliteStore(':memory:');
+    const first = await openMarket(clock, { store, onFatal: () => {} });
+    const body = { ...k8slice(), ttlSeconds: 5, autoRenew: false };
+    const a = await first.offers.publish(provider, body);
+    const b = await first.offers.publish(provider, body);
+    first.close();
+    const second = await openMarket(clock, { store, onFatal: () => {} });
+    opened.push(second);
+    const events: DomainEvent[] = [];
+    second.bus.listen((e) => events.push(e));
+    // Before the background scheduling reaches b: its loaded 5 s deadline must not win.
+    await second.offers.refresh(provider, b.flavorId, { ttlSeconds: 100 });
+    await second.ready;
+    clock.advance(10_000);
+    await flush();
+    expect(events.filter((e) => e.kind === 'withdrawn').map((e) => e.flavorId)).toEqual([
+      a.flavorId,
+    ]);
+    expect(second.catalog.get(b.flavorId)).toBeDefined();
   });
 });
