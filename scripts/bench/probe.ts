@@ -7,10 +7,10 @@
  * at the end, the hub's heap after a full collection. Figures, not a verdict: run.ts keeps
  * the targets.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDist, machineCpu, spawnProc, type Proc } from './lib/proc.js';
+import { buildDist, machineCpu, spawnProc, threadCpu, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 const arg = (name: string, fallback: string): string =>
@@ -46,25 +46,6 @@ if (floor) {
 }
 const pid = server.child.pid as number;
 
-/** CPU seconds so far of each thread of the server, by tid ("main" for the event loop). */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in ticks of 10 ms
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    out.set(tid === String(pid) ? 'main' : `${name}/${tid}`, ticks / 100);
-  }
-  return out;
-}
-
 const written = () =>
   Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
 const pct = (part: number, whole: number) => `${Math.round((part / whole) * 100)} %`;
@@ -74,7 +55,7 @@ console.log(
 );
 for (const c of connections) {
   for (let round = 0; round < rounds; round++) {
-    const t0 = threadCpu();
+    const t0 = threadCpu(pid);
     const m0 = machineCpu();
     const w0 = written();
     const g0 = process.cpuUsage();
@@ -90,7 +71,7 @@ for (const c of connections) {
     const wall = (performance.now() - at) / 1000;
     const g = process.cpuUsage(g0);
     const m1 = machineCpu();
-    const t1 = threadCpu();
+    const t1 = threadCpu(pid);
     const threads = [...t1]
       .map(([k, v]) => [k, v - (t0.get(k) ?? 0)] as const)
       .filter(([, v]) => v / wall >= 0.02)

@@ -9,10 +9,10 @@
  * speedscope). On a busy machine the profile over-weights system calls and thread-pool
  * hand-offs: a descheduled thread is sampled where it waits.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
-import { buildDist, spawnProc } from './lib/proc.js';
+import { buildDist, spawnProc, threadCpu } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 buildDist();
@@ -176,24 +176,4 @@ async function pushLoad(
   }
   await Promise.all(groups.map((g) => g.kill()));
   return delivered;
-}
-
-/** CPU seconds so far of each thread of a process, by name/tid ("main" for the event loop). */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(
-      tid === String(pid) ? 'main' : `${name}/${tid}`,
-      (Number(fields[11]) + Number(fields[12])) / 100,
-    );
-  }
-  return out;
 }

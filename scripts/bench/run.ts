@@ -24,7 +24,7 @@ import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { Histogram, median, stampMs } from './lib/histogram.js';
 import { buildDist, machineCpu, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
-import { p10, p11, p1pg, p9, stopPostgres, type Kit } from './scale-out.js';
+import { p10, p11, p1pg, p9, stopPostgres, type Kit, type Row } from './scale-out.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -85,18 +85,6 @@ const S = QUICK
       p11Rounds: 5,
     };
 
-interface Row {
-  id: string;
-  what: string;
-  hub: number;
-  baseline: number | undefined;
-  ratio: number | undefined;
-  unit: string;
-  target: string;
-  /** Undefined for a reference row that has no target of its own. */
-  met: boolean | undefined;
-  note?: string;
-}
 const rows: Row[] = [];
 const log = (...a: unknown[]) => console.log('[bench]', ...a);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -26,6 +26,7 @@ import { Histogram, median, stampMs } from './lib/histogram.js';
 import { machineCpu, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
+/** One line of the results table (run.ts prints and stores them). */
 export interface Row {
   id: string;
   what: string;
@@ -34,6 +35,7 @@ export interface Row {
   ratio: number | undefined;
   unit: string;
   target: string;
+  /** Undefined for a reference row that has no target of its own. */
   met: boolean | undefined;
   note?: string;
 }

@@ -1,5 +1,5 @@
 /** Row → stored value mappings that every SQL backend shares (its column names are the same). */
-import type { StoredContract, StoredEvent } from './store.js';
+import type { StoredContract, StoredEvent, StoredTransaction } from './store.js';
 
 export type Row = Record<string, unknown>;
 
@@ -24,4 +24,17 @@ export function toEvent(r: Row): StoredEvent {
   if (r.prev !== null && r.prev !== undefined) e.prev = r.prev as string;
   if (r.buyer_id !== null && r.buyer_id !== undefined) e.buyerId = r.buyer_id as string;
   return e;
+}
+
+export function toTransaction(r: Row): StoredTransaction {
+  const t: StoredTransaction = {
+    transactionId: r.transaction_id as string,
+    flavorId: r.flavor_id as string,
+    buyerId: r.buyer_id as string,
+    status: r.status as StoredTransaction['status'],
+    expiresAt: Number(r.expires_at),
+    json: r.json as string,
+  };
+  if (r.dialect === 'fluidos') t.dialect = 'fluidos';
+  return t;
 }

@@ -22,7 +22,7 @@ import pg from 'pg';
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
-import { toContract, toEvent, type Row } from './rows.js';
+import { toContract, toEvent, toTransaction as toStoredTransaction, type Row } from './rows.js';
 import type {
   LockedFlavor,
   Outcome,
@@ -686,17 +686,10 @@ function toFlavor(r: Row): SharedFlavor {
   };
 }
 
+/** A transaction row with the shared market's hold key (the line's idempotency key). */
 function toTransaction(r: Row): SharedTransaction {
-  const t: SharedTransaction = {
-    transactionId: r.transaction_id as string,
-    flavorId: r.flavor_id as string,
-    buyerId: r.buyer_id as string,
-    status: r.status as SharedTransaction['status'],
-    expiresAt: Number(r.expires_at),
-    json: r.json as string,
-  };
+  const t: SharedTransaction = toStoredTransaction(r);
   if (typeof r.hold_key === 'string') t.holdKey = r.hold_key;
-  if (r.dialect === 'fluidos') t.dialect = 'fluidos';
   return t;
 }
 

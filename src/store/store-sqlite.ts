@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { loadRows, prepareLoad } from './sqlite-load.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
-import { toContract, type Row } from './rows.js';
+import { toContract, toTransaction, type Row } from './rows.js';
 import type {
   Change,
   Loaded,
@@ -288,16 +288,4 @@ function resolveAll(batch: Pending[], outcomes: Outcome[]): void {
     if (err === null || err === undefined) p.resolve();
     else p.reject(new Error(err));
   }
-}
-
-function toTransaction(r: Row): StoredTransaction {
-  return {
-    transactionId: r.transaction_id as string,
-    flavorId: r.flavor_id as string,
-    buyerId: r.buyer_id as string,
-    status: r.status as StoredTransaction['status'],
-    expiresAt: Number(r.expires_at),
-    json: r.json as string,
-    ...(r.dialect === 'fluidos' ? { dialect: 'fluidos' as const } : {}),
-  };
 }

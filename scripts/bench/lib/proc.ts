@@ -4,7 +4,7 @@
  * orchestrator over IPC, and is killed at the end whatever happens.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface Proc {
@@ -129,4 +129,25 @@ export function machineCpu(): { busyUs: number; totalUs: number } {
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
   // USER_HZ is 100 on Linux: one tick is 10 ms.
   return { busyUs: (total - idle) * 10_000, totalUs: total * 10_000 };
+}
+
+/** CPU seconds so far of each thread of a process, by name/tid ("main" for the event loop). */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in ticks of 10 ms
+    out.set(
+      tid === String(pid) ? 'main' : `${name}/${tid}`,
+      (Number(fields[11]) + Number(fields[12])) / 100,
+    );
+  }
+  return out;
 }

@@ -78,9 +78,6 @@ serve(async (msg) => {
       return { mem: process.memoryUsage() };
     case 'cpu':
       return { cpu: process.cpuUsage(), at: performance.now() };
-    case 'clock':
-      // The monotonic clock a --cpu-prof profile stamps its samples with, in µs.
-      return { us: Number(process.hrtime.bigint() / 1000n) };
     case 'sample':
       return { sample: await saleSample() };
     case 'ids':
