@@ -1,5 +1,5 @@
 /**
- * npm run bench:instructions [-- --requests=2000]
+ * npm run bench:instructions [-- --requests=2000] [-- --hub-only] [-- --hub='{"metrics":false}']
  *
  * CPU instructions per request of P2's load (reserve + purchase, 8 connections), for the hub
  * and for its sale floor (servers/baselines.ts), counted by valgrind's callgrind. Instructions,
@@ -28,6 +28,11 @@ const arg = (name: string, def: number): number => {
 const REQUESTS = arg('requests', 2000);
 const WARMUP = arg('warmup', 1000);
 const CONNECTIONS = 8;
+/** Counts the hub alone (an experiment's A/B), and options merged into servers/hub.ts's. */
+const HUB_ONLY = process.argv.includes('--hub-only');
+const HUB_OPTS = JSON.parse(
+  process.argv.find((x) => x.startsWith('--hub='))?.slice('--hub='.length) ?? '{}',
+) as Record<string, unknown>;
 
 buildDist();
 const dir = mkdtempSync(join(tmpdir(), 'rear-instructions-'));
@@ -90,13 +95,31 @@ try {
   console.log(`[instructions] hub under callgrind (${REQUESTS} requests after ${WARMUP})`);
   const hub = spawnProc(
     'servers/hub.ts',
-    [JSON.stringify({ seed: 'pool', n: 500, file: true, consumers: 200 })],
+    [JSON.stringify({ seed: 'pool', n: 500, file: true, consumers: 200, ...HUB_OPTS })],
     [],
     callgrind('hub'),
   );
   const { url } = await hub.once<{ url: string }>('ready', 900_000);
   const { ids } = await hub.ask<{ ids: string[] }>({ type: 'ids' });
   const h = await count(hub, 'hub', url, '', ids);
+  if (HUB_ONLY) {
+    await hub.kill();
+    console.log(
+      `\nhub alone, instructions per request: main thread ${k(h.main / h.requests)}, other threads ${k(h.others / h.requests)} (${h.requests} requests, options ${JSON.stringify(HUB_OPTS)})`,
+    );
+  } else {
+    await compare(h, hub, ids);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function k(n: number): string {
+  return `${Math.round(n / 1000).toLocaleString('en-US')}k`;
+}
+
+/** Counts the sale floor on the rows of one of the hub's sales, and prints both. */
+async function compare(h: Count, hub: Proc, ids: string[]): Promise<void> {
   const { sample } = await hub.ask<{ sample: unknown }>({ type: 'sample' }, 600_000);
   await hub.kill();
 
@@ -116,8 +139,7 @@ try {
   );
   await floor.kill();
 
-  const per = (c: Count, k: 'main' | 'others') => c[k] / c.requests;
-  const k = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')}k`;
+  const per = (c: Count, key: 'main' | 'others') => c[key] / c.requests;
   console.log('\n| per request | hub | sale floor | hub ÷ floor |');
   console.log('|---|---|---|---|');
   for (const [label, key] of [
@@ -132,6 +154,4 @@ try {
   console.log(
     `\ninstructions per request, ${h.requests} / ${f.requests} requests of P2's load (${CONNECTIONS} connections) after ${WARMUP} of warm-up; callgrind, node ${process.version}`,
   );
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }
