@@ -64,7 +64,8 @@ export type EventDraft =
 
 /**
  * Gives a draft its seq and time and serializes its wire form once; returns the event and
- * the record the store keeps of it (a refresh's record also keeps the flavor before it).
+ * the record the store keeps of it. A refresh's record no longer keeps the flavor before it:
+ * its ModificationDetails rebuild what selectors read of it (flavorBefore).
  */
 export function stamp(
   draft: EventDraft,
@@ -97,7 +98,7 @@ export function stamp(
       const prevFacts = draft.prev.facts;
       return {
         event: { kind: 'refreshed', seq, at, flavorId, wire, facts, prevFacts },
-        record: { seq, at, flavorId, wire, prev: draft.prev.json },
+        record: { seq, at, flavorId, wire },
       };
     }
     case 'withdrawn': {

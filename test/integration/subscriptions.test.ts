@@ -417,7 +417,7 @@ describe('resume with since', () => {
     await h.api('POST', `/api/v2/flavors/${outside.flavorId}/refresh`, P, dear);
     await h.app.close();
     // After the restart the history comes from the store; the match before the change is
-    // replayed from the stored flavor before it.
+    // decided on the flavor before it, rebuilt from the refresh's ModificationDetails.
     const h2 = await hub({ dbPath: h.dbPath });
     const again = await client(h2);
     again.send({ type: 'SUBSCRIBE_FLAVOR', selector, since: sub.seq });
