@@ -1,5 +1,6 @@
 /**
  * npm run bench:instructions [-- --requests=2000] [-- --hub-only] [-- --hub='{"metrics":false}']
+ *   [-- --keep=DIR] (keeps the callgrind files, per thread, for callgrind_annotate)
  *
  * CPU instructions per request of P2's load (reserve + purchase, 8 connections), for the hub
  * and for its sale floor (servers/baselines.ts), counted by valgrind's callgrind. Instructions,
@@ -15,7 +16,7 @@
  * a few minutes. Needs valgrind (Debian's package).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDist, spawnProc, type Proc } from './lib/proc.js';
@@ -30,6 +31,8 @@ const WARMUP = arg('warmup', 1000);
 const CONNECTIONS = 8;
 /** Counts the hub alone (an experiment's A/B), and options merged into servers/hub.ts's. */
 const HUB_ONLY = process.argv.includes('--hub-only');
+/** Keeps the callgrind files in this directory (for callgrind_annotate) instead of deleting them. */
+const KEEP = process.argv.find((x) => x.startsWith('--keep='))?.slice('--keep='.length);
 const HUB_OPTS = JSON.parse(
   process.argv.find((x) => x.startsWith('--hub='))?.slice('--hub='.length) ?? '{}',
 ) as Record<string, unknown>;
@@ -111,6 +114,7 @@ try {
     await compare(h, hub, ids);
   }
 } finally {
+  if (KEEP) cpSync(dir, KEEP, { recursive: true });
   rmSync(dir, { recursive: true, force: true });
 }
 
