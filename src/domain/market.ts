@@ -18,7 +18,6 @@ import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
 import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
-import { fromRecord } from './events.js';
 import { Journal, type FatalHandler } from './journal.js';
 import type { CatalogWrites, Reservations } from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
@@ -48,6 +47,9 @@ export interface MarketLog {
 
 const DAY_MS = 86_400_000;
 
+const settled = (...work: Array<Promise<void>>): Promise<void> =>
+  Promise.all(work).then(() => undefined);
+
 export class Market {
   private closed = false;
 
@@ -65,8 +67,9 @@ export class Market {
     /** Signs contracts; its keys are published at GET /api/v2/keys (§12). */
     readonly signer: ContractSigner,
     /**
-     * Settles once every flavor loaded at open has its deadline scheduled (in the background,
-     * Catalog.scheduleLoaded); tests that move a fake clock past a loaded deadline await it.
+     * Settles once every flavor loaded at open has its deadline scheduled and the history
+     * retained at open has its bound applied (both in the background: Catalog.scheduleLoaded,
+     * MemoryEventBus.readTimes); tests that move a fake clock past a loaded deadline await it.
      */
     readonly ready: Promise<void>,
     /** Set for a shared market. */
@@ -91,11 +94,7 @@ export class Market {
   ): Promise<{ loaded: Loaded; signer: ContractSigner; bus: MemoryEventBus }> {
     const loaded = await store.load();
     const signer = await ContractSigner.open(store, o.clock.now());
-    const bus = new MemoryEventBus(o.clock, o.history, {
-      lastSeq: loaded.lastSeq,
-      events: loaded.events.map(fromRecord),
-      epoch: loaded.epoch,
-    });
+    const bus = new MemoryEventBus(o.clock, o.history, loaded, store);
     return { loaded, signer, bus };
   }
 
@@ -113,7 +112,7 @@ export class Market {
     });
     catalog.load(loaded.flavors);
     await reservations.load(loaded.openTransactions);
-    const ready = catalog.scheduleLoaded();
+    const ready = settled(catalog.scheduleLoaded(), bus.readTimes());
     return new Market(
       o.clock,
       store,
@@ -124,6 +123,7 @@ export class Market {
       () => {
         reservations.close();
         deadlines.close();
+        bus.close();
       },
       deadlines,
       signer,
@@ -140,7 +140,7 @@ export class Market {
     });
     catalog.load(loaded.flavors);
     // A replica schedules nothing (the sweeper ends offers); this only drops the load's list.
-    const ready = catalog.scheduleLoaded();
+    const ready = settled(catalog.scheduleLoaded(), bus.readTimes());
     const feed = new SharedFeed(store, catalog, bus, o.clock, loaded.lastSeq, (err) =>
       warn('event feed read failed; retrying', err),
     );
@@ -190,6 +190,7 @@ export class Market {
         sweeper.close();
         reservations.close();
         feed.close();
+        bus.close();
       },
       undefined,
       signer,

@@ -1,6 +1,6 @@
 /**
- * How the SQLite store reads what a restart needs: every live flavor and every retained
- * event, in one read transaction (one snapshot), a chunk of rows at a time.
+ * How the SQLite store reads what a restart needs: every live flavor, a chunk of rows at a
+ * time. (The retained events stay in the store until a resume reads them: store.ts.)
  *
  * A chunk is one statement answering one string: its rows joined by SQLite, each row its
  * columns joined, split here. Reading the columns and the texts in two statements read every
@@ -16,7 +16,7 @@
  * large text comes last in its row, so a row is cut at its first separators only.
  */
 import type Database from 'better-sqlite3';
-import type { StoredEvent, StoredFlavor } from './store.js';
+import type { StoredFlavor } from './store.js';
 
 /** Rows per chunk: its joined texts (~1 MB) are well past V8's large-object threshold. */
 const CHUNK = 2000;
@@ -25,7 +25,6 @@ const COL = '\u001f';
 
 export interface LoadStatements {
   flavors: Database.Statement;
-  events: Database.Statement;
 }
 
 /** `a || char(31) || b || …`: one row's columns as one text. */
@@ -34,7 +33,6 @@ const joined = (cols: string[]): string => cols.join(' || char(31) || ');
 export function prepareLoad(db: Database.Database): LoadStatements {
   // status = 'live' AND rowid > ?: one range of the flavors_status index, in rowid order.
   const live = `FROM flavors WHERE status = 'live' AND rowid > ? ORDER BY rowid LIMIT ${CHUNK}`;
-  const retained = `FROM events WHERE seq > ? ORDER BY seq LIMIT ${CHUNK}`;
   // json_quote(NULL) is 'null'; a missing prev is an empty text (a JSON text never is).
   const flavorRow = joined([
     'k',
@@ -45,61 +43,28 @@ export function prepareLoad(db: Database.Database): LoadStatements {
     'json_quote(provider_id)',
     'json',
   ]);
-  const eventRow = joined([
-    'seq',
-    'at',
-    'json_quote(flavor_id)',
-    'json_quote(buyer_id)',
-    "ifnull(prev, '')",
-    'wire',
-  ]);
   return {
     flavors: db
       .prepare(`SELECT group_concat(${flavorRow}, char(30)) FROM (SELECT rowid AS k, * ${live})`)
       .pluck(),
-    events: db
-      .prepare(`SELECT group_concat(${eventRow}, char(30)) FROM (SELECT * ${retained})`)
-      .pluck(),
   };
 }
 
-/** Live flavors and retained events (ascending seq), as of one snapshot. */
-export function loadRows(
-  db: Database.Database,
-  s: LoadStatements,
-): { flavors: StoredFlavor[]; events: StoredEvent[] } {
-  return db.transaction(() => {
-    const flavors: StoredFlavor[] = [];
-    chunks(s.flavors, 6, (c, json) => {
-      flavors.push({
-        flavorId: unquote(c[4] as string),
-        providerId: unquote(c[5] as string),
-        status: 'live',
-        json,
-        expiresAt: Number(c[1]),
-        autoRenew: c[2] === '1',
-        ttlSeconds: Number(c[3]),
-      });
+/** Live flavors; called inside the read transaction that takes the rest of the snapshot. */
+export function loadFlavors(s: LoadStatements): StoredFlavor[] {
+  const flavors: StoredFlavor[] = [];
+  chunks(s.flavors, 6, (c, json) => {
+    flavors.push({
+      flavorId: unquote(c[4] as string),
+      providerId: unquote(c[5] as string),
+      status: 'live',
+      json,
+      expiresAt: Number(c[1]),
+      autoRenew: c[2] === '1',
+      ttlSeconds: Number(c[3]),
     });
-    const events: StoredEvent[] = [];
-    chunks(s.events, 5, (c, wire) => {
-      const e: StoredEvent = {
-        seq: Number(c[0]),
-        at: Number(c[1]),
-        flavorId: unquote(c[2] as string),
-        wire,
-      };
-      if (c[4] !== '') e.prev = c[4] as string;
-      if (c[3] !== 'null') e.buyerId = unquote(c[3] as string);
-      events.push(e);
-    });
-    // group_concat joins in the subquery's order in practice, not by contract (its ORDER BY
-    // would sort every text again): the history must be in seq order, so check it.
-    if (events.some((e, i) => i > 0 && (events[i - 1] as StoredEvent).seq > e.seq)) {
-      events.sort((a, b) => a.seq - b.seq);
-    }
-    return { flavors, events };
-  })();
+  });
+  return flavors;
 }
 
 /**

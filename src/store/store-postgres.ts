@@ -34,7 +34,14 @@ import type {
   Target,
   Wakeups,
 } from './shared-store.js';
-import type { Loaded, StoredContract, StoredEvent, StoredKey, StoreObserver } from './store.js';
+import type {
+  EventTime,
+  Loaded,
+  StoredContract,
+  StoredEvent,
+  StoredKey,
+  StoreObserver,
+} from './store.js';
 
 export interface PostgresOptions {
   clock: Clock;
@@ -138,14 +145,17 @@ export class PostgresStore implements SharedStore {
         const open = await c.query(
           `SELECT * FROM transactions WHERE status = 'reserved' ORDER BY transaction_id`,
         );
-        const events = await c.query('SELECT * FROM events ORDER BY seq');
+        const first = await c.query('SELECT min(seq) AS seq FROM events');
         const seq = await c.query('SELECT last_seq FROM seq_counter');
         const epoch = await c.query(`SELECT value FROM meta WHERE key = 'epoch'`);
         await c.query('COMMIT');
         return {
           flavors: flavors.rows.map(toFlavor),
           openTransactions: open.rows.map(toTransaction),
-          events: events.rows.map(toEvent),
+          firstSeq:
+            first.rows[0].seq === null
+              ? Number(seq.rows[0].last_seq) + 1
+              : Number(first.rows[0].seq),
           lastSeq: Number(seq.rows[0].last_seq),
           epoch: String(epoch.rows[0].value),
         };
@@ -310,6 +320,14 @@ export class PostgresStore implements SharedStore {
       limit,
     ]);
     return r.rows.map(toEvent);
+  }
+
+  async eventTimes(after: number, limit: number): Promise<EventTime[]> {
+    const r = await this.query('SELECT seq, at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [
+      after,
+      limit,
+    ]);
+    return r.rows.map((row: Row) => ({ seq: Number(row.seq), at: Number(row.at) }));
   }
 
   async collectSettled(): Promise<StoredWaiter[]> {

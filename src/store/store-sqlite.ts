@@ -14,15 +14,17 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { loadRows, prepareLoad } from './sqlite-load.js';
+import { loadFlavors, prepareLoad } from './sqlite-load.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
-import { toContract, toTransaction, type Row } from './rows.js';
+import { toContract, toEvent, toTransaction, type Row } from './rows.js';
 import type {
   Change,
+  EventTime,
   Loaded,
   Store,
   StoredContract,
+  StoredEvent,
   StoredKey,
   StoredTransaction,
   StoreObserver,
@@ -94,6 +96,10 @@ export class SqliteStore implements Store {
       load: prepareLoad(db),
       openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
       lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
+      // min() alone on the rowid: one step down the table's tree, not a scan.
+      firstSeq: db.prepare(`SELECT min(seq) FROM events`).pluck(),
+      eventsAfter: db.prepare(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
+      eventTimes: db.prepare(`SELECT seq, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
       epoch: db.prepare(`SELECT value FROM meta_text WHERE key = 'epoch'`),
       transaction: db.prepare(`SELECT * FROM transactions WHERE transaction_id = ?`),
       contract: db.prepare(`SELECT * FROM contracts WHERE contract_id = ?`),
@@ -131,14 +137,29 @@ export class SqliteStore implements Store {
   }
 
   async load(): Promise<Loaded> {
-    const { flavors, events } = loadRows(this.db, this.stmt.load);
-    return {
-      flavors,
-      openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
-      events,
-      lastSeq: Number((this.stmt.lastSeq.get() as Row).value),
-      epoch: (this.stmt.epoch.get() as Row).value as string,
-    };
+    // One snapshot, so the history's range matches the flavors.
+    return this.db.transaction((): Loaded => {
+      const lastSeq = Number((this.stmt.lastSeq.get() as Row).value);
+      const first = this.stmt.firstSeq.get() as number | bigint | null;
+      return {
+        flavors: loadFlavors(this.stmt.load),
+        openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
+        firstSeq: first === null ? lastSeq + 1 : Number(first),
+        lastSeq,
+        epoch: (this.stmt.epoch.get() as Row).value as string,
+      };
+    })();
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    return (this.stmt.eventsAfter.all(after, limit) as Row[]).map(toEvent);
+  }
+
+  async eventTimes(after: number, limit: number): Promise<EventTime[]> {
+    return (this.stmt.eventTimes.all(after, limit) as number[][]).map(([seq, at]) => ({
+      seq: Number(seq),
+      at: Number(at),
+    }));
   }
 
   commit(change: Change): Promise<void> {

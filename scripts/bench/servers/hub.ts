@@ -102,7 +102,8 @@ process.send?.({ type: 'ready', url });
  */
 async function saleSample() {
   const { store } = app.market;
-  const { flavors, events } = await store.load();
+  const { flavors, firstSeq } = await store.load();
+  const events = await store.eventsAfter(firstSeq - 1, Number.MAX_SAFE_INTEGER);
   const live = new Map(flavors.map((f) => [f.flavorId, f]));
   const sold = [...events].reverse().find((e) => e.buyerId !== undefined && live.has(e.flavorId));
   if (!sold) throw new Error('no sale to sample yet');
