@@ -116,9 +116,10 @@ export class MemoryEventBus implements EventBus {
    * Reads the stored part's times, a page per event-loop turn, and applies the age bound to it
    * as they come; until then that part is bounded by count only (it costs no memory), and
    * what was published after it by count too, since the history is dropped oldest first.
-   * Never rejects: after a failed read the stored part stays bounded by count alone.
+   * Never rejects: after a failed read the stored part stays bounded by count alone. Pages are
+   * small so that a start's first requests wait little behind one.
    */
-  async readTimes(page = 10_000): Promise<void> {
+  async readTimes(page = 2000): Promise<void> {
     const first = this.firstSeq;
     const through = this.storedThrough;
     if (this.pruned >= through) return;

@@ -18,6 +18,7 @@ import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
 import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
+import { storedEntry, type FlavorEntry } from './flavor-entry.js';
 import { Journal, type FatalHandler } from './journal.js';
 import type { CatalogWrites, Reservations } from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
@@ -91,15 +92,24 @@ export class Market {
   private static async load(
     o: MarketOptions,
     store: StoreBase,
-  ): Promise<{ loaded: Loaded; signer: ContractSigner; bus: MemoryEventBus }> {
-    const loaded = await store.load();
+  ): Promise<{
+    loaded: Loaded;
+    flavors: FlavorEntry[];
+    signer: ContractSigner;
+    bus: MemoryEventBus;
+  }> {
+    // Each stored flavor becomes its catalog entry as it is read: the rows are not held.
+    const flavors: FlavorEntry[] = [];
+    const loaded = await store.load((f) =>
+      flavors.push(storedEntry(f.json, f.autoRenew, f.ttlSeconds)),
+    );
     const signer = await ContractSigner.open(store, o.clock.now());
     const bus = new MemoryEventBus(o.clock, o.history, loaded, store);
-    return { loaded, signer, bus };
+    return { loaded, flavors, signer, bus };
   }
 
   private static async openLocal(o: MarketOptions, store: Store): Promise<Market> {
-    const { loaded, signer, bus } = await Market.load(o, store);
+    const { loaded, flavors, signer, bus } = await Market.load(o, store);
     const journal = new Journal(store, bus, o.clock, o.onFatal);
     const deadlines = new DeadlineQueue(o.clock);
     const catalog = new Catalog(o.clock, journal, deadlines, {
@@ -110,7 +120,7 @@ export class Market {
       contractMs: o.contractDays * DAY_MS,
       signer,
     });
-    catalog.load(loaded.flavors);
+    catalog.load(flavors);
     await reservations.load(loaded.openTransactions);
     const ready = settled(catalog.scheduleLoaded(), bus.readTimes());
     return new Market(
@@ -134,11 +144,11 @@ export class Market {
   private static async openShared(o: MarketOptions, store: SharedStore): Promise<Market> {
     const log = o.log;
     const warn = (msg: string, err: unknown): void => log?.warn({ err }, msg);
-    const { loaded, signer, bus } = await Market.load(o, store);
+    const { loaded, flavors, signer, bus } = await Market.load(o, store);
     const catalog = new Catalog(o.clock, undefined, undefined, {
       defaultTtlSeconds: o.flavorTtlSeconds,
     });
-    catalog.load(loaded.flavors);
+    catalog.load(flavors);
     // A replica schedules nothing (the sweeper ends offers); this only drops the load's list.
     const ready = settled(catalog.scheduleLoaded(), bus.readTimes());
     const feed = new SharedFeed(store, catalog, bus, o.clock, loaded.lastSeq, (err) =>

@@ -50,11 +50,10 @@ export function prepareLoad(db: Database.Database): LoadStatements {
   };
 }
 
-/** Live flavors; called inside the read transaction that takes the rest of the snapshot. */
-export function loadFlavors(s: LoadStatements): StoredFlavor[] {
-  const flavors: StoredFlavor[] = [];
+/** Live flavors, each as it is cut from its chunk; inside the read transaction of the snapshot. */
+export function loadFlavors(s: LoadStatements, each: (flavor: StoredFlavor) => void): void {
   chunks(s.flavors, 6, (c, json) => {
-    flavors.push({
+    each({
       flavorId: unquote(c[4] as string),
       providerId: unquote(c[5] as string),
       status: 'live',
@@ -64,7 +63,6 @@ export function loadFlavors(s: LoadStatements): StoredFlavor[] {
       ttlSeconds: Number(c[3]),
     });
   });
-  return flavors;
 }
 
 /**

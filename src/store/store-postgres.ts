@@ -39,6 +39,7 @@ import type {
   Loaded,
   StoredContract,
   StoredEvent,
+  StoredFlavor,
   StoredKey,
   StoreObserver,
 } from './store.js';
@@ -136,7 +137,7 @@ export class PostgresStore implements SharedStore {
     return this.up && !this.closed;
   }
 
-  async load(): Promise<Loaded> {
+  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
     return this.withClient(async (c) => {
       // One snapshot: the flavors as of exactly the last seq, so the feed goes on from there.
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -149,8 +150,8 @@ export class PostgresStore implements SharedStore {
         const seq = await c.query('SELECT last_seq FROM seq_counter');
         const epoch = await c.query(`SELECT value FROM meta WHERE key = 'epoch'`);
         await c.query('COMMIT');
+        for (const row of flavors.rows) each(toFlavor(row));
         return {
-          flavors: flavors.rows.map(toFlavor),
           openTransactions: open.rows.map(toTransaction),
           firstSeq:
             first.rows[0].seq === null

@@ -25,6 +25,7 @@ import type {
   Store,
   StoredContract,
   StoredEvent,
+  StoredFlavor,
   StoredKey,
   StoredTransaction,
   StoreObserver,
@@ -136,13 +137,13 @@ export class SqliteStore implements Store {
     }
   }
 
-  async load(): Promise<Loaded> {
+  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
     // One snapshot, so the history's range matches the flavors.
     return this.db.transaction((): Loaded => {
       const lastSeq = Number((this.stmt.lastSeq.get() as Row).value);
       const first = this.stmt.firstSeq.get() as number | bigint | null;
+      loadFlavors(this.stmt.load, each);
       return {
-        flavors: loadFlavors(this.stmt.load),
         openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
         firstSeq: first === null ? lastSeq + 1 : Number(first),
         lastSeq,

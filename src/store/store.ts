@@ -108,8 +108,6 @@ export interface Change {
 }
 
 export interface Loaded {
-  /** Flavors with status live. */
-  flavors: StoredFlavor[];
   /** Transactions with status reserved (live holds, possibly past their TTP). */
   openTransactions: StoredTransaction[];
   /**
@@ -142,8 +140,12 @@ export type StoreKind = 'sqlite' | 'postgres';
 
 export interface StoreBase {
   readonly kind: StoreKind;
-  /** Live flavors, open holds, and the retained history's range and epoch. */
-  load(): Promise<Loaded>;
+  /**
+   * Open holds and the retained history's range and epoch; every live flavor is handed to
+   * `each` as it is read, in the same snapshot, rather than collected (a start on 100,000
+   * flavors then keeps only what the catalog makes of them).
+   */
+  load(each: (flavor: StoredFlavor) => void): Promise<Loaded>;
   /** Retained events with seq > after, ascending, at most `limit`. */
   eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** The seq and time of retained events with seq > after, ascending, at most `limit`. */

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type {
   Change,
+  Loaded,
   StoreBase,
   StoredContract,
   StoredEvent,
@@ -55,9 +56,16 @@ const contract = (id: string, txId: string, at = 5): StoredContract => ({
   json: JSON.stringify({ ContractID: id }),
 });
 
+/** What a load gives, its live flavors collected. */
+export async function loadAll(store: StoreBase): Promise<Loaded & { flavors: StoredFlavor[] }> {
+  const flavors: StoredFlavor[] = [];
+  const loaded = await store.load((f) => flavors.push(f));
+  return { ...loaded, flavors };
+}
+
 /** Every retained event, read the way a resume reads them: from the loaded range's start. */
 async function retained(store: StoreBase): Promise<StoredEvent[]> {
-  const { firstSeq } = await store.load();
+  const { firstSeq } = await loadAll(store);
   return store.eventsAfter(firstSeq - 1, 1_000_000);
 }
 
@@ -65,7 +73,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
     it('starts empty', async () => {
       const { store } = await factory.create();
-      const loaded = await store.load();
+      const loaded = await loadAll(store);
       expect(loaded).toMatchObject({ flavors: [], openTransactions: [], firstSeq: 1, lastSeq: 0 });
       expect(await store.eventsAfter(0, 10)).toEqual([]);
       expect(await store.eventTimes(0, 10)).toEqual([]);
@@ -81,10 +89,10 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         contracts: [contract('c1', 't2')],
         events: [{ seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' }],
       });
-      const epoch = (await store.load()).epoch;
+      const epoch = (await loadAll(store)).epoch;
       await store.close();
       const { store: again } = await reopen();
-      const loaded = await again.load();
+      const loaded = await loadAll(again);
       expect(loaded.epoch).toBe(epoch);
       expect(loaded.flavors.map((f) => f.flavorId)).toEqual(['f1']);
       expect(loaded.flavors[0]).toEqual(flavor('f1'));
@@ -110,7 +118,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         flavors: [flavor('f1', 'withdrawn')],
         transactions: [tx('t1', 'expired')],
       });
-      const loaded = await store.load();
+      const loaded = await loadAll(store);
       expect(loaded.flavors).toEqual([]);
       expect(loaded.openTransactions).toEqual([]);
       expect((await store.transaction('t1'))?.status).toBe('expired');
@@ -126,7 +134,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const ok2: Change = { flavors: [flavor('c')] };
       const results = await Promise.allSettled([write(ok1), write(bad), write(ok2)]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      const loaded = await store.load();
+      const loaded = await loadAll(store);
       expect(loaded.flavors.map((f) => f.flavorId).sort()).toEqual(['a', 'c']);
       expect(await store.contract('c2')).toBeUndefined();
       await store.close();
@@ -174,7 +182,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         ...(i % 2 === 0 ? { prev: text(i * 7) } : { buyerId: id('b', i) }),
       }));
       await write({ flavors, events });
-      const loaded = await store.load();
+      const loaded = await loadAll(store);
       const byId = (a: StoredFlavor, b: StoredFlavor) => a.flavorId.localeCompare(b.flavorId);
       expect([...loaded.flavors].sort(byId)).toEqual(
         flavors.filter((f) => f.status === 'live').sort(byId),
@@ -205,7 +213,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await store.eventTimes(25, 100)).map((t) => t.seq)).toEqual([26, 27, 28, 29, 30]);
       // A prune moves the loaded range's start; what is left reads the same.
       await write({ pruneEventsThrough: 12 });
-      expect(await store.load()).toMatchObject({ firstSeq: 13, lastSeq: 30 });
+      expect(await loadAll(store)).toMatchObject({ firstSeq: 13, lastSeq: 30 });
       expect(await store.eventsAfter(0, 2)).toEqual(events.slice(12, 14));
       expect((await store.eventTimes(0, 1))[0]).toEqual({ seq: 13, at: 1012 });
       await store.close();
@@ -226,7 +234,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await write({ pruneEventsThrough: 3 });
       await store.close();
       const { store: again } = await reopen();
-      const loaded = await again.load();
+      const loaded = await loadAll(again);
       expect(loaded).toMatchObject({ firstSeq: 4, lastSeq: 3 });
       expect(await again.eventsAfter(0, 10)).toEqual([]);
       await again.close();
@@ -264,7 +272,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
       expect(await again.transaction('t2')).toEqual(tx('t2'));
       await writeAgain({ transactions: [{ ...tx('t3'), dialect: 'fluidos' }] });
-      expect((await again.load()).openTransactions).toEqual([
+      expect((await loadAll(again)).openTransactions).toEqual([
         tx('t2'),
         { ...tx('t3'), dialect: 'fluidos' },
       ]);
