@@ -125,69 +125,26 @@ const PARTITIONABLE = k8sliceMemos();
 const prices = new Memo<bigint>();
 const NO_TAGS: readonly string[] = [];
 
-/**
- * Whole k8slice facts by what they are made of — provider, price text, architecture and each
- * resource's shared fact (compared by identity) — so flavors that offer the same slice share
- * one facts object: a restart on 100,000 flavors then keeps a few hundred of them, not three
- * objects per flavor for the garbage collector to copy while the catalog is rebuilt. Emptied
- * when full, like the memos above (a miss only costs a new object).
- */
-class SliceFacts {
-  private root = new Map<unknown, unknown>();
-  private size = 0;
-
-  get(keys: readonly unknown[], make: () => FlavorFacts): FlavorFacts {
-    let m = this.root;
-    const last = keys.length - 1;
-    for (let i = 0; i < last; i++) {
-      let next = m.get(keys[i]) as Map<unknown, unknown> | undefined;
-      if (!next) m.set(keys[i], (next = new Map()));
-      m = next;
-    }
-    const hit = m.get(keys[last]) as FlavorFacts | undefined;
-    if (hit) return hit;
-    const v = make();
-    if (++this.size > MEMO_MAX) {
-      this.root = new Map();
-      this.size = 0;
-      return v;
-    }
-    m.set(keys[last], v);
-    return v;
-  }
-}
-const sliceFacts = new SliceFacts();
-
 /** What k8sliceGrids gives, as numeric facts, each looked up by the texts it is made of. */
-function k8sliceFacts(
-  data: K8Slice,
-  make: (nums: FlavorFacts['nums'], strings: FlavorFacts['strings']) => FlavorFacts,
-  providerId: string,
-  amount: string,
-): FlavorFacts {
+function k8sliceNums(data: K8Slice): Record<string, NumFact | undefined> {
   const c = data.characteristics;
   const p = data.policies?.partitionability;
   const memos = p ? PARTITIONABLE : FIXED;
   let grids: Record<K8SliceResource, Grid | undefined> | undefined;
-  const fact = (r: K8SliceResource) => (): NumFact | null => {
+  const make = (r: K8SliceResource) => (): NumFact | null => {
     const g = (grids ??= k8sliceGrids(data))[r];
     return g ? numFact(g) : null;
   };
-  const cpu = memos.cpu.get(p?.cpuMin, p?.cpuStep, c.cpu, fact('cpu'));
-  const memory = memos.memory.get(p?.memoryMin, p?.memoryStep, c.memory, fact('memory'));
-  const pods = memos.pods.get(p?.podsMin, p?.podsStep, c.pods, fact('pods'));
-  const storage = memos.storage.get(undefined, undefined, c.storage, fact('storage'));
-  const gpu = memos.gpu.get(p?.gpuMin, p?.gpuStep, c.gpu?.cores, fact('gpu'));
-  const architecture = c.architecture;
-  return sliceFacts.get([providerId, amount, architecture, cpu, memory, pods, storage, gpu], () => {
-    const out: Record<string, NumFact | undefined> = {};
-    if (cpu) out.cpu = cpu;
-    if (memory) out.memory = memory;
-    if (pods) out.pods = pods;
-    if (storage) out.storage = storage;
-    if (gpu) out.gpu = gpu;
-    return make(out, { architecture });
-  });
+  const out: Record<string, NumFact | undefined> = {};
+  const put = (r: K8SliceResource, fact: NumFact | null): void => {
+    if (fact) out[r] = fact;
+  };
+  put('cpu', memos.cpu.get(p?.cpuMin, p?.cpuStep, c.cpu, make('cpu')));
+  put('memory', memos.memory.get(p?.memoryMin, p?.memoryStep, c.memory, make('memory')));
+  put('pods', memos.pods.get(p?.podsMin, p?.podsStep, c.pods, make('pods')));
+  put('storage', memos.storage.get(undefined, undefined, c.storage, make('storage')));
+  put('gpu', memos.gpu.get(p?.gpuMin, p?.gpuStep, c.gpu?.cores, make('gpu')));
+  return out;
 }
 
 export function factsOf(flavor: Flavor): FlavorFacts {
@@ -209,7 +166,11 @@ export function factsOf(flavor: Flavor): FlavorFacts {
   });
   switch (t.name) {
     case 'k8slice':
-      return k8sliceFacts(t.data, (n, s) => facts(n, s, NO_TAGS), flavor.providerId, amount);
+      return facts(
+        k8sliceNums(t.data),
+        { architecture: t.data.characteristics.architecture },
+        NO_TAGS,
+      );
     case 'vm': {
       const c = t.data.Characteristics;
       return facts(

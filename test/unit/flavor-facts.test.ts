@@ -1,7 +1,6 @@
 /**
- * factsOf shares the numeric facts and prices of equal texts, and a k8slice's whole facts
- * between flavors offering the same slice (src/domain/flavor-facts.ts): what it gives must be
- * what parsing each flavor afresh gives, whatever the memo holds.
+ * factsOf shares the numeric facts and prices of equal texts (src/domain/flavor-facts.ts):
+ * what it gives must be what parsing each flavor afresh gives, whatever the memo holds.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -90,34 +89,5 @@ describe('factsOf', () => {
     const after = factsOf(first);
     expect(after.nums).toEqual(before.nums);
     expect(after.price).toBe(before.price);
-  });
-
-  it('gives flavors offering the same slice one facts object, and others their own', () => {
-    const d = (cpu: string): K8Slice => ({
-      characteristics: { architecture: 'amd64', cpu, memory: '1Gi', pods: '3' },
-    });
-    const a = factsOf(slice(d('2'), '1.00'));
-    expect(factsOf({ ...slice(d('2'), '1.00'), flavorId: 'fl-2' })).toBe(a);
-    const other = [
-      factsOf(slice(d('4'), '1.00')),
-      factsOf(slice(d('2'), '2.00')),
-      factsOf({ ...slice(d('2'), '1.00'), providerId: 'prov-b' }),
-      factsOf(
-        slice(
-          { ...d('2'), characteristics: { ...d('2').characteristics, architecture: 'arm64' } },
-          '1.00',
-        ),
-      ),
-    ];
-    for (const f of other) expect(f).not.toBe(a);
-    expect(other[2]?.providerId).toBe('prov-b');
-    expect(other[3]?.strings.architecture).toBe('arm64');
-    const price = parseDecimal('1.00') as bigint;
-    expect(a).toMatchObject({
-      type: 'k8slice',
-      providerId: 'prov-a',
-      price,
-      priceF: Number(price),
-    });
   });
 });
