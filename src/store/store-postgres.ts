@@ -138,7 +138,7 @@ export class PostgresStore implements SharedStore {
   }
 
   async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
-    return this.withClient(async (c) => {
+    const { rows, loaded } = await this.withClient(async (c) => {
       // One snapshot: the flavors as of exactly the last seq, so the feed goes on from there.
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       try {
@@ -150,8 +150,7 @@ export class PostgresStore implements SharedStore {
         const seq = await c.query('SELECT last_seq FROM seq_counter');
         const epoch = await c.query(`SELECT value FROM meta WHERE key = 'epoch'`);
         await c.query('COMMIT');
-        for (const row of flavors.rows) each(toFlavor(row));
-        return {
+        const loaded: Loaded = {
           openTransactions: open.rows.map(toTransaction),
           firstSeq:
             first.rows[0].seq === null
@@ -160,11 +159,15 @@ export class PostgresStore implements SharedStore {
           lastSeq: Number(seq.rows[0].last_seq),
           epoch: String(epoch.rows[0].value),
         };
+        return { rows: flavors.rows as Row[], loaded };
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       }
     });
+    // Outside the connection: the consumer's own failure is not the store's.
+    for (const row of rows) each(toFlavor(row));
+    return loaded;
   }
 
   async atomically<T>(

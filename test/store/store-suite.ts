@@ -192,6 +192,21 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('rejects a load whose consumer throws, and loads again after it', async () => {
+      const { store, write } = await factory.create();
+      // More than one chunk, so a backend that streams them meets the throw midway.
+      const flavors = Array.from({ length: 4100 }, (_, i) => flavor(`f${i}`));
+      await write({ flavors });
+      let seen = 0;
+      await expect(
+        store.load(() => {
+          if (++seen === 2500) throw new Error('consumer failed');
+        }),
+      ).rejects.toThrow('consumer failed');
+      expect((await loadAll(store)).flavors).toHaveLength(4100);
+      await store.close();
+    });
+
     it('reads the retained history after a seq, a page at a time, and its times alone', async () => {
       const { store, write } = await factory.create();
       const events = Array.from({ length: 30 }, (_, i) => ({
