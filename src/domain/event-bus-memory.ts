@@ -29,6 +29,8 @@ export interface StoredHistory {
 
 /** Stored events a resume reads per event-loop turn. */
 const PAGE = 1000;
+/** Stored events' times read at once, as the age bound reaches them. */
+const TIMES_PAGE = 2000;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -42,9 +44,18 @@ export class MemoryEventBus implements EventBus {
   /** The stored part: seqs firstSeq..storedThrough, those above `pruned` retained. */
   private readonly firstSeq: number;
   private readonly storedThrough: number;
-  /** The stored part's times (by seq − firstSeq) up to `timesThrough`, once read. */
-  private times: Float64Array | undefined;
+  /**
+   * A window of the stored part's times: seqs `windowFrom`… up to `timesThrough`, read from
+   * the store as the age bound reaches them (`fetchTimes`), one page at a time.
+   */
+  private window: Float64Array | undefined;
+  private windowFrom = 0;
   private timesThrough = 0;
+  /** Set once `readTimes` has started the age bound on the stored part. */
+  private timing = false;
+  private fetching: Promise<void> | undefined;
+  private timesFailed = false;
+  private timesPage = TIMES_PAGE;
   private closed = false;
   readonly epoch: string;
 
@@ -113,41 +124,58 @@ export class MemoryEventBus implements EventBus {
   }
 
   /**
-   * Reads the stored part's times, a page per event-loop turn, and applies the age bound to it
-   * as they come; until then that part is bounded by count only (it costs no memory), and
-   * what was published after it by count too, since the history is dropped oldest first.
-   * Never rejects: after a failed read the stored part stays bounded by count alone. Pages are
-   * small so that a start's first requests wait little behind one.
+   * Starts the age bound on the stored part and settles once it holds as of now. Its events'
+   * times are read from the store as the bound reaches them, a page at a time: at start only
+   * the oldest page (a whole scan of the history's table cost ~0.15 s of the event loop),
+   * then the next as those age out. Until then that part is bounded by count only (it costs
+   * no memory), and so is what was published after it, since the history is dropped oldest
+   * first. Never rejects: after a failed read the stored part stays bounded by count alone.
    */
-  async readTimes(page = 2000): Promise<void> {
-    const first = this.firstSeq;
-    const through = this.storedThrough;
-    if (this.pruned >= through) return;
-    const times = new Float64Array(through - first + 1);
-    this.times = times;
-    let after = this.pruned;
-    this.timesThrough = after;
-    try {
-      while (after < through) {
-        await nextTurn();
-        if (this.closed) return;
-        const rows = await this.store.eventTimes(after, page);
-        for (const r of rows) {
-          if (r.seq > through) break;
-          times.fill(r.at, after + 1 - first, r.seq - first + 1);
-          after = r.seq;
-        }
-        // Fewer than asked: the rest was pruned from the store meanwhile.
-        if (rows.length < page && after < through) {
-          times.fill(-Infinity, after + 1 - first);
-          after = through;
-        }
-        this.timesThrough = after;
-        this.trim();
-      }
-    } catch {
-      // Bounded by count alone from here; a resume still reads what it needs.
+  async readTimes(page = TIMES_PAGE): Promise<void> {
+    this.timesPage = page;
+    this.timing = true;
+    this.timesThrough = Math.max(this.timesThrough, this.pruned);
+    for (;;) {
+      this.trim();
+      const reading = this.fetching;
+      if (reading === undefined) return;
+      await reading;
     }
+  }
+
+  /** Reads the next page of the stored part's times, then applies the bound again. */
+  private fetchTimes(): void {
+    if (this.fetching || this.timesFailed || this.closed || !this.timing) return;
+    // Past what count pruning dropped meanwhile.
+    const after = Math.max(this.timesThrough, this.pruned);
+    const through = this.storedThrough;
+    const page = this.timesPage;
+    this.fetching = (async () => {
+      try {
+        // A page per turn, however many have aged out while the hub was down.
+        await nextTurn();
+        const rows = await this.store.eventTimes(after, page);
+        // Fewer than asked: the rest was pruned from the store meanwhile (its times: long ago).
+        const last =
+          rows.length < page ? through : Math.min(through, (rows.at(-1) as EventTime).seq);
+        const window = new Float64Array(last - after).fill(-Infinity);
+        let filled = after;
+        for (const r of rows) {
+          if (r.seq > last) break;
+          window.fill(r.at, filled - after, r.seq - after);
+          filled = r.seq;
+        }
+        this.window = window;
+        this.windowFrom = after + 1;
+        this.timesThrough = last;
+      } catch {
+        // Bounded by count alone from here; a resume still reads what it needs.
+        this.timesFailed = true;
+      } finally {
+        this.fetching = undefined;
+      }
+      if (!this.closed) this.trim();
+    })();
   }
 
   /** Stops reading the store (times, resumes in flight answer "not recovered"). */
@@ -168,13 +196,16 @@ export class MemoryEventBus implements EventBus {
       }
       const next = this.pruned + 1;
       // An event whose age is not known yet stays, and so does everything after it.
-      if (next > this.timesThrough) return this.pruned;
-      if (((this.times as Float64Array)[next - this.firstSeq] as number) >= oldest) {
+      if (next > this.timesThrough) {
+        this.fetchTimes();
+        return this.pruned;
+      }
+      if (((this.window as Float64Array)[next - this.windowFrom] as number) >= oldest) {
         return this.pruned;
       }
       this.pruned = next;
     }
-    if (this.times !== undefined && this.pruned >= this.storedThrough) this.times = undefined;
+    this.window = undefined;
     while (this.head < this.history.length) {
       const e = this.history[this.head] as DomainEvent;
       const live = this.history.length - this.head;

@@ -24,6 +24,7 @@ function storeOf(records: StoredEvent[], gated = false) {
   const gate = (): Promise<void> =>
     gated ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve();
   const reads: Array<[number, number]> = [];
+  const timeReads: Array<[number, number]> = [];
   const store: StoredHistory = {
     async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
       reads.push([after, limit]);
@@ -31,6 +32,7 @@ function storeOf(records: StoredEvent[], gated = false) {
       return records.filter((r) => r.seq > after).slice(0, limit);
     },
     async eventTimes(after: number, limit: number): Promise<EventTime[]> {
+      timeReads.push([after, limit]);
       await gate();
       return records
         .filter((r) => r.seq > after)
@@ -41,7 +43,7 @@ function storeOf(records: StoredEvent[], gated = false) {
   const release = (): void => {
     for (const r of waiting.splice(0)) r();
   };
-  return { store, reads, release, records };
+  return { store, reads, timeReads, release, records };
 }
 
 function busOver(
@@ -210,5 +212,29 @@ describe('MemoryEventBus over a stored history', () => {
     closed.close();
     await closed.readTimes();
     expect(closed.prunedThrough).toBe(0);
+  });
+
+  it('reads the stored times only as the age bound reaches them, a page at a time', async () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    // Seq s is (20 - s) seconds old; the bound keeps a minute.
+    const { bus, timeReads } = busOver(
+      clock,
+      range(1, 20).map((s) => record(s, now - (20 - s) * 1000)),
+    );
+    await bus.readTimes(4);
+    // The oldest page is young enough: nothing else is read.
+    expect(timeReads).toEqual([[0, 4]]);
+    expect(bus.prunedThrough).toBe(0);
+    // 45 s later seqs 1–4 are past the bound: the next page is read, and seq 5 stays.
+    clock.advance(45_000);
+    bus.publish(added(21, clock.now()));
+    await bus.readTimes(4);
+    expect(bus.prunedThrough).toBe(4);
+    expect(timeReads).toEqual([
+      [0, 4],
+      [4, 4],
+    ]);
+    expect(await resumed(bus, 4)).toEqual(range(5, 21));
   });
 });
