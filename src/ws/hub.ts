@@ -269,8 +269,9 @@ export class WsHub {
     let answered = false;
     bus.resume(msg.since, keep, (backlog) => {
       answered = true;
+      // The bus's callback must not throw: a refusal is answered here.
       if (!conn.waiting) {
-        this.subscribed(conn, msg, selector, backlog);
+        this.answering(conn, msg.id, () => this.subscribed(conn, msg, selector, backlog));
         return;
       }
       // Answered in a later turn (the store was read): then the frames held meanwhile.
