@@ -132,6 +132,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const metrics = options.metrics === false ? undefined : new HubMetrics();
   metrics?.instrumentRequests(app);
+  // Opened before the rest is set up: the SQLite store's writer thread, which reads the
+  // snapshot the market is rebuilt from, starts meanwhile instead of after.
+  const store = await openStore(
+    options.db,
+    clock,
+    metrics ? { observer: metrics.storeObserver } : {},
+  );
   await registerCors(app, options.corsOrigin);
 
   const ajv = createAjv();
@@ -162,11 +169,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Learns every route added from here on: register before them.
   await registerApiDocs(app);
 
-  const store = await openStore(
-    options.db,
-    clock,
-    metrics ? { observer: metrics.storeObserver } : {},
-  );
   const market = await Market.open({
     clock,
     store,

@@ -9,7 +9,7 @@ import type { Change, StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../types/wire.js';
 import type { Remainder } from './capacity.js';
 import type { DeadlineQueue } from './deadlines.js';
-import { jsonArrayBytes, makeEntry, storedEntry, type FlavorEntry } from './flavor-entry.js';
+import { jsonArrayBytes, makeEntry, type FlavorEntry } from './flavor-entry.js';
 import type { FlavorFacts } from './flavor-facts.js';
 import { FLAVOR_TYPES, type FlavorTypeName } from './flavor-types.js';
 import { diffFields, type EventDraft } from './events.js';
@@ -73,14 +73,9 @@ export class Catalog implements CatalogWrites {
    * Fills the index from the store at start. Their deadlines are scheduled afterwards, by
    * `scheduleLoaded`: until then every read still hides what has expired (`get`, `list`).
    */
-  load(flavors: StoredFlavor[]): void {
-    const loaded: FlavorEntry[] = [];
-    for (const f of flavors) {
-      const entry = storedEntry(f.json, f.autoRenew, f.ttlSeconds);
-      this.index(entry, false);
-      loaded.push(entry);
-    }
-    this.unscheduled = loaded;
+  load(entries: FlavorEntry[]): void {
+    for (const entry of entries) this.index(entry, false);
+    this.unscheduled = entries;
   }
 
   /**

@@ -18,7 +18,7 @@ import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
 import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
-import { fromRecord } from './events.js';
+import { storedEntry, type FlavorEntry } from './flavor-entry.js';
 import { Journal, type FatalHandler } from './journal.js';
 import type { CatalogWrites, Reservations } from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
@@ -60,6 +60,9 @@ function catalogOptions(o: MarketOptions): CatalogOptions {
   };
 }
 
+const settled = (...work: Array<Promise<void>>): Promise<void> =>
+  Promise.all(work).then(() => undefined);
+
 export class Market {
   private closed = false;
 
@@ -77,8 +80,9 @@ export class Market {
     /** Signs contracts; its keys are published at GET /api/v2/keys (§12). */
     readonly signer: ContractSigner,
     /**
-     * Settles once every flavor loaded at open has its deadline scheduled (in the background,
-     * Catalog.scheduleLoaded); tests that move a fake clock past a loaded deadline await it.
+     * Settles once every flavor loaded at open has its deadline scheduled and the history
+     * retained at open has its bound applied (both in the background: Catalog.scheduleLoaded,
+     * MemoryEventBus.readTimes); tests that move a fake clock past a loaded deadline await it.
      */
     readonly ready: Promise<void>,
     /** Set for a shared market. */
@@ -100,19 +104,24 @@ export class Market {
   private static async load(
     o: MarketOptions,
     store: StoreBase,
-  ): Promise<{ loaded: Loaded; signer: ContractSigner; bus: MemoryEventBus }> {
-    const loaded = await store.load();
+  ): Promise<{
+    loaded: Loaded;
+    flavors: FlavorEntry[];
+    signer: ContractSigner;
+    bus: MemoryEventBus;
+  }> {
+    // Each stored flavor becomes its catalog entry as it is read: the rows are not held.
+    const flavors: FlavorEntry[] = [];
+    const loaded = await store.load((f) =>
+      flavors.push(storedEntry(f.json, f.autoRenew, f.ttlSeconds)),
+    );
     const signer = await ContractSigner.open(store, o.clock.now());
-    const bus = new MemoryEventBus(o.clock, o.history, {
-      lastSeq: loaded.lastSeq,
-      events: loaded.events.map(fromRecord),
-      epoch: loaded.epoch,
-    });
-    return { loaded, signer, bus };
+    const bus = new MemoryEventBus(o.clock, o.history, loaded, store);
+    return { loaded, flavors, signer, bus };
   }
 
   private static async openLocal(o: MarketOptions, store: Store): Promise<Market> {
-    const { loaded, signer, bus } = await Market.load(o, store);
+    const { loaded, flavors, signer, bus } = await Market.load(o, store);
     const journal = new Journal(store, bus, o.clock, o.onFatal);
     const deadlines = new DeadlineQueue(o.clock);
     const catalog = new Catalog(o.clock, journal, deadlines, catalogOptions(o));
@@ -121,9 +130,9 @@ export class Market {
       contractMs: o.contractDays * DAY_MS,
       signer,
     });
-    catalog.load(loaded.flavors);
+    catalog.load(flavors);
     await reservations.load(loaded.openTransactions);
-    const ready = catalog.scheduleLoaded();
+    const ready = settled(catalog.scheduleLoaded(), bus.readTimes());
     return new Market(
       o.clock,
       store,
@@ -134,6 +143,7 @@ export class Market {
       () => {
         reservations.close();
         deadlines.close();
+        bus.close();
       },
       deadlines,
       signer,
@@ -144,11 +154,11 @@ export class Market {
   private static async openShared(o: MarketOptions, store: SharedStore): Promise<Market> {
     const log = o.log;
     const warn = (msg: string, err: unknown): void => log?.warn({ err }, msg);
-    const { loaded, signer, bus } = await Market.load(o, store);
+    const { loaded, flavors, signer, bus } = await Market.load(o, store);
     const catalog = new Catalog(o.clock, undefined, undefined, catalogOptions(o));
-    catalog.load(loaded.flavors);
+    catalog.load(flavors);
     // A replica schedules nothing (the sweeper ends offers); this only drops the load's list.
-    const ready = catalog.scheduleLoaded();
+    const ready = settled(catalog.scheduleLoaded(), bus.readTimes());
     const feed = new SharedFeed(store, catalog, bus, o.clock, loaded.lastSeq, (err) =>
       warn('event feed read failed; retrying', err),
     );
@@ -198,6 +208,7 @@ export class Market {
         sweeper.close();
         reservations.close();
         feed.close();
+        bus.close();
       },
       undefined,
       signer,

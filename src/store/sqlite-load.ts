@@ -1,22 +1,30 @@
 /**
- * How the SQLite store reads what a restart needs: every live flavor and every retained
- * event, in one read transaction (one snapshot), a chunk of rows at a time.
+ * How the SQLite store reads what a restart needs: one snapshot of the history's range, the
+ * open holds and every live flavor, the flavors a chunk of rows at a time. (The retained
+ * events stay in the store until a resume reads them: store.ts.)
  *
- * A chunk is one statement answering one string: its rows joined by SQLite, each row its
- * columns joined, split here. Reading the columns and the texts in two statements read every
- * row twice (the large texts' pages included), about a third of the store's part of a
- * restart. A string that large (~1 MB) is allocated outside V8's young generation and the
- * texts cut from it are views of it, so the garbage collector never copies them while the
- * catalog is rebuilt (read row by row, copying them was about a third of a restart). A chunk
- * stays in memory until the last text cut from it is dropped: no more than the texts loaded,
- * and each goes when its flavor changes or its event leaves the history.
+ * The writer thread reads the snapshot (`readSnapshot`) and hands each chunk over as it is
+ * read; the event loop cuts it into flavors (`cutFlavors`) and rebuilds the catalog from them
+ * meanwhile, so reading the next chunk and parsing this one overlap. The chunk crosses as
+ * bytes in a transferred buffer (no copy); reading it as text on the event loop cost about
+ * twice what decoding the bytes there does.
+ *
+ * A chunk is one statement answering one blob: its rows joined by SQLite, each row its
+ * columns joined. Reading the columns and the texts in two statements read every row twice
+ * (the large texts' pages included). A chunk's text (~1 MB) is allocated outside V8's young
+ * generation and the texts cut from it are views of it, so the garbage collector never copies
+ * them while the catalog is rebuilt (read row by row, copying them was about a third of a
+ * restart). A chunk stays in memory until the last text cut from it is dropped: no more than
+ * the texts loaded, and each goes when its flavor changes.
  *
  * The separators are control characters. JSON text never holds them unescaped, numbers
  * never do, and the ids (free text) are written with json_quote, which escapes them; the
  * large text comes last in its row, so a row is cut at its first separators only.
  */
+import { isAscii } from 'node:buffer';
 import type Database from 'better-sqlite3';
-import type { StoredEvent, StoredFlavor } from './store.js';
+import type { Row } from './rows.js';
+import type { StoredFlavor } from './store.js';
 
 /** Rows per chunk: its joined texts (~1 MB) are well past V8's large-object threshold. */
 const CHUNK = 2000;
@@ -25,7 +33,20 @@ const COL = '\u001f';
 
 export interface LoadStatements {
   flavors: Database.Statement;
-  events: Database.Statement;
+  lastSeq: Database.Statement;
+  firstSeq: Database.Statement;
+  epoch: Database.Statement;
+  openTransactions: Database.Statement;
+}
+
+/** What a snapshot holds besides the flavors (plain data: it crosses from the writer thread). */
+export interface SnapshotHead {
+  lastSeq: number;
+  /** The oldest retained event's seq, lastSeq + 1 when none is. */
+  firstSeq: number;
+  epoch: string;
+  /** Rows of the transactions still reserved. */
+  openTransactions: Row[];
 }
 
 /** `a || char(31) || b || …`: one row's columns as one text. */
@@ -34,8 +55,6 @@ const joined = (cols: string[]): string => cols.join(' || char(31) || ');
 export function prepareLoad(db: Database.Database): LoadStatements {
   // status = 'live' AND rowid > ?: one range of the flavors_status index, in rowid order.
   const live = `FROM flavors WHERE status = 'live' AND rowid > ? ORDER BY rowid LIMIT ${CHUNK}`;
-  const retained = `FROM events WHERE seq > ? ORDER BY seq LIMIT ${CHUNK}`;
-  // json_quote(NULL) is 'null'; a missing prev is an empty text (a JSON text never is).
   const flavorRow = joined([
     'k',
     'expires_at',
@@ -45,93 +64,79 @@ export function prepareLoad(db: Database.Database): LoadStatements {
     'json_quote(provider_id)',
     'json',
   ]);
-  const eventRow = joined([
-    'seq',
-    'at',
-    'json_quote(flavor_id)',
-    'json_quote(buyer_id)',
-    "ifnull(prev, '')",
-    'wire',
-  ]);
   return {
+    // The chunk's largest key, whatever order SQLite joins its rows in: the next starts after it.
     flavors: db
-      .prepare(`SELECT group_concat(${flavorRow}, char(30)) FROM (SELECT rowid AS k, * ${live})`)
-      .pluck(),
-    events: db
-      .prepare(`SELECT group_concat(${eventRow}, char(30)) FROM (SELECT * ${retained})`)
-      .pluck(),
+      .prepare(
+        `SELECT max(k), CAST(group_concat(${flavorRow}, char(30)) AS BLOB) FROM (SELECT rowid AS k, * ${live})`,
+      )
+      .raw(),
+    lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`).pluck(),
+    // min() alone on the rowid: one step down the table's tree, not a scan.
+    firstSeq: db.prepare(`SELECT min(seq) FROM events`).pluck(),
+    epoch: db.prepare(`SELECT value FROM meta_text WHERE key = 'epoch'`).pluck(),
+    openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
   };
 }
 
-/** Live flavors and retained events (ascending seq), as of one snapshot. */
-export function loadRows(
+/**
+ * Reads one snapshot: hands over each chunk of live flavors as it is read (its bytes, and
+ * whether they are all ASCII), and returns the rest.
+ */
+export function readSnapshot(
   db: Database.Database,
   s: LoadStatements,
-): { flavors: StoredFlavor[]; events: StoredEvent[] } {
-  return db.transaction(() => {
-    const flavors: StoredFlavor[] = [];
-    chunks(s.flavors, 6, (c, json) => {
-      flavors.push({
-        flavorId: unquote(c[4] as string),
-        providerId: unquote(c[5] as string),
-        status: 'live',
-        json,
-        expiresAt: Number(c[1]),
-        autoRenew: c[2] === '1',
-        ttlSeconds: Number(c[3]),
-      });
-    });
-    const events: StoredEvent[] = [];
-    chunks(s.events, 5, (c, wire) => {
-      const e: StoredEvent = {
-        seq: Number(c[0]),
-        at: Number(c[1]),
-        flavorId: unquote(c[2] as string),
-        wire,
-      };
-      if (c[4] !== '') e.prev = c[4] as string;
-      if (c[3] !== 'null') e.buyerId = unquote(c[3] as string);
-      events.push(e);
-    });
-    // group_concat joins in the subquery's order in practice, not by contract (its ORDER BY
-    // would sort every text again): the history must be in seq order, so check it.
-    if (events.some((e, i) => i > 0 && (events[i - 1] as StoredEvent).seq > e.seq)) {
-      events.sort((a, b) => a.seq - b.seq);
+  chunk: (bytes: Buffer, ascii: boolean) => void,
+): SnapshotHead {
+  return db.transaction((): SnapshotHead => {
+    const lastSeq = Number(s.lastSeq.get());
+    const first = s.firstSeq.get() as number | bigint | null;
+    for (let after = 0; ;) {
+      const [key, bytes] = s.flavors.get(after) as [number | null, Buffer | null];
+      if (key === null || bytes === null) break;
+      chunk(bytes, isAscii(bytes));
+      after = Number(key);
     }
-    return { flavors, events };
+    return {
+      lastSeq,
+      firstSeq: first === null ? lastSeq + 1 : Number(first),
+      epoch: s.epoch.get() as string,
+      openTransactions: s.openTransactions.all() as Row[],
+    };
   })();
 }
 
 /**
- * Calls `row` with each row's first `n` columns (the first its key) and its last one (the
- * large text). `cols` is reused from row to row.
+ * Cuts a chunk into its flavors and hands each to `each`. An ASCII chunk is decoded as
+ * Latin-1: the same text, made by a plain copy.
  */
-function chunks(
-  statement: Database.Statement,
-  n: number,
-  row: (cols: string[], text: string) => void,
+export function cutFlavors(
+  bytes: Buffer,
+  ascii: boolean,
+  each: (flavor: StoredFlavor) => void,
 ): void {
-  const cols: string[] = new Array<string>(n);
-  for (let after = 0; ;) {
-    const joinedRows = statement.get(after) as string | null;
-    if (joinedRows === null) return;
-    let key = after;
-    for (let start = 0; start < joinedRows.length;) {
-      let end = joinedRows.indexOf(ROWS, start);
-      if (end === -1) end = joinedRows.length;
-      let at = start;
-      for (let i = 0; i < n; i++) {
-        const cut = joinedRows.indexOf(COL, at);
-        if (cut === -1 || cut > end) throw new Error(`store row after key ${after} is malformed`);
-        cols[i] = joinedRows.slice(at, cut);
-        at = cut + 1;
-      }
-      // The next chunk starts after this one's largest key, whatever order SQLite joined in.
-      key = Math.max(key, Number(cols[0]));
-      row(cols, joinedRows.slice(at, end));
-      start = end + 1;
+  const text = bytes.toString(ascii ? 'latin1' : 'utf8');
+  const cols: string[] = new Array<string>(6);
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf(ROWS, start);
+    if (end === -1) end = text.length;
+    let at = start;
+    for (let i = 0; i < 6; i++) {
+      const cut = text.indexOf(COL, at);
+      if (cut === -1 || cut > end) throw new Error(`store row ${cols[0] ?? ''} is malformed`);
+      cols[i] = text.slice(at, cut);
+      at = cut + 1;
     }
-    after = key;
+    each({
+      flavorId: unquote(cols[4] as string),
+      providerId: unquote(cols[5] as string),
+      status: 'live',
+      json: text.slice(at, end),
+      expiresAt: Number(cols[1]),
+      autoRenew: cols[2] === '1',
+      ttlSeconds: Number(cols[3]),
+    });
+    start = end + 1;
   }
 }
 

@@ -34,7 +34,15 @@ import type {
   Target,
   Wakeups,
 } from './shared-store.js';
-import type { Loaded, StoredContract, StoredEvent, StoredKey, StoreObserver } from './store.js';
+import type {
+  EventTime,
+  Loaded,
+  StoredContract,
+  StoredEvent,
+  StoredFlavor,
+  StoredKey,
+  StoreObserver,
+} from './store.js';
 
 export interface PostgresOptions {
   clock: Clock;
@@ -129,8 +137,8 @@ export class PostgresStore implements SharedStore {
     return this.up && !this.closed;
   }
 
-  async load(): Promise<Loaded> {
-    return this.withClient(async (c) => {
+  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
+    const { rows, loaded } = await this.withClient(async (c) => {
       // One snapshot: the flavors as of exactly the last seq, so the feed goes on from there.
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       try {
@@ -138,22 +146,28 @@ export class PostgresStore implements SharedStore {
         const open = await c.query(
           `SELECT * FROM transactions WHERE status = 'reserved' ORDER BY transaction_id`,
         );
-        const events = await c.query('SELECT * FROM events ORDER BY seq');
+        const first = await c.query('SELECT min(seq) AS seq FROM events');
         const seq = await c.query('SELECT last_seq FROM seq_counter');
         const epoch = await c.query(`SELECT value FROM meta WHERE key = 'epoch'`);
         await c.query('COMMIT');
-        return {
-          flavors: flavors.rows.map(toFlavor),
+        const loaded: Loaded = {
           openTransactions: open.rows.map(toTransaction),
-          events: events.rows.map(toEvent),
+          firstSeq:
+            first.rows[0].seq === null
+              ? Number(seq.rows[0].last_seq) + 1
+              : Number(first.rows[0].seq),
           lastSeq: Number(seq.rows[0].last_seq),
           epoch: String(epoch.rows[0].value),
         };
+        return { rows: flavors.rows as Row[], loaded };
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       }
     });
+    // Outside the connection: the consumer's own failure is not the store's.
+    for (const row of rows) each(toFlavor(row));
+    return loaded;
   }
 
   async atomically<T>(
@@ -310,6 +324,14 @@ export class PostgresStore implements SharedStore {
       limit,
     ]);
     return r.rows.map(toEvent);
+  }
+
+  async eventTimes(after: number, limit: number): Promise<EventTime[]> {
+    const r = await this.query('SELECT seq, at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [
+      after,
+      limit,
+    ]);
+    return r.rows.map((row: Row) => ({ seq: Number(row.seq), at: Number(row.at) }));
   }
 
   async collectSettled(): Promise<StoredWaiter[]> {

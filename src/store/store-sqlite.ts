@@ -5,8 +5,9 @@
  * batches that reach it while it is writing share its next transaction and fsync (group
  * commit), yet each change stays all-or-nothing on its own (sqlite-writes.ts); the event loop
  * never waits for the disk. Reads use a connection of their own on the main thread and see
- * every commit that has resolved. A ':memory:' database cannot be shared between
- * threads, so it is written inline.
+ * every commit that has resolved. A start's snapshot is read by the writer thread too, and
+ * handed over a chunk at a time (sqlite-load.ts). A ':memory:' database cannot be shared
+ * between threads, so it is written and loaded inline.
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,15 +15,18 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { loadRows, prepareLoad } from './sqlite-load.js';
+import { cutFlavors, prepareLoad, readSnapshot, type SnapshotHead } from './sqlite-load.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
-import { toContract, toTransaction, type Row } from './rows.js';
+import { toContract, toEvent, toTransaction, type Row } from './rows.js';
 import type {
   Change,
+  EventTime,
   Loaded,
   Store,
   StoredContract,
+  StoredEvent,
+  StoredFlavor,
   StoredKey,
   StoredTransaction,
   StoreObserver,
@@ -35,13 +39,28 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** The writer thread's answer to one batch; a transaction's first answer carries its timing. */
+/**
+ * The writer thread's answer to one batch (a transaction's first answer carries its timing), or
+ * a part of a load's answer: its chunks of flavors, then the rest of the snapshot or an error.
+ */
 interface WriterReply {
   id?: number;
   outcomes?: Outcome[];
   error?: string;
   seconds?: number;
   size?: number;
+  chunk?: ArrayBuffer;
+  ascii?: boolean;
+  loaded?: SnapshotHead;
+  loadError?: string;
+}
+
+/** A load the writer thread is answering; the first error met cutting its chunks, if any. */
+interface PendingLoad {
+  each: (flavor: StoredFlavor) => void;
+  resolve: (head: SnapshotHead) => void;
+  reject: (err: unknown) => void;
+  failed?: unknown;
 }
 
 /** Batches with the writer at once: one being written and the next one. */
@@ -72,6 +91,9 @@ export class SqliteStore implements Store {
   private closed = false;
   private batchId = 0;
   private drained: (() => void) | undefined;
+  /** Loads sent to the writer thread, answered in order. */
+  private readonly loads: PendingLoad[] = [];
+  private loadsDone: (() => void) | undefined;
   private readonly stmt;
   private readonly observer: StoreObserver | undefined;
 
@@ -92,9 +114,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.stmt = {
       load: prepareLoad(db),
-      openTransactions: db.prepare(`SELECT * FROM transactions WHERE status = 'reserved'`),
-      lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
-      epoch: db.prepare(`SELECT value FROM meta_text WHERE key = 'epoch'`),
+      eventsAfter: db.prepare(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
+      eventTimes: db.prepare(`SELECT seq, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
       transaction: db.prepare(`SELECT * FROM transactions WHERE transaction_id = ?`),
       contract: db.prepare(`SELECT * FROM contracts WHERE contract_id = ?`),
       contractByTx: db.prepare(`SELECT * FROM contracts WHERE transaction_id = ?`),
@@ -130,15 +151,66 @@ export class SqliteStore implements Store {
     }
   }
 
-  async load(): Promise<Loaded> {
-    const { flavors, events } = loadRows(this.db, this.stmt.load);
+  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
+    if (this.closed) throw new Error('store is closed');
+    const head = this.worker
+      ? await this.loadThroughWriter(this.worker, each)
+      : readSnapshot(this.db, this.stmt.load, (bytes, ascii) => cutFlavors(bytes, ascii, each));
     return {
-      flavors,
-      openTransactions: (this.stmt.openTransactions.all() as Row[]).map(toTransaction),
-      events,
-      lastSeq: Number((this.stmt.lastSeq.get() as Row).value),
-      epoch: (this.stmt.epoch.get() as Row).value as string,
+      openTransactions: head.openTransactions.map(toTransaction),
+      firstSeq: head.firstSeq,
+      lastSeq: head.lastSeq,
+      epoch: head.epoch,
     };
+  }
+
+  /** The writer thread reads the snapshot; its chunks are cut here as they come. */
+  private loadThroughWriter(
+    worker: Worker,
+    each: (flavor: StoredFlavor) => void,
+  ): Promise<SnapshotHead> {
+    return new Promise<SnapshotHead>((resolve, reject) => {
+      this.loads.push({ each, resolve, reject });
+      worker.ref();
+      worker.postMessage({ load: true });
+    });
+  }
+
+  private loadReply(m: WriterReply): void {
+    const load = this.loads[0];
+    if (!load) return;
+    if (m.chunk !== undefined) {
+      if (load.failed !== undefined) return;
+      try {
+        cutFlavors(Buffer.from(m.chunk), m.ascii === true, load.each);
+      } catch (err) {
+        // The rest of the load's chunks are read and dropped; it fails once they end.
+        load.failed = err;
+      }
+      return;
+    }
+    this.loads.shift();
+    this.idle();
+    if (m.loadError !== undefined) load.reject(new Error(m.loadError));
+    else if (load.failed !== undefined) load.reject(load.failed);
+    else load.resolve(m.loaded as SnapshotHead);
+    if (this.loads.length === 0) this.loadsDone?.();
+  }
+
+  /** An idle writer does not keep the process alive. */
+  private idle(): void {
+    if (this.inFlight.size === 0 && this.loads.length === 0) this.worker?.unref();
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    return (this.stmt.eventsAfter.all(after, limit) as Row[]).map(toEvent);
+  }
+
+  async eventTimes(after: number, limit: number): Promise<EventTime[]> {
+    return (this.stmt.eventTimes.all(after, limit) as number[][]).map(([seq, at]) => ({
+      seq: Number(seq),
+      at: Number(at),
+    }));
   }
 
   commit(change: Change): Promise<void> {
@@ -195,13 +267,17 @@ export class SqliteStore implements Store {
   }
 
   private settle(m: WriterReply): void {
+    if (m.chunk !== undefined || m.loaded !== undefined || m.loadError !== undefined) {
+      this.loadReply(m);
+      return;
+    }
     const batch = m.id === undefined ? undefined : this.inFlight.get(m.id);
     if (!batch) return;
     if (m.seconds !== undefined) this.observe(m.seconds, m.size ?? batch.length);
     this.inFlight.delete(m.id as number);
     if (m.error !== undefined) for (const p of batch) p.reject(new Error(m.error));
     else resolveAll(batch, m.outcomes ?? []);
-    if (this.inFlight.size === 0) this.worker?.unref();
+    this.idle();
     this.flush();
     this.maybeDrained();
   }
@@ -210,6 +286,8 @@ export class SqliteStore implements Store {
     for (const p of [...[...this.inFlight.values()].flat(), ...this.queue]) p.reject(err);
     this.inFlight.clear();
     this.queue = [];
+    for (const load of this.loads.splice(0)) load.reject(err);
+    this.loadsDone?.();
     this.maybeDrained();
   }
 
@@ -268,6 +346,7 @@ export class SqliteStore implements Store {
       this.flush();
       await done;
     }
+    if (this.loads.length > 0) await new Promise<void>((r) => (this.loadsDone = r));
     if (this.worker) {
       const worker = this.worker;
       worker.ref();

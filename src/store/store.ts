@@ -18,8 +18,9 @@
  *   a client only after that, so no acknowledged contract is ever lost.
  * - Ordered: commits take effect, and their promises resolve, in call order. Several
  *   commits may share one physical transaction (group commit) without breaking either.
- * - Events: `seq` values are assigned by the caller, strictly growing; the store keeps them
- *   with the change that made them and `load()` returns the retained ones in seq order.
+ * - Events: `seq` values are assigned by the caller, strictly growing (and consecutive: the
+ *   journal counts them one by one); the store keeps them with the change that made them,
+ *   and `eventsAfter` reads the retained ones in seq order.
  * - A commit that fails rejects; the caller treats that as fatal (fail-stop), because its
  *   in-memory state has moved ahead of what is stored.
  */
@@ -94,6 +95,12 @@ export interface StoredEvent {
   buyerId?: string;
 }
 
+/** An event's position and age: what the history's bound reads, without its texts. */
+export interface EventTime {
+  seq: number;
+  at: number;
+}
+
 export interface Change {
   flavors?: StoredFlavor[];
   transactions?: StoredTransaction[];
@@ -104,12 +111,14 @@ export interface Change {
 }
 
 export interface Loaded {
-  /** Flavors with status live. */
-  flavors: StoredFlavor[];
   /** Transactions with status reserved (live holds, possibly past their TTP). */
   openTransactions: StoredTransaction[];
-  /** Retained events, ascending seq. */
-  events: StoredEvent[];
+  /**
+   * The oldest retained event's seq, lastSeq + 1 when none is retained. The retained events
+   * themselves stay in the store (`eventsAfter`, `eventTimes`): a start does not read them,
+   * only a resume that reaches back to them does.
+   */
+  firstSeq: number;
   /** The highest seq ever committed (0 for a new store), even if its event was pruned. */
   lastSeq: number;
   /** Names this store's event history (§8 `epoch`): made with the store, never changed. */
@@ -134,8 +143,16 @@ export type StoreKind = 'sqlite' | 'postgres';
 
 export interface StoreBase {
   readonly kind: StoreKind;
-  /** Live flavors, open holds, the retained events and the history's position and epoch. */
-  load(): Promise<Loaded>;
+  /**
+   * Open holds and the retained history's range and epoch; every live flavor is handed to
+   * `each` as it is read, in the same snapshot, rather than collected (a start on 100,000
+   * flavors then keeps only what the catalog makes of them).
+   */
+  load(each: (flavor: StoredFlavor) => void): Promise<Loaded>;
+  /** Retained events with seq > after, ascending, at most `limit`. */
+  eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
+  /** The seq and time of retained events with seq > after, ascending, at most `limit`. */
+  eventTimes(after: number, limit: number): Promise<EventTime[]>;
   /** Whether the backend can be reached now (a local file always can). */
   healthy(): boolean;
   transaction(id: string): Promise<StoredTransaction | undefined>;

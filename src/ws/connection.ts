@@ -32,6 +32,11 @@ export class Connection implements Subscriber {
   closedWith: number | undefined;
   /** Closes the connection when its JWT expires. */
   expiry: TimerHandle | undefined;
+  /**
+   * Set while a resume of this connection reads the store: the frames that came meanwhile,
+   * answered in order once it is done (WsHub.onMessage).
+   */
+  waiting: Array<{ data: Buffer; isBinary: boolean }> | undefined;
   private closing = false;
   private killTimer: NodeJS.Timeout | undefined;
 

@@ -193,6 +193,12 @@ export class WsHub {
 
   /** @internal for the shared socket listeners */
   onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    // A resume reading the store holds the connection's later frames, so they are answered in
+    // the order they came (an UNSUBSCRIBE never overtakes the SUBSCRIBE it names).
+    if (conn.waiting) {
+      conn.waiting.push({ data, isBinary });
+      return;
+    }
     let msg: unknown;
     try {
       if (isBinary) throw new Error('binary');
@@ -211,7 +217,7 @@ export class WsHub {
       this.error(conn, id, 'INVALID_REQUEST', `Unknown or malformed message: ${where}`);
       return;
     }
-    try {
+    this.answering(conn, id, () => {
       switch (msg.type) {
         case 'SUBSCRIBE_FLAVOR':
           this.subscribe(conn, msg);
@@ -223,6 +229,13 @@ export class WsHub {
           conn.send(JSON.stringify({ type: 'PONG', ...(id !== undefined ? { id } : {}) }));
           break;
       }
+    });
+  }
+
+  /** Runs a request's handling; a failure is answered as an ERROR to its id. */
+  private answering(conn: Connection, id: string | undefined, handle: () => void): void {
+    try {
+      handle();
     } catch (err) {
       if (err instanceof HubError) this.error(conn, id, err.code, err.message);
       else this.error(conn, id, 'INTERNAL', 'Internal error');
@@ -244,29 +257,60 @@ export class WsHub {
       );
     }
     const selector = msg.selector ? parseJsonSelector(msg.selector) : undefined;
-    const { catalog, bus } = this.market;
+    const { bus } = this.market;
     // A position counts only in the history it was read from: another epoch is never recovered.
-    const resumable =
-      msg.since !== undefined &&
-      (msg.epoch === undefined || msg.epoch === bus.epoch) &&
-      bus.reaches(msg.since);
-    const backlog: DomainEvent[] = [];
-    if (resumable) {
-      for (const e of bus.replay(msg.since as number)) {
-        if (
-          hasFlavor
-            ? e.flavorId === msg.flavorId && e.kind !== 'confirmed'
-            : selectorHears(selector as Selector, e)
-        ) {
-          backlog.push(e);
+    if (msg.since === undefined || (msg.epoch !== undefined && msg.epoch !== bus.epoch)) {
+      this.subscribed(conn, msg, selector, undefined);
+      return;
+    }
+    const keep = hasFlavor
+      ? (e: DomainEvent) => e.flavorId === msg.flavorId && e.kind !== 'confirmed'
+      : (e: DomainEvent) => selectorHears(selector as Selector, e);
+    let answered = false;
+    bus.resume(msg.since, keep, (backlog) => {
+      answered = true;
+      // The bus's callback must not throw: a refusal is answered here.
+      if (!conn.waiting) {
+        this.answering(conn, msg.id, () => this.subscribed(conn, msg, selector, backlog));
+        return;
+      }
+      // Answered in a later turn (the store was read): then the frames held meanwhile.
+      const held = conn.waiting;
+      conn.waiting = undefined;
+      if (!conn.open) return;
+      this.answering(conn, msg.id, () => this.subscribed(conn, msg, selector, backlog));
+      for (let i = 0; i < held.length; i++) {
+        const frame = held[i] as { data: Buffer; isBinary: boolean };
+        this.onMessage(conn, frame.data, frame.isBinary);
+        // Another resume started reading: it holds the rest after its own.
+        if (conn.waiting) {
+          (conn.waiting as typeof held).unshift(...held.slice(i + 1));
+          return;
         }
       }
-    }
+    });
+    if (!answered) conn.waiting = [];
+  }
+
+  /**
+   * Answers a SUBSCRIBE_FLAVOR: SUBSCRIBED, then the events owed since `since` (`backlog`,
+   * undefined when there is no resume or it cannot be recovered: then a snapshot). Runs in the
+   * turn the backlog was taken, so the subscription hears every later event exactly once.
+   */
+  private subscribed(
+    conn: Connection,
+    msg: SubscribeFlavorMessage,
+    selector: Selector | undefined,
+    backlog: DomainEvent[] | undefined,
+  ): void {
+    const hasFlavor = msg.flavorId !== undefined;
+    const { catalog, bus } = this.market;
+    const resumable = backlog !== undefined;
     // One lookup: the snapshot, the shared id string and whether the subscription outlives this frame.
     const entry = hasFlavor ? catalog.get(msg.flavorId as string) : undefined;
     let flavors: string[] = [];
     if (hasFlavor) {
-      if (!entry && backlog.length === 0) {
+      if (!entry && !backlog?.length) {
         throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${msg.flavorId} on offer`);
       }
       if (!resumable && entry) flavors = [entry.json];
@@ -289,7 +333,7 @@ export class WsHub {
     };
     const text = JSON.stringify(head);
     conn.send(`${text.slice(0, -1)},"flavors":[${flavors.join(',')}]}`);
-    for (const e of backlog) conn.send(e.wire);
+    if (backlog) for (const e of backlog) conn.send(e.wire);
     // A flavor whose withdrawal was just replayed has nothing more to say.
     if (hasFlavor && !entry) this.index.remove(conn, subId);
   }

@@ -369,6 +369,61 @@ describe('resume with since', () => {
     expect((await again.next((m) => m.type === 'SUBSCRIBED')).recovered).toBe(true);
     expect((await again.next((m) => m.type === 'REFRESH_FLAVOR')).flavorId).toBe(f.flavorId);
   });
+  it('after a restart, resumes from the history the store kept: pages of it, then what was published meanwhile, once each; later frames wait their turn', async () => {
+    const h = await hub();
+    const f = await publish(h);
+    const c = await client(h);
+    c.send({ type: 'SUBSCRIBE_FLAVOR', selector: {} });
+    const since = (await c.next((m) => m.type === 'SUBSCRIBED')).seq as number;
+    const provider = {
+      role: 'provider' as const,
+      identity: { Domain: 'a.test', NodeID: 'prov-a', IP: '10.0.0.1' },
+    };
+    const refresh = (market: typeof h.app.market, i: number) =>
+      market.offers.refresh(provider, f.flavorId, {
+        price: { amount: `${i}.00`, currency: 'EUR', period: 'hour' },
+      });
+    // More than a page of the store's history (a resume reads 1,000 events per turn).
+    const N = 2100;
+    await Promise.all(Array.from({ length: N }, (_, i) => refresh(h.app.market, i + 1)));
+    c.close();
+    await h.app.close();
+
+    const h2 = await hub({ dbPath: h.dbPath });
+    const last = h2.app.market.bus.lastSeq;
+    expect(last).toBe(since + N);
+    const again = await client(h2);
+    // Sent together: the PING is answered after the resume, whichever turn that ends in.
+    again.send({ type: 'SUBSCRIBE_FLAVOR', id: 's', selector: {}, since });
+    again.send({ type: 'PING', id: 'p' });
+    // Published while the resume may still be reading the store.
+    const live = refresh(h2.app.market, N + 1);
+    await again.next((m) => m.type === 'PONG');
+    await live;
+    await again.next((m) => m.type === 'REFRESH_FLAVOR' && m.seq === last + 1);
+    const types = again.messages.map((m) => m.type);
+    expect(types[0]).toBe('SUBSCRIBED');
+    expect(again.messages[0].recovered).toBe(true);
+    expect(types.indexOf('PONG')).toBeGreaterThanOrEqual(N + 1);
+    const seqs = again.messages.filter((m) => m.type === 'REFRESH_FLAVOR').map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: N + 1 }, (_, i) => since + 1 + i));
+    expect(
+      again.messages.filter((m) => m.type === 'REFRESH_FLAVOR').at(-1).Flavor.price.amount,
+    ).toBe(`${N + 1}.00`);
+
+    // An UNSUBSCRIBE sent right behind a resume that reads the store ends that subscription.
+    const brief = await client(h2);
+    brief.send({ type: 'SUBSCRIBE_FLAVOR', selector: {}, since });
+    brief.send({ type: 'UNSUBSCRIBE_FLAVOR', id: 'u', selector: {} });
+    await brief.next((m) => m.type === 'UNSUBSCRIBED');
+    expect(brief.messages[0]).toMatchObject({ type: 'SUBSCRIBED', recovered: true });
+    expect(brief.messages.filter((m) => m.type === 'REFRESH_FLAVOR')).toHaveLength(N + 1);
+    await refresh(h2.app.market, N + 2);
+    brief.send({ type: 'PING', id: 'after' });
+    await brief.next((m) => m.type === 'PONG');
+    expect(brief.messages.filter((m) => m.type === 'REFRESH_FLAVOR')).toHaveLength(N + 1);
+  });
+
   it('names its history with an epoch: kept across a restart, new with a new store, never recovered across', async () => {
     const h = await hub();
     const f = await publish(h);

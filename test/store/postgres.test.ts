@@ -10,7 +10,7 @@ import type { SharedChange } from '../../src/store/shared-store.js';
 import { PostgresStore } from '../../src/store/store-postgres.js';
 import type { Change, StoredFlavor } from '../../src/store/store.js';
 import { withPostgres } from '../helpers/postgres.js';
-import { storeSuite } from './store-suite.js';
+import { loadAll, storeSuite } from './store-suite.js';
 
 const pg = withPostgres();
 
@@ -135,7 +135,7 @@ describe('PostgreSQL shared store', () => {
         throw new HubError('FLAVOR_NOT_FOUND');
       }),
     ).rejects.toMatchObject({ code: 'FLAVOR_NOT_FOUND' });
-    expect((await store.load()).flavors).toEqual([]);
+    expect((await loadAll(store)).flavors).toEqual([]);
     await store.close();
   });
 

@@ -6,8 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type {
   Change,
+  Loaded,
   StoreBase,
   StoredContract,
+  StoredEvent,
   StoredFlavor,
   StoredKey,
   StoredTransaction,
@@ -54,12 +56,27 @@ const contract = (id: string, txId: string, at = 5): StoredContract => ({
   json: JSON.stringify({ ContractID: id }),
 });
 
+/** What a load gives, its live flavors collected. */
+export async function loadAll(store: StoreBase): Promise<Loaded & { flavors: StoredFlavor[] }> {
+  const flavors: StoredFlavor[] = [];
+  const loaded = await store.load((f) => flavors.push(f));
+  return { ...loaded, flavors };
+}
+
+/** Every retained event, read the way a resume reads them: from the loaded range's start. */
+async function retained(store: StoreBase): Promise<StoredEvent[]> {
+  const { firstSeq } = await loadAll(store);
+  return store.eventsAfter(firstSeq - 1, 1_000_000);
+}
+
 export function storeSuite(name: string, factory: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
     it('starts empty', async () => {
       const { store } = await factory.create();
-      const loaded = await store.load();
-      expect(loaded).toMatchObject({ flavors: [], openTransactions: [], events: [], lastSeq: 0 });
+      const loaded = await loadAll(store);
+      expect(loaded).toMatchObject({ flavors: [], openTransactions: [], firstSeq: 1, lastSeq: 0 });
+      expect(await store.eventsAfter(0, 10)).toEqual([]);
+      expect(await store.eventTimes(0, 10)).toEqual([]);
       expect(loaded.epoch).toMatch(/^[0-9a-f]{16}$/);
       await store.close();
     });
@@ -72,18 +89,19 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         contracts: [contract('c1', 't2')],
         events: [{ seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' }],
       });
-      const epoch = (await store.load()).epoch;
+      const epoch = (await loadAll(store)).epoch;
       await store.close();
       const { store: again } = await reopen();
-      const loaded = await again.load();
+      const loaded = await loadAll(again);
       expect(loaded.epoch).toBe(epoch);
       expect(loaded.flavors.map((f) => f.flavorId)).toEqual(['f1']);
       expect(loaded.flavors[0]).toEqual(flavor('f1'));
       expect(loaded.openTransactions.map((t) => t.transactionId)).toEqual(['t1']);
-      expect(loaded.events).toEqual([
+      expect(loaded.firstSeq).toBe(1);
+      expect(loaded.lastSeq).toBe(1);
+      expect(await again.eventsAfter(0, 10)).toEqual([
         { seq: 1, at: 10, flavorId: 'f1', wire: '{"type":"FLAVOR_ADDED"}' },
       ]);
-      expect(loaded.lastSeq).toBe(1);
       expect(await again.transaction('t2')).toEqual(tx('t2', 'purchased'));
       expect(await again.contract('c1')).toEqual(contract('c1', 't2'));
       expect(await again.contractByTransaction('t2')).toEqual(contract('c1', 't2'));
@@ -100,7 +118,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         flavors: [flavor('f1', 'withdrawn')],
         transactions: [tx('t1', 'expired')],
       });
-      const loaded = await store.load();
+      const loaded = await loadAll(store);
       expect(loaded.flavors).toEqual([]);
       expect(loaded.openTransactions).toEqual([]);
       expect((await store.transaction('t1'))?.status).toBe('expired');
@@ -116,7 +134,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const ok2: Change = { flavors: [flavor('c')] };
       const results = await Promise.allSettled([write(ok1), write(bad), write(ok2)]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      const loaded = await store.load();
+      const loaded = await loadAll(store);
       expect(loaded.flavors.map((f) => f.flavorId).sort()).toEqual(['a', 'c']);
       expect(await store.contract('c2')).toBeUndefined();
       await store.close();
@@ -134,7 +152,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           ),
         );
         expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
-        expect((await store.load()).events.map((e) => e.seq)).toEqual(
+        expect((await retained(store)).map((e) => e.seq)).toEqual(
           Array.from({ length: 50 }, (_, i) => i + 1),
         );
         await store.close();
@@ -164,12 +182,55 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         ...(i % 2 === 0 ? { prev: text(i * 7) } : { buyerId: id('b', i) }),
       }));
       await write({ flavors, events });
-      const loaded = await store.load();
+      const loaded = await loadAll(store);
       const byId = (a: StoredFlavor, b: StoredFlavor) => a.flavorId.localeCompare(b.flavorId);
       expect([...loaded.flavors].sort(byId)).toEqual(
         flavors.filter((f) => f.status === 'live').sort(byId),
       );
-      expect(loaded.events).toEqual(events);
+      expect(loaded).toMatchObject({ firstSeq: 1, lastSeq: n });
+      expect(await retained(store)).toEqual(events);
+      await store.close();
+    });
+
+    it('rejects a load whose consumer throws, and loads again after it', async () => {
+      const { store, write } = await factory.create();
+      // More than one chunk, so a backend that streams them meets the throw midway.
+      const flavors = Array.from({ length: 4100 }, (_, i) => flavor(`f${i}`));
+      await write({ flavors });
+      let seen = 0;
+      await expect(
+        store.load(() => {
+          if (++seen === 2500) throw new Error('consumer failed');
+        }),
+      ).rejects.toThrow('consumer failed');
+      expect((await loadAll(store)).flavors).toHaveLength(4100);
+      await store.close();
+    });
+
+    it('reads the retained history after a seq, a page at a time, and its times alone', async () => {
+      const { store, write } = await factory.create();
+      const events = Array.from({ length: 30 }, (_, i) => ({
+        seq: i + 1,
+        at: 1000 + i,
+        flavorId: `f${i % 4}`,
+        wire: JSON.stringify({ i }),
+        ...(i % 3 === 0 ? { prev: '{"p":1}' } : {}),
+      }));
+      await write({ events });
+      expect(await store.eventsAfter(10, 5)).toEqual(events.slice(10, 15));
+      expect(await store.eventsAfter(28, 5)).toEqual(events.slice(28));
+      expect(await store.eventsAfter(30, 5)).toEqual([]);
+      expect(await store.eventTimes(0, 3)).toEqual([
+        { seq: 1, at: 1000 },
+        { seq: 2, at: 1001 },
+        { seq: 3, at: 1002 },
+      ]);
+      expect((await store.eventTimes(25, 100)).map((t) => t.seq)).toEqual([26, 27, 28, 29, 30]);
+      // A prune moves the loaded range's start; what is left reads the same.
+      await write({ pruneEventsThrough: 12 });
+      expect(await loadAll(store)).toMatchObject({ firstSeq: 13, lastSeq: 30 });
+      expect(await store.eventsAfter(0, 2)).toEqual(events.slice(12, 14));
+      expect((await store.eventTimes(0, 1))[0]).toEqual({ seq: 13, at: 1012 });
       await store.close();
     });
 
@@ -188,9 +249,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await write({ pruneEventsThrough: 3 });
       await store.close();
       const { store: again } = await reopen();
-      const loaded = await again.load();
-      expect(loaded.events).toEqual([]);
-      expect(loaded.lastSeq).toBe(3);
+      const loaded = await loadAll(again);
+      expect(loaded).toMatchObject({ firstSeq: 4, lastSeq: 3 });
+      expect(await again.eventsAfter(0, 10)).toEqual([]);
       await again.close();
     });
 
@@ -226,7 +287,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
       expect(await again.transaction('t2')).toEqual(tx('t2'));
       await writeAgain({ transactions: [{ ...tx('t3'), dialect: 'fluidos' }] });
-      expect((await again.load()).openTransactions).toEqual([
+      expect((await loadAll(again)).openTransactions).toEqual([
         tx('t2'),
         { ...tx('t3'), dialect: 'fluidos' },
       ]);

@@ -31,7 +31,8 @@ function journalOver(store: Store, onFatal: (err: unknown) => void = () => {}) {
   const bus = new MemoryEventBus(
     clock,
     { maxEvents: 100, maxAgeMs: 60_000 },
-    { lastSeq: 0, events: [], epoch: 'e' },
+    { lastSeq: 0, firstSeq: 1, epoch: 'e' },
+    store,
   );
   const seen: number[] = [];
   bus.listen((e) => seen.push(e.seq));

@@ -105,7 +105,13 @@ describe('retained flavor events', () => {
         clock.advance(o.ms);
       }
     }
-    const kept = [...market.bus.replay(0)];
+    const kept = await new Promise<DomainEvent[]>((resolve, reject) =>
+      market.bus.resume(
+        0,
+        () => true,
+        (events) => (events ? resolve(events) : reject(new Error('not recovered'))),
+      ),
+    );
     const kinds = new Map<string, number>();
     for (const e of kept) {
       const was = live.get(e.seq) as DomainEvent;

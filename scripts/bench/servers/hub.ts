@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as AppModule from '../../../src/app.js';
 import type { Principal } from '../../../src/domain/principal.js';
+import type { StoredFlavor } from '../../../src/store/store.js';
 import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
 import { broadcastFlavor, listFlavor, poolFlavor, prng } from '../lib/catalog.js';
 import { serve } from '../lib/proc.js';
@@ -105,7 +106,9 @@ process.send?.({ type: 'ready', url });
  */
 async function saleSample() {
   const { store } = app.market;
-  const { flavors, events } = await store.load();
+  const flavors: StoredFlavor[] = [];
+  const { firstSeq } = await store.load((f) => flavors.push(f));
+  const events = await store.eventsAfter(firstSeq - 1, Number.MAX_SAFE_INTEGER);
   const live = new Map(flavors.map((f) => [f.flavorId, f]));
   const sold = [...events].reverse().find((e) => e.buyerId !== undefined && live.has(e.flavorId));
   if (!sold) throw new Error('no sale to sample yet');
