@@ -319,9 +319,11 @@ class Cluster implements PgCluster {
         await this.startOnce();
         return;
       } catch (err) {
+        // "pre-existing shared memory block (key …, ID …) is still in use": the killed
+        // server's backends have not all exited yet (seconds on a loaded machine).
         if (
-          attempt < 20 &&
-          /shared memory block is still in use|lock file .* already exists/.test(
+          attempt < 100 &&
+          /shared memory block .*is still in use|lock file .* already exists/.test(
             this.lastStartLog(),
           )
         ) {
