@@ -128,6 +128,30 @@ describe('PostgreSQL shared store', () => {
     await store.close();
   });
 
+  it('reads events past a cursor leaving out the seqs asked (the reader holds them), without prev', async () => {
+    const store = await open(await pg().createDatabase());
+    const { write } = opened(store);
+    await write({
+      events: [1, 2, 3, 4, 5].map((seq) => ({
+        seq,
+        at: seq,
+        flavorId: `f${seq}`,
+        wire: `{"n":${seq}}`,
+        ...(seq % 2 === 0 ? { prev: '{"p":1}' } : { buyerId: `b${seq}` }),
+      })),
+    });
+    const read = await store.eventsAfter(1, 1000, [2, 4]);
+    expect(read).toEqual([
+      { seq: 3, at: 3, flavorId: 'f3', wire: '{"n":3}', buyerId: 'b3' },
+      { seq: 5, at: 5, flavorId: 'f5', wire: '{"n":5}', buyerId: 'b5' },
+    ]);
+    expect((await store.eventsAfter(0, 2)).map((e) => [e.seq, e.prev])).toEqual([
+      [1, undefined],
+      [2, undefined],
+    ]);
+    await store.close();
+  });
+
   it('writes nothing when the decision throws, and passes the error on', async () => {
     const store = await open(await pg().createDatabase());
     await expect(
