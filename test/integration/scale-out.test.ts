@@ -43,6 +43,20 @@ afterAll(async () => {
 const api = apiOf;
 const publish = publishOn;
 
+/**
+ * Waits until h has the flavor in its catalog copy. The instance a change went through answers
+ * once its own copy has it; another has it within its feed's wake-up (one NOTIFY round trip, a
+ * second at worst), not necessarily by then.
+ */
+async function seenOn(h: HubProcess, flavorId: string): Promise<void> {
+  await expect
+    .poll(async () => (await api(h, 'GET', `/flavors/${flavorId}`, C(0))).status, {
+      timeout: 3000,
+      interval: 20,
+    })
+    .toBe(200);
+}
+
 describe('several instances, one market', () => {
   it('100 buyers over 3 instances sell exactly the capacity of 20 whole and 5 partitionable flavors', async () => {
     const whole = await Promise.all(
@@ -211,8 +225,7 @@ describe('several instances, one market', () => {
     const ok = await api(A, 'POST', '/flavors', P, [k8slice(), k8slice(), k8slice()]);
     expect(ok.status).toBe(201);
     expect(ok.body).toHaveLength(3);
-    for (const f of ok.body)
-      expect((await api(B, 'GET', `/flavors/${f.flavorId}`, C(0))).status).toBe(200);
+    for (const f of ok.body) await seenOn(B, f.flavorId);
     // The store's commits are measured on PostgreSQL too.
     const metrics = await request(A.url, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
@@ -221,6 +234,7 @@ describe('several instances, one market', () => {
 
   it('a refresh then a withdrawal on C reach subscribers on A and B in order, with the same seqs', async () => {
     const f = await publish(A);
+    await seenOn(B, f.flavorId);
     const subs = await Promise.all([A, B].map((h) => WsClient.open(h.wsUrl, C(30))));
     for (const s of subs) {
       s.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
