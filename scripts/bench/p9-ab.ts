@@ -2,7 +2,9 @@
  * P9's two-instance load on two builds, alternated round by round on one cluster:
  * `tsx scripts/bench/p9-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
  * its dist/ built. Prints, per build, the median sales/s and the hub processes' CPU per
- * request (both instances together) — the figures P9's "two" row reads, without the floor.
+ * request (both instances together) and PostgreSQL's, and the event table's reads per sale —
+ * the figures P9's "two" row reads, without the floor. P9_ONE=1 runs one instance instead
+ * (the same 64 connections); P9_PROFILE_DIR=<dir> writes each hub's CPU profile of the load.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,8 @@ import { spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 const profileDir = process.env.P9_PROFILE_DIR;
+/** P9_ONE=1: one instance under all 64 connections instead of two under 32 each. */
+const one = process.env.P9_ONE === '1';
 const [treeA, treeB] = process.argv.slice(2, 4) as [string, string];
 const rounds = Number(process.argv[4] ?? 4);
 const seconds = Number(process.argv[5] ?? 5);
@@ -35,6 +39,11 @@ async function hub(
 const cpuUs = async (ps: Proc[]) =>
   (await Promise.all(ps.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })))).reduce(
     (s, r) => s + r.cpu.user + r.cpu.system,
+    0,
+  );
+const sysUs = async (ps: Proc[]) =>
+  (await Promise.all(ps.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })))).reduce(
+    (s, r) => s + r.cpu.system,
     0,
   );
 
@@ -72,32 +81,32 @@ try {
   for (let i = 0; i < rounds; i++) {
     for (const tree of i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]) {
       const db = await cluster.createDatabase();
-      const [a, b] = await Promise.all([
-        hub(tree, { seed: 'pool', n: 500, pg: db }),
-        hub(tree, { seed: 'pool', n: 0, pg: db }),
-      ]);
+      const a = await hub(tree, { seed: 'pool', n: 500, pg: db });
+      const b = one ? a : await hub(tree, { seed: 'pool', n: 0, pg: db });
+      const procs = one ? [a.proc] : [a.proc, b.proc];
       const { ids } = await a.proc.ask<{ ids: string[] }>({ type: 'ids' });
       const { seq } = await a.proc.ask<{ seq: number }>({ type: 'seq' });
       while ((await b.proc.ask<{ seq: number }>({ type: 'seq' })).seq < seq) await sleep(50);
       const load = (url: string, seed: number, s: number) =>
         saleLoad({ url, flavorIds: ids, tokens, seed, seconds: s, connections: 32 });
       await Promise.all([load(a.url, 1, 1), load(b.url, 2, 1)]);
-      if (profileDir)
-        await Promise.all([a.proc, b.proc].map((p) => p.ask({ type: 'profile-start' })));
+      if (profileDir) await Promise.all(procs.map((p) => p.ask({ type: 'profile-start' })));
       await sleep(1500);
       const scans0 = await eventScans(db);
       const pg0 = postgresCpuUs(cluster);
-      const before = await cpuUs([a.proc, b.proc]);
+      const sys0 = await sysUs(procs);
+      const before = await cpuUs(procs);
       const [ra, rb] = await Promise.all([
         load(a.url, 10 + i, seconds),
         load(b.url, 50 + i, seconds),
       ]);
-      const used = (await cpuUs([a.proc, b.proc])) - before;
+      const used = (await cpuUs(procs)) - before;
+      const sys = (await sysUs(procs)) - sys0;
       const pgUsed = postgresCpuUs(cluster) - pg0;
       await sleep(1500);
       const scans = (await eventScans(db)) - scans0;
       if (profileDir) {
-        for (const p of [a.proc, b.proc]) {
+        for (const p of procs) {
           const { file } = await p.ask<{ file: string }>({ type: 'profile-stop', dir: profileDir });
           console.log(`profile ${tree}: ${file}`);
         }
@@ -109,9 +118,9 @@ try {
       list.push({ rps, us: used / total, pgUs: pgUsed / total, scans: scans / (total / 2) });
       results.set(tree, list);
       console.log(
-        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}, ${errors} errors`,
+        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}, ${errors} errors`,
       );
-      await Promise.all([a.proc.kill(), b.proc.kill()]);
+      await Promise.all(procs.map((p) => p.kill()));
       await cluster.dropDatabase(new URL(db).pathname.slice(1));
     }
   }

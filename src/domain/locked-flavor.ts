@@ -27,7 +27,6 @@ import { makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { makeContract, newTransaction, storedTx } from './holds.js';
 import { newTransactionId } from './ids.js';
 import { storedFlavor } from './offers.js';
-import type { OwnEvent } from './shared-feed.js';
 import type { LockedFlavor } from '../store/shared-store.js';
 
 interface LiveHold {
@@ -49,7 +48,6 @@ export class LockedLine {
   private pending: Pending[] = [];
   private readonly change: SharedChange = {};
   private readonly drafts: EventDraft[] = [];
-  private stamped: OwnEvent[] = [];
   /** Transactions this pass ended because their TTP had run out. */
   readonly expired = new Set<string>();
 
@@ -275,25 +273,10 @@ export class LockedLine {
       const at = this.now;
       this.change.events = {
         count: drafts.length,
-        make: (first) => {
-          const made = drafts.map((d, i) => stamp(d, first + i, at));
-          this.stamped = made.map(({ event }, i) => ({
-            event,
-            offer: offerAfter(drafts[i] as EventDraft),
-          }));
-          return made.map((m) => m.record);
-        },
+        make: (first) => drafts.map((d, i) => stamp(d, first + i, at).record),
       };
     }
     return { change: this.change, result };
-  }
-
-  /**
-   * The change's events as stamped for its commit (none before), for this instance's feed to
-   * apply once the commit is acknowledged (shared-feed.ts `committed`).
-   */
-  get events(): readonly OwnEvent[] {
-    return this.stamped;
   }
 
   private settle(p: Pending, outcome: 'granted' | 'not_found', transactionId?: string): void {
@@ -320,25 +303,6 @@ export class LockedLine {
       return undefined;
     }
   }
-}
-
-/**
- * Where a decision passed to `atomically` leaves the line it made: the store may run the
- * decision again (a retry), and the last line made is the one that committed.
- */
-export interface Made {
-  line?: LockedLine | undefined;
-}
-
-/** The committed line's events (none when the decision made no line). */
-export function eventsOf(made: Made): readonly OwnEvent[] {
-  return made.line ? made.line.events : [];
-}
-
-/** The offer as an event leaves it: the new version, null when it leaves, or unchanged. */
-function offerAfter(d: EventDraft): FlavorEntry | null | undefined {
-  if (d.kind === 'added' || d.kind === 'refreshed') return d.flavor;
-  return d.kind === 'withdrawn' ? null : undefined;
 }
 
 export function parseTx(row: SharedTransaction): Transaction {

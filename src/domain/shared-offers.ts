@@ -9,7 +9,7 @@ import { HubError } from '../errors.js';
 import type { SharedStore } from '../store/shared-store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh } from '../types/wire.js';
 import { makeEntry, type FlavorEntry } from './flavor-entry.js';
-import { eventsOf, LockedLine, type Made } from './locked-flavor.js';
+import { LockedLine } from './locked-flavor.js';
 import type { CatalogWrites } from './market-ops.js';
 import {
   checkManage,
@@ -40,13 +40,12 @@ export class SharedOffers implements CatalogWrites {
     const ttlSeconds = body.ttlSeconds ?? this.options.defaultTtlSeconds;
     const flavor = newFlavor(principal, body, now, ttlSeconds);
     const entry = makeEntry(flavor, body.autoRenew ?? true, ttlSeconds);
-    const made: Made = {};
     const { lastSeq } = await this.store.atomically({}, (locked) => {
-      const line = (made.line = new LockedLine(locked, now, this.options.ttpMs));
+      const line = new LockedLine(locked, now, this.options.ttpMs);
       line.add(entry);
       return line.outcome(undefined);
     });
-    await this.feed.committed(eventsOf(made), lastSeq);
+    await this.feed.reached(lastSeq);
     return flavor;
   }
 
@@ -54,13 +53,12 @@ export class SharedOffers implements CatalogWrites {
     const now = this.clock.now();
     const entries = newEntries(principal, bodies, now, this.options.defaultTtlSeconds);
     // One transaction: every offer and its FLAVOR_ADDED, or none.
-    const made: Made = {};
     const { lastSeq } = await this.store.atomically({}, (locked) => {
-      const line = (made.line = new LockedLine(locked, now, this.options.ttpMs));
+      const line = new LockedLine(locked, now, this.options.ttpMs);
       for (const e of entries) line.add(e);
       return line.outcome(undefined);
     });
-    await this.feed.committed(eventsOf(made), lastSeq);
+    await this.feed.reached(lastSeq);
     return entries.map((e) => e.flavor);
   }
 
@@ -103,12 +101,11 @@ export class SharedOffers implements CatalogWrites {
 
   private async change<T>(flavorId: string, fn: (line: LockedLine, now: number) => T): Promise<T> {
     const now = this.clock.now();
-    const made: Made = {};
     const { result, lastSeq } = await this.store.atomically({ flavorId }, (locked) => {
-      const line = (made.line = new LockedLine(locked, now, this.options.ttpMs));
+      const line = new LockedLine(locked, now, this.options.ttpMs);
       return line.outcome(fn(line, now));
     });
-    await this.feed.committed(eventsOf(made), lastSeq);
+    await this.feed.reached(lastSeq);
     return result;
   }
 }

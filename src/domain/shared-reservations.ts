@@ -20,7 +20,7 @@ import { needFor } from './capacity.js';
 import { DeadlineQueue } from './deadlines.js';
 import { buyerOf, holdKey, reservedError, visible } from './holds.js';
 import { newWaiterId } from './ids.js';
-import { eventsOf, LockedLine, parseTx, type Made } from './locked-flavor.js';
+import { LockedLine, parseTx } from './locked-flavor.js';
 import type { ContractSigner } from './contract-signer.js';
 import type {
   PurchaseResult,
@@ -158,18 +158,16 @@ export class SharedReservations implements Reservations {
 
   async purchase(principal: Principal, id: string): Promise<PurchaseResult> {
     const now = this.clock.now();
-    const made: Made = {};
     const { result, lastSeq } = await this.store.atomically<Bought>(
       { transactionId: id },
       (locked) => {
-        made.line = undefined;
         const row = locked.transaction;
         if (!row || row.buyerId !== nodeId(principal)) throw new HubError('TRANSACTION_NOT_FOUND');
         const dialect = row.dialect ? { dialect: row.dialect } : {};
         if (row.status === 'purchased') return { result: { replay: true, ...dialect } };
         if (row.status !== 'reserved')
           throw new HubError('TRANSACTION_EXPIRED', `The transaction is ${row.status}`);
-        const line = (made.line = new LockedLine(locked, now, this.options.ttpMs));
+        const line = new LockedLine(locked, now, this.options.ttpMs);
         if (line.expired.has(id)) return line.outcome({ expired: 'The Time To Purchase ran out' });
         const hold = line.hold(id);
         if (!hold || !line.onOffer()) {
@@ -193,7 +191,7 @@ export class SharedReservations implements Reservations {
     }
     if ('expired' in result) throw new HubError('TRANSACTION_EXPIRED', result.expired);
     this.unwatch(id);
-    await this.feed.committed(eventsOf(made), lastSeq);
+    await this.feed.reached(lastSeq);
     return {
       contractJson: result.contractJson,
       replayed: false,

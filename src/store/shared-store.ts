@@ -15,8 +15,7 @@
  *   counter row updated just before COMMIT, so seq order is commit order (a reader of
  *   `seq > cursor` never skips an event that commits late), and for one flavor it is the
  *   order of its changes.
- * - Feed: `eventsAfter(seq)` returns committed events in seq order (an instance that has
- *   just committed events knows every seq below them is committed too); `listen` wakes the
+ * - Feed: `eventsAfter(seq)` returns committed events in seq order; `listen` wakes the
  *   instance on every commit that wrote events (carrying the newest seq) or settled one of
  *   its waiters — a wake-up carries nothing that cannot be re-read, and a fallback poll
  *   covers a lost one.
@@ -130,11 +129,10 @@ export interface SharedStore extends StoreBase {
     fn: (locked: LockedFlavor) => Outcome<T>,
   ): Promise<{ result: T; lastSeq: number }>;
   /**
-   * Committed events with seq > after, ascending, at most `limit`, leaving out the seqs in
-   * `skip` (events the caller holds already: its own). Without `prev`: the feed has the
-   * flavor before a refresh in its catalog copy (`load` returns it, for the history).
+   * Committed events with seq > after, ascending, at most `limit`. Without `prev`: the feed
+   * has the flavor before a refresh in its catalog copy (`load` returns it, for the history).
    */
-  eventsAfter(after: number, limit: number, skip?: readonly number[]): Promise<StoredEvent[]>;
+  eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** Settled waiters of this instance, removed from the line as they are returned. */
   collectSettled(): Promise<StoredWaiter[]>;
   /** Starts the wake-ups, the heartbeat and the leader election; once. */

@@ -1,7 +1,7 @@
 /**
- * The shared market's feed (shared-feed.ts) over a store that stands in for PostgreSQL: the
- * events this instance commits are applied from memory, the others' read, every seq once and
- * in order, whichever way it came and in whatever order the commits are acknowledged.
+ * The shared market's feed (shared-feed.ts) over a store that stands in for PostgreSQL: every
+ * seq once and in order, the catalog copy kept as the events say, a refresh's facts before it
+ * taken from the copy (the read leaves the stored flavor before it out).
  */
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
@@ -10,7 +10,7 @@ import { MemoryEventBus } from '../../src/domain/event-bus-memory.js';
 import { stamp, type DomainEvent, type EventDraft } from '../../src/domain/events.js';
 import { makeEntry, type FlavorEntry } from '../../src/domain/flavor-entry.js';
 import { factsOf } from '../../src/domain/flavor-facts.js';
-import { SharedFeed, type OwnEvent } from '../../src/domain/shared-feed.js';
+import { SharedFeed } from '../../src/domain/shared-feed.js';
 import type { SharedStore } from '../../src/store/shared-store.js';
 import type { StoredEvent } from '../../src/store/store.js';
 import type { Flavor } from '../../src/types/wire.js';
@@ -34,55 +34,32 @@ function flavor(id: string, cpu: number, amount = '1.00'): Flavor {
 }
 
 const entry = (f: Flavor): FlavorEntry => makeEntry(f, true, 60);
-
-/** The event as both ways see it: what its instance hands over, and the store's row. */
-function made(seq: number, draft: EventDraft): { own: OwnEvent; row: StoredEvent } {
-  const { event, record } = stamp(draft, seq, 1000 + seq);
-  const offer =
-    draft.kind === 'added' || draft.kind === 'refreshed'
-      ? draft.flavor
-      : draft.kind === 'withdrawn'
-        ? null
-        : undefined;
-  return { own: { event, offer }, row: record };
-}
-
-const confirmed = (seq: number, flavorId = 'f-sold') =>
-  made(seq, {
+const row = (seq: number, draft: EventDraft): StoredEvent => stamp(draft, seq, 1000 + seq).record;
+const confirmed = (seq: number): StoredEvent =>
+  row(seq, {
     kind: 'confirmed',
-    flavorId,
+    flavorId: 'f-sold',
     contractId: `c${seq}`,
     transactionId: `t${seq}`,
     buyerId: 'b',
   });
 
-/**
- * The store's event table as the feed reads it: a read sees what was committed when it began
- * (its snapshot), leaves out `prev` as PostgreSQL's does, and may be held open by a test.
- */
+/** The store's event table as the feed reads it: without `prev`, as PostgreSQL's read is. */
 class FakeEvents {
   rows: StoredEvent[] = [];
-  reads: Array<{ after: number; skip: number[] }> = [];
-  hold: Promise<void> | undefined;
+  reads: number[] = [];
   fail = 0;
 
-  commit(...rows: StoredEvent[]): void {
-    this.rows.push(...rows);
-    this.rows.sort((a, b) => a.seq - b.seq);
-  }
-
-  async eventsAfter(after: number, limit: number, skip: readonly number[] = []) {
-    this.reads.push({ after, skip: [...skip] });
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    this.reads.push(after);
     if (this.fail > 0) {
       this.fail--;
       throw new Error('unreachable');
     }
-    const snapshot = this.rows
-      .filter((r) => r.seq > after && !skip.includes(r.seq))
+    return this.rows
+      .filter((r) => r.seq > after)
       .slice(0, limit)
       .map(({ prev: _prev, ...r }) => r);
-    if (this.hold) await this.hold;
-    return snapshot;
   }
 }
 
@@ -104,144 +81,53 @@ function setup(from = 0) {
   return { store, catalog, feed, heard, errors, seqs: () => heard.map((e) => e.seq) };
 }
 
-/** Lets every pending promise callback run. */
-const settle = () => new Promise<void>((r) => setImmediate(r));
-
 describe('the shared feed', () => {
-  it('applies the events this instance committed without reading them back', async () => {
+  it('keeps the copy as the events say; a refresh has the facts before it from the copy', async () => {
     const { store, catalog, feed, heard, seqs } = setup();
-    const v1 = entry(flavor('f1', 8));
-    const v2 = entry(flavor('f1', 6));
-    const a = made(1, { kind: 'added', flavor: v1 });
-    const b = made(2, { kind: 'refreshed', flavor: v2, prev: v1, changes: [] });
-    const c = confirmed(3, 'f1');
-    store.commit(a.row, b.row, c.row);
-    await feed.committed([a.own, b.own, c.own], 3);
-    expect(store.reads).toEqual([]);
-    expect(seqs()).toEqual([1, 2, 3]);
-    expect(heard[1]).toBe(b.own.event);
-    expect(catalog.get('f1')?.json).toBe(v2.json);
-    expect(feed.counts).toMatchObject({ events: 3, own: 3, reads: 0, gaps: 0 });
-    // Its own wake-up, arriving after, reads nothing.
-    feed.wake(3);
-    await settle();
-    expect(store.reads).toEqual([]);
-  });
-
-  it('reads only the events of others, applying ours in their place: each seq once, in order', async () => {
-    const { store, catalog, feed, heard, seqs } = setup();
-    const other1 = entry(flavor('fa', 8));
-    const other2 = entry(flavor('fa', 8, '2.00'));
-    const mine = entry(flavor('fb', 4));
-    const e1 = made(1, { kind: 'added', flavor: other1 });
-    const e2 = made(2, { kind: 'added', flavor: mine });
-    const e3 = made(3, { kind: 'refreshed', flavor: other2, prev: other1, changes: [] });
-    const e4 = made(4, {
-      kind: 'withdrawn',
-      flavor: mine,
-      reason: { Code: 'sold', Message: 'sold out' },
-    });
-    store.commit(e1.row, e2.row, e3.row);
-    // Ours (2) is acknowledged while another instance's 1 and 3 are committed around it.
-    await feed.committed([e2.own], 2);
-    expect(store.reads).toEqual([{ after: 0, skip: [2] }]);
-    expect(seqs()).toEqual([1, 2, 3]);
-    expect(heard[1]).toBe(e2.own.event);
-    // A refresh read from the store has the facts of the flavor before it from the copy.
+    const v1 = entry(flavor('fa', 8));
+    const v2 = entry(flavor('fa', 6, '2.00'));
+    const other = entry(flavor('fb', 4));
+    store.rows = [
+      row(1, { kind: 'added', flavor: v1 }),
+      row(2, { kind: 'added', flavor: other }),
+      row(3, { kind: 'refreshed', flavor: v2, prev: v1, changes: [] }),
+      row(4, {
+        kind: 'withdrawn',
+        flavor: other,
+        reason: { Code: 'sold', Message: 'sold out' },
+      }),
+      confirmed(5),
+    ];
+    await feed.reached(5);
+    expect(seqs()).toEqual([1, 2, 3, 4, 5]);
     const refresh = heard[2] as DomainEvent & { kind: 'refreshed' };
     expect(refresh.kind).toBe('refreshed');
-    expect(refresh.facts).toEqual(factsOf(other2.flavor));
-    expect(refresh.prevFacts).toEqual(factsOf(other1.flavor));
-    expect(catalog.get('fa')?.json).toBe(other2.json);
-    store.commit(e4.row);
-    await feed.committed([e4.own], 4);
-    expect(store.reads).toHaveLength(1);
-    expect(seqs()).toEqual([1, 2, 3, 4]);
+    expect(refresh.facts).toEqual(factsOf(v2.flavor));
+    expect(refresh.prevFacts).toEqual(factsOf(v1.flavor));
+    expect(refresh.wire).toBe(store.rows[2]?.wire);
+    expect(catalog.get('fa')?.json).toBe(v2.json);
     expect(catalog.get('fb')).toBeUndefined();
-    expect(feed.counts).toMatchObject({ events: 4, own: 2, reads: 1, gaps: 0 });
+    expect((heard[3] as DomainEvent & { kind: 'withdrawn' }).facts).toEqual(factsOf(other.flavor));
+    expect(heard[4]).toMatchObject({ kind: 'confirmed', contractId: 'c5', buyerId: 'b' });
+    expect(feed.counts).toEqual({ events: 5, gaps: 0 });
   });
 
-  it('applies once an event of ours that a read under way returns too', async () => {
-    const { store, feed, heard, seqs } = setup();
-    const e1 = confirmed(1);
-    const e2 = confirmed(2);
-    store.commit(e1.row, e2.row);
-    let open!: () => void;
-    store.hold = new Promise<void>((r) => (open = r));
-    // The wake-up for 2 arrives before its commit is acknowledged to the instance.
-    feed.wake(2);
-    await settle();
-    expect(store.reads).toEqual([{ after: 0, skip: [] }]);
-    const done = feed.committed([e2.own], 2);
-    open();
-    await done;
-    expect(seqs()).toEqual([1, 2]);
-    expect(heard[1]).toBe(e2.own.event);
-    expect(store.reads).toHaveLength(1);
-  });
-
-  it('ignores an event of ours a read has already applied', async () => {
-    const { store, feed, seqs } = setup();
-    const e1 = confirmed(1);
-    const e2 = confirmed(2);
-    store.commit(e1.row, e2.row);
-    feed.wake(2);
-    await settle();
-    expect(seqs()).toEqual([1, 2]);
-    await feed.committed([e2.own], 2);
-    expect(seqs()).toEqual([1, 2]);
-    expect(feed.counts.own).toBe(0);
-  });
-
-  it('holds ours back until an earlier seq acknowledged later (another connection) is in', async () => {
-    const { store, feed, seqs } = setup();
-    const e1 = confirmed(1);
-    const e2 = confirmed(2);
-    const e3 = confirmed(3);
-    store.commit(e1.row, e2.row, e3.row);
-    let open!: () => void;
-    store.hold = new Promise<void>((r) => (open = r));
-    const third = feed.committed([e3.own], 3);
-    await settle();
-    expect(store.reads).toEqual([{ after: 0, skip: [3] }]);
-    // 2 is ours too, acknowledged while the read (which sees it) is out.
-    const second = feed.committed([e2.own], 2);
-    expect(seqs()).toEqual([]);
-    open();
-    await Promise.all([second, third]);
-    expect(seqs()).toEqual([1, 2, 3]);
-    expect(feed.counts).toMatchObject({ own: 2, gaps: 0 });
-  });
-
-  it('reads page by page, ours applied in their place across pages', async () => {
-    const { store, feed, seqs } = setup();
-    const ours = new Map([700, 1001, 1500].map((s) => [s, confirmed(s)]));
-    for (let s = 1; s <= 1500; s++) store.commit((ours.get(s) ?? confirmed(s)).row);
-    await Promise.all([...ours].map(([s, e]) => feed.committed([e.own], s)));
-    expect(seqs()).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
-    expect(feed.counts).toMatchObject({ events: 1500, own: 3, gaps: 0 });
-    // The first read began with only 700 known to be ours: 1001 came back in its page.
-    expect(store.reads.map((r) => r.after)).toEqual([0, 1001]);
-  });
-
-  it('passes a pruned gap below an event of ours once a read shows it, and counts it', async () => {
+  it('reads page by page, and counts a pruned gap', async () => {
     const { store, feed, seqs } = setup(2);
-    const e5 = confirmed(5);
-    store.commit(e5.row);
-    await feed.committed([e5.own], 5);
-    expect(seqs()).toEqual([5]);
-    expect(feed.counts.gaps).toBe(1);
+    store.rows = Array.from({ length: 1500 }, (_, i) => confirmed(i + 5));
+    await feed.reached(1504);
+    expect(seqs()).toEqual(Array.from({ length: 1500 }, (_, i) => i + 5));
+    expect(store.reads).toEqual([2, 1004]);
+    expect(feed.counts).toEqual({ events: 1500, gaps: 1 });
   });
 
-  it('keeps ours through a failed read and applies them at the next wake-up', async () => {
+  it('reads again from the same cursor after a failed read', async () => {
     const { store, feed, errors, seqs } = setup();
-    const e1 = confirmed(1);
-    const e2 = confirmed(2);
-    store.commit(e1.row, e2.row);
+    store.rows = [confirmed(1), confirmed(2)];
     store.fail = 1;
     let answered = false;
-    const done = feed.committed([e2.own], 2).then(() => (answered = true));
-    await settle();
+    const done = feed.reached(2).then(() => (answered = true));
+    await new Promise<void>((r) => setImmediate(r));
     expect(errors).toHaveLength(1);
     expect(answered).toBe(false);
     feed.wake(undefined);
