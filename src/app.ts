@@ -39,6 +39,8 @@ export interface AppOptions {
   tokens: readonly TokenEntry[];
   ttpSeconds?: number;
   flavorTtlSeconds?: number;
+  /** Bytes of LIST answers kept while the catalog does not change; 0 keeps none. */
+  listCacheBytes?: number;
   contractDays?: number;
   clock?: Clock;
   logger?: FastifyServerOptions['logger'];
@@ -170,6 +172,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     store,
     ttpSeconds: options.ttpSeconds ?? DEFAULTS.ttpSeconds,
     flavorTtlSeconds: options.flavorTtlSeconds ?? DEFAULTS.flavorTtlSeconds,
+    ...(options.listCacheBytes !== undefined ? { listCacheBytes: options.listCacheBytes } : {}),
     contractDays: options.contractDays ?? DEFAULTS.contractDays,
     history: { ...DEFAULTS.history, ...options.history },
     onFatal:

@@ -13,6 +13,8 @@ export interface HubConfig {
   tokens: string | undefined;
   ttpSeconds: number;
   flavorTtlSeconds: number;
+  /** LIST answers kept while the catalog does not change, MiB (0 = off). */
+  listCacheMiB: number;
   demo: boolean;
   /** Per-token requests per second (0 = off). */
   rateLimit: number;
@@ -45,6 +47,12 @@ export const FLAGS = [
   ],
   ['--ttp', 'REAR_TTP', '60', 'Time To Purchase of a reservation, seconds'],
   ['--flavor-ttl', 'REAR_FLAVOR_TTL', '300', 'default validity of a published flavor, seconds'],
+  [
+    '--list-cache',
+    'REAR_LIST_CACHE',
+    '16',
+    'MiB of LIST answers kept while the catalog is unchanged (0 = off)',
+  ],
   ['--demo / --no-demo', 'REAR_DEMO', 'on without --tokens', 'demo catalog and a demo market'],
   ['--rate-limit', 'REAR_RATE_LIMIT', '200', 'requests per second per token (0 = off)'],
   ['--jwt-jwks-url', 'REAR_JWT_JWKS_URL', 'off', 'JWK Set URL: accept JWT bearer tokens it signs'],
@@ -113,6 +121,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
         tokens: { type: 'string' },
         ttp: { type: 'string' },
         'flavor-ttl': { type: 'string' },
+        'list-cache': { type: 'string' },
         demo: { type: 'boolean' },
         'rate-limit': { type: 'string' },
         'jwt-jwks-url': { type: 'string' },
@@ -150,6 +159,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
     flavorTtlSeconds: positiveNumber(
       '--flavor-ttl',
       v['flavor-ttl'] ?? env.REAR_FLAVOR_TTL ?? '300',
+    ),
+    listCacheMiB: positiveNumber(
+      '--list-cache',
+      v['list-cache'] ?? env.REAR_LIST_CACHE ?? '16',
+      true,
     ),
     demo:
       v.demo ??

@@ -1,5 +1,7 @@
 /**
- * npm run bench:instructions [-- --requests=2000]
+ * npm run bench:instructions [-- --requests=2000] [-- --hub-only] [-- --hub='{"metrics":false}']
+ *   [-- --keep=DIR] (keeps the callgrind files, per thread, for callgrind_annotate)
+ *   [-- --list] (P1's load instead: the hub with and without LIST's kept answers, bare fastify)
  *
  * CPU instructions per request of P2's load (reserve + purchase, 8 connections), for the hub
  * and for its sale floor (servers/baselines.ts), counted by valgrind's callgrind. Instructions,
@@ -15,7 +17,9 @@
  * a few minutes. Needs valgrind (Debian's package).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import autocannon, { type Request as AcRequest } from 'autocannon';
+import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDist, spawnProc, type Proc } from './lib/proc.js';
@@ -28,6 +32,15 @@ const arg = (name: string, def: number): number => {
 const REQUESTS = arg('requests', 2000);
 const WARMUP = arg('warmup', 1000);
 const CONNECTIONS = 8;
+/** Counts the hub alone (an experiment's A/B), and options merged into servers/hub.ts's. */
+const HUB_ONLY = process.argv.includes('--hub-only');
+/** P1's load instead of P2's: the hub with and without LIST's kept answers, and bare fastify. */
+const LIST = process.argv.includes('--list');
+/** Keeps the callgrind files in this directory (for callgrind_annotate) instead of deleting them. */
+const KEEP = process.argv.find((x) => x.startsWith('--keep='))?.slice('--keep='.length);
+const HUB_OPTS = JSON.parse(
+  process.argv.find((x) => x.startsWith('--hub='))?.slice('--hub='.length) ?? '{}',
+) as Record<string, unknown>;
 
 buildDist();
 const dir = mkdtempSync(join(tmpdir(), 'rear-instructions-'));
@@ -46,18 +59,14 @@ interface Count {
   requests: number;
 }
 
-/** Sends `requests` of P2's load between a zeroing and a dump of the server's counters. */
-async function count(
-  proc: Proc,
-  name: string,
-  url: string,
-  prefix: string,
-  ids: string[],
-): Promise<Count> {
-  const load = (amount: number, seed: number) =>
+type Load = (amount: number, seed: number) => Promise<autocannon.Result>;
+
+/** P2's load: reserve + purchase, 8 connections. */
+const sales =
+  (url: string, ids: string[]): Load =>
+  (amount, seed) =>
     saleLoad({
       url,
-      prefix,
       flavorIds: ids,
       tokens,
       seed,
@@ -65,6 +74,32 @@ async function count(
       amount,
       connections: CONNECTIONS,
     });
+
+/** P1's load: LIST with a random 3-field selector (path: the baseline's fixed route). */
+const lists =
+  (url: string, path?: string): Load =>
+  (amount, seed) => {
+    const r = prng(seed);
+    return autocannon({
+      url,
+      connections: 10,
+      duration: 3600,
+      amount,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req: AcRequest): AcRequest => ({
+            ...req,
+            path: path ?? `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`,
+            headers: { authorization: `Bearer ${tokens[0]}` },
+          }),
+        },
+      ],
+    });
+  };
+
+/** Sends `requests` of a load between a zeroing and a dump of the server's counters. */
+async function count(proc: Proc, name: string, load: Load): Promise<Count> {
   await load(WARMUP, 1);
   const pid = String(proc.child.pid);
   execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
@@ -87,16 +122,96 @@ async function count(
 }
 
 try {
+  if (LIST) await listCounts();
+  else await saleCounts();
+} finally {
+  if (KEEP) cpSync(dir, KEEP, { recursive: true });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function saleCounts(): Promise<void> {
   console.log(`[instructions] hub under callgrind (${REQUESTS} requests after ${WARMUP})`);
   const hub = spawnProc(
     'servers/hub.ts',
-    [JSON.stringify({ seed: 'pool', n: 500, file: true, consumers: 200 })],
+    [JSON.stringify({ seed: 'pool', n: 500, file: true, consumers: 200, ...HUB_OPTS })],
     [],
     callgrind('hub'),
   );
   const { url } = await hub.once<{ url: string }>('ready', 900_000);
   const { ids } = await hub.ask<{ ids: string[] }>({ type: 'ids' });
-  const h = await count(hub, 'hub', url, '', ids);
+  const h = await count(hub, 'hub', sales(url, ids));
+  if (HUB_ONLY) {
+    await hub.kill();
+    console.log(
+      `\nhub alone, instructions per request: main thread ${k(h.main / h.requests)}, other threads ${k(h.others / h.requests)} (${h.requests} requests, options ${JSON.stringify(HUB_OPTS)})`,
+    );
+  } else {
+    await compare(h, hub, ids);
+  }
+}
+
+/**
+ * P1's load (LIST, 10,000 flavors) on the hub with LIST's kept answers, on the hub without
+ * them (`--list-cache 0`), and on bare fastify sending the hub's own answers to 200 sampled
+ * selectors in turn (run.ts's P1 baseline).
+ */
+async function listCounts(): Promise<void> {
+  const counted: Array<[string, Count]> = [];
+  const bodies: string[] = [];
+  for (const [name, listCache] of [
+    ['hub', true],
+    ['hub-uncached', false],
+  ] as const) {
+    console.log(`[instructions] ${name} under callgrind (${REQUESTS} LISTs after ${WARMUP})`);
+    const hub = spawnProc(
+      'servers/hub.ts',
+      [JSON.stringify({ seed: 'list', n: 10_000, consumers: 200, listCache, ...HUB_OPTS })],
+      [],
+      callgrind(name),
+    );
+    const { url } = await hub.once<{ url: string }>('ready', 900_000);
+    counted.push([name, await count(hub, name, lists(url))]);
+    if (bodies.length === 0) {
+      const r = prng(7);
+      for (let i = 0; i < 200; i++) {
+        const res = await fetch(`${url}/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, {
+          headers: { authorization: `Bearer ${tokens[0]}` },
+        });
+        bodies.push(await res.text());
+      }
+    }
+    await hub.kill();
+  }
+  const bodiesFile = join(dir, 'bodies.json');
+  writeFileSync(bodiesFile, JSON.stringify(bodies));
+  console.log('[instructions] bare fastify under callgrind');
+  const base = spawnProc(
+    'servers/baselines.ts',
+    [JSON.stringify({ kind: 'fastify', bodiesFile })],
+    [],
+    callgrind('base'),
+  );
+  const { url } = await base.once<{ url: string }>('ready', 900_000);
+  const b = await count(base, 'base', lists(url, '/list'));
+  await base.kill();
+  const per = (c: Count) => (c.main + c.others) / c.requests;
+  console.log('\n| per LIST request | main thread | other threads | all ÷ bare fastify |');
+  console.log('|---|---|---|---|');
+  for (const [name, c] of [...counted, ['bare fastify', b] as const])
+    console.log(
+      `| ${name} | ${k(c.main / c.requests)} | ${k(c.others / c.requests)} | ${(per(c) / per(b)).toFixed(2)}× |`,
+    );
+  console.log(
+    `\ninstructions per request, ${REQUESTS} LISTs of P1's load (10 connections) after ${WARMUP} of warm-up; callgrind, node ${process.version}`,
+  );
+}
+
+function k(n: number): string {
+  return `${Math.round(n / 1000).toLocaleString('en-US')}k`;
+}
+
+/** Counts the sale floor on the rows of one of the hub's sales, and prints both. */
+async function compare(h: Count, hub: Proc, ids: string[]): Promise<void> {
   const { sample } = await hub.ask<{ sample: unknown }>({ type: 'sample' }, 600_000);
   await hub.kill();
 
@@ -110,14 +225,11 @@ try {
   const f = await count(
     floor,
     'floor',
-    (await floor.once<{ url: string }>('ready', 900_000)).url,
-    '',
-    ids,
+    sales((await floor.once<{ url: string }>('ready', 900_000)).url, ids),
   );
   await floor.kill();
 
-  const per = (c: Count, k: 'main' | 'others') => c[k] / c.requests;
-  const k = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')}k`;
+  const per = (c: Count, key: 'main' | 'others') => c[key] / c.requests;
   console.log('\n| per request | hub | sale floor | hub ÷ floor |');
   console.log('|---|---|---|---|');
   for (const [label, key] of [
@@ -132,6 +244,4 @@ try {
   console.log(
     `\ninstructions per request, ${h.requests} / ${f.requests} requests of P2's load (${CONNECTIONS} connections) after ${WARMUP} of warm-up; callgrind, node ${process.version}`,
   );
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }

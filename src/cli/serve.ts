@@ -78,6 +78,7 @@ async function serve(argv: string[]): Promise<void> {
     tokens,
     ttpSeconds: config.ttpSeconds,
     flavorTtlSeconds: config.flavorTtlSeconds,
+    listCacheBytes: config.listCacheMiB * 1024 * 1024,
     rateLimit: { perSecond: config.rateLimit },
     ...(config.jwt ? { jwt: config.jwt } : {}),
     ...(config.corsOrigin ? { corsOrigin: config.corsOrigin } : {}),

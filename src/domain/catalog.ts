@@ -14,6 +14,7 @@ import type { FlavorFacts } from './flavor-facts.js';
 import { FLAVOR_TYPES, type FlavorTypeName } from './flavor-types.js';
 import { diffFields, type EventDraft } from './events.js';
 import type { Journal } from './journal.js';
+import { ListAnswers } from './list-answers.js';
 import type { CatalogWrites } from './market-ops.js';
 import {
   checkManage,
@@ -30,6 +31,8 @@ import { TopIndex } from './top-index.js';
 
 export interface CatalogOptions {
   defaultTtlSeconds: number;
+  /** Bytes of LIST answers kept between changes (list-answers.ts); 0 keeps none. */
+  listCacheBytes: number;
 }
 
 /**
@@ -51,6 +54,8 @@ export class Catalog implements CatalogWrites {
     Selector,
     Map<string, { plan: Plan | undefined; uses: number }>
   >();
+  /** LIST's answers while nothing changes, by selector (the query cache makes one per query). */
+  private readonly answers: ListAnswers<Selector | undefined>;
   /** Built on first use, per "<type or *>:<field>"; kept up to date from then on. */
   private readonly topIndexes = new Map<string, TopIndex>();
 
@@ -60,7 +65,9 @@ export class Catalog implements CatalogWrites {
     private readonly journal: Journal | undefined,
     private readonly deadlines: DeadlineQueue | undefined,
     private readonly options: CatalogOptions,
-  ) {}
+  ) {
+    this.answers = new ListAnswers(options.listCacheBytes);
+  }
 
   /**
    * Fills the index from the store at start. Their deadlines are scheduled afterwards, by
@@ -129,9 +136,21 @@ export class Catalog implements CatalogWrites {
     return out;
   }
 
-  /** The JSON array LIST answers, assembled from each flavor's cached bytes. */
+  /**
+   * The JSON array LIST answers, assembled from each flavor's cached bytes — or, when the
+   * catalog has not changed since the same selector was last answered, those same bytes.
+   */
   listBytes(selector: Selector | undefined, type?: FlavorTypeName): Buffer {
-    return jsonArrayBytes(this.list(selector, type));
+    const now = this.clock.now();
+    const tag = type ?? '*';
+    const kept = this.answers.get(selector, tag, now);
+    if (kept) return kept;
+    const entries = this.list(selector, type);
+    let validUntil = Infinity;
+    for (const e of entries) if (e.expiresAt < validUntil) validUntil = e.expiresAt;
+    const bytes = jsonArrayBytes(entries);
+    this.answers.set(selector, { tag, bytes, validUntil });
+    return bytes;
   }
 
   async publish(principal: Principal, body: FlavorPublish): Promise<Flavor> {
@@ -323,6 +342,7 @@ export class Catalog implements CatalogWrites {
     const prev = this.entries.get(id);
     if (prev) prev.current = false;
     entry.current = true;
+    this.answers.clear();
     this.entries.set(id, entry);
     (this.byType.get(entry.facts.type) as Map<string, FlavorEntry>).set(id, entry);
     for (const [name, index] of this.topIndexes) {
@@ -335,6 +355,7 @@ export class Catalog implements CatalogWrites {
   private unindex(entry: FlavorEntry): void {
     const id = entry.flavorId;
     entry.current = false;
+    this.answers.clear();
     this.entries.delete(id);
     this.byType.get(entry.facts.type)?.delete(id);
     for (const [name, index] of this.topIndexes) if (indexCovers(name, entry)) index.remove(entry);

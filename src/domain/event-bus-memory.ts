@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { EventBus, EventListener } from './event-bus.js';
-import type { DomainEvent } from './events.js';
+import { retained, type DomainEvent } from './events.js';
 
 export interface HistoryBound {
   /** Most events kept. */
@@ -47,7 +47,8 @@ export class MemoryEventBus implements EventBus {
     if (event.seq <= this.last)
       throw new Error(`event seq ${event.seq} does not grow past ${this.last}`);
     this.last = event.seq;
-    this.history.push(event);
+    // Listeners get the event as made; the history keeps its small form.
+    this.history.push(retained(event));
     this.trim();
     for (const listener of this.listeners) listener(event);
   }

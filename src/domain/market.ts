@@ -13,7 +13,7 @@ import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { SharedStore } from '../store/shared-store.js';
 import type { Loaded, Store, StoreBase } from '../store/store.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type CatalogOptions } from './catalog.js';
 import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
@@ -33,6 +33,8 @@ export interface MarketOptions {
   store: Store | SharedStore;
   ttpSeconds: number;
   flavorTtlSeconds: number;
+  /** Bytes of LIST answers each catalog keeps while it does not change (0: none). */
+  listCacheBytes?: number;
   contractDays: number;
   history: HistoryBound;
   /** A journal write failed (single process): the process must stop. */
@@ -47,6 +49,16 @@ export interface MarketLog {
 }
 
 const DAY_MS = 86_400_000;
+
+/** LIST answers kept by default: a few hundred selectors' answers of a large catalog. */
+export const LIST_CACHE_BYTES = 16 * 1024 * 1024;
+
+function catalogOptions(o: MarketOptions): CatalogOptions {
+  return {
+    defaultTtlSeconds: o.flavorTtlSeconds,
+    listCacheBytes: o.listCacheBytes ?? LIST_CACHE_BYTES,
+  };
+}
 
 export class Market {
   private closed = false;
@@ -103,9 +115,7 @@ export class Market {
     const { loaded, signer, bus } = await Market.load(o, store);
     const journal = new Journal(store, bus, o.clock, o.onFatal);
     const deadlines = new DeadlineQueue(o.clock);
-    const catalog = new Catalog(o.clock, journal, deadlines, {
-      defaultTtlSeconds: o.flavorTtlSeconds,
-    });
+    const catalog = new Catalog(o.clock, journal, deadlines, catalogOptions(o));
     const reservations = new ReservationEngine(o.clock, store, journal, catalog, deadlines, {
       ttpMs: o.ttpSeconds * 1000,
       contractMs: o.contractDays * DAY_MS,
@@ -135,9 +145,7 @@ export class Market {
     const log = o.log;
     const warn = (msg: string, err: unknown): void => log?.warn({ err }, msg);
     const { loaded, signer, bus } = await Market.load(o, store);
-    const catalog = new Catalog(o.clock, undefined, undefined, {
-      defaultTtlSeconds: o.flavorTtlSeconds,
-    });
+    const catalog = new Catalog(o.clock, undefined, undefined, catalogOptions(o));
     catalog.load(loaded.flavors);
     // A replica schedules nothing (the sweeper ends offers); this only drops the load's list.
     const ready = catalog.scheduleLoaded();

@@ -85,7 +85,10 @@ export interface StoredEvent {
   flavorId: string;
   /** The ServerMessage JSON. */
   wire: string;
-  /** For a refresh: the Flavor JSON before it, so selector matches can be replayed. */
+  /**
+   * For a refresh stored before the hub rebuilt it from the event's ModificationDetails: the
+   * Flavor JSON before it. New rows leave it out; the stores still keep and load it.
+   */
   prev?: string;
   /** For a confirmation: the buyer's NodeID. */
   buyerId?: string;

@@ -183,10 +183,10 @@ describe('catalog over REST', () => {
   it('never lists or returns a flavor past its expirationTime', async () => {
     const h = await hub();
     const f = (
-      await h.api('POST', '/api/v2/flavors', P, { ...k8slice(), ttlSeconds: 1, autoRenew: false })
+      await h.api('POST', '/api/v2/flavors', P, { ...k8slice(), ttlSeconds: 2, autoRenew: false })
     ).body;
     expect((await h.api('GET', `/api/v2/flavors/${f.flavorId}`, C)).status).toBe(200);
-    await sleep(1100);
+    await sleep(2100);
     expect((await h.api('GET', `/api/v2/flavors/${f.flavorId}`, C)).status).toBe(404);
     expect((await h.api('GET', '/api/v2/flavors', C)).body).toEqual([]);
   });

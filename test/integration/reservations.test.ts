@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/clock.js';
 import {
   k8slice,
   sleep,
@@ -85,15 +86,15 @@ describe('RESERVE_FLAVOR: one lock per flavor and a line', () => {
       );
       await until(() => stats(h).waiters === i);
     }
-    // Three Times To Purchase run out, one after another.
-    await until(() => order.length === 3, 6000);
+    // Three Times To Purchase run out, one after another (~3 s; more on a loaded machine).
+    await until(() => order.length === 3, 15_000);
     expect(order).toEqual([1, 2, 3]);
     await h.api('POST', `/api/v2/flavors/${f}/withdraw`, P);
     const rest = await Promise.all(pending);
     expect(rest.filter((r) => r.status === 404)).toHaveLength(46);
     const tx = await h.api('GET', `/api/v2/transactions/${first.body.TransactionID}`, C(0));
     expect(tx.body.Status).toBe('expired');
-  });
+  }, 40_000);
 
   it('Prefer: wait=0 answers 409 at once; wait=1 expires into 409, both with Retry-After', async () => {
     const h = await hub();
@@ -434,8 +435,10 @@ describe('PURCHASE_FLAVOR', () => {
 describe('restart', () => {
   it('a live hold survives with its remaining time; an expired one is released; contracts stay', async () => {
     const { path } = tempDbPath();
-    // TTP 6 s: the live hold keeps ~3 s for a restart, which takes over 1 s on a loaded machine.
-    const first = await hub({ dbPath: path, ttpSeconds: 6 });
+    // One fake clock across both processes' lifetimes: time moves only when told, so a
+    // restart that is slow on a loaded machine cannot eat the live hold's remaining TTP.
+    const clock = new FakeClock(Date.now());
+    const first = await hub({ dbPath: path, ttpSeconds: 6, clock });
     const a = await publish(first);
     const b = await publish(first);
     const c = await publish(first);
@@ -444,12 +447,12 @@ describe('restart', () => {
       await first.api('POST', `/api/v2/transactions/${sold.TransactionID}/purchase`, C(2))
     ).body;
     const shortHold = (await reserve(first, 1, b)).body;
-    await sleep(3000);
+    clock.advance(3000);
     const liveHold = (await reserve(first, 0, a)).body;
     await first.close();
     // The hold on b (6 s TTP, taken 3 s earlier) expires while the hub is down.
-    await sleep(3100);
-    const second = await hub({ dbPath: path, ttpSeconds: 6 });
+    clock.advance(3100);
+    const second = await hub({ dbPath: path, ttpSeconds: 6, clock });
     const st = await second.api('GET', `/api/v2/transactions/${liveHold.TransactionID}`, C(0));
     expect(st.body.Status).toBe('reserved');
     expect(st.body.ExpirationTime).toBe(liveHold.ExpirationTime);

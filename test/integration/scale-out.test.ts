@@ -225,7 +225,17 @@ describe('several instances, one market', () => {
     const ok = await api(A, 'POST', '/flavors', P, [k8slice(), k8slice(), k8slice()]);
     expect(ok.status).toBe(201);
     expect(ok.body).toHaveLength(3);
-    for (const f of ok.body) await seenOn(B, f.flavorId);
+    // On A, the instance that answered the publish, each is there at once (read your writes).
+    for (const f of ok.body)
+      expect((await api(A, 'GET', `/flavors/${f.flavorId}`, C(0))).status).toBe(200);
+    // B reads its catalog copy, which its feed brings up to date within moments
+    // (docs/scale-out.md).
+    for (const f of ok.body) {
+      let status = 0;
+      for (const end = Date.now() + 10_000; status !== 200 && Date.now() < end; await sleep(50))
+        status = (await api(B, 'GET', `/flavors/${f.flavorId}`, C(0))).status;
+      expect(status).toBe(200);
+    }
     // The store's commits are measured on PostgreSQL too.
     const metrics = await request(A.url, 'GET', '/metrics');
     expect(metrics.status).toBe(200);

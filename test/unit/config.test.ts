@@ -5,7 +5,7 @@ import { ConfigError, FLAGS, helpText, parseConfig } from '../../src/config.js';
 describe('operator flags', () => {
   it('defaults: metrics on, info logs, no CORS, no JWT', () => {
     const c = parseConfig([], {});
-    expect(c).toMatchObject({ metrics: true, logLevel: 'info' });
+    expect(c).toMatchObject({ metrics: true, logLevel: 'info', listCacheMiB: 16 });
     expect(c?.corsOrigin).toBeUndefined();
     expect(c?.jwt).toBeUndefined();
   });
@@ -22,6 +22,8 @@ describe('operator flags', () => {
         '--log-level',
         'debug',
         '--no-metrics',
+        '--list-cache',
+        '0',
       ],
       {},
     );
@@ -34,6 +36,7 @@ describe('operator flags', () => {
       corsOrigin: ['https://a.example', 'https://b.example'],
       logLevel: 'debug',
       metrics: false,
+      listCacheMiB: 0,
     });
     const e = parseConfig([], {
       REAR_JWT_JWKS_URL: 'http://127.0.0.1:9/jwks',
@@ -41,17 +44,20 @@ describe('operator flags', () => {
       REAR_CORS_ORIGIN: '*',
       REAR_LOG_LEVEL: 'warn',
       REAR_METRICS: 'off',
+      REAR_LIST_CACHE: '64',
     });
     expect(e).toMatchObject({
       jwt: { jwksUrl: 'http://127.0.0.1:9/jwks', audience: 'hub' },
       corsOrigin: true,
       logLevel: 'warn',
       metrics: false,
+      listCacheMiB: 64,
     });
   });
 
   it('refuses what it cannot use', () => {
     expect(() => parseConfig(['--log-level', 'loud'], {})).toThrow(ConfigError);
+    expect(() => parseConfig(['--list-cache', '-1'], {})).toThrow(/--list-cache/);
     expect(() => parseConfig(['--cors-origin', 'app.example'], {})).toThrow(/origins like/);
     expect(() => parseConfig(['--jwt-jwks-url', 'ftp://x/jwks'], {})).toThrow(ConfigError);
     expect(() => parseConfig(['--jwt-issuer', 'https://idp'], {})).toThrow(/need --jwt-jwks-url/);

@@ -66,7 +66,10 @@ class FakeEvents {
 function setup(from = 0) {
   const clock = new FakeClock();
   const store = new FakeEvents();
-  const catalog = new Catalog(clock, undefined, undefined, { defaultTtlSeconds: 300 });
+  const catalog = new Catalog(clock, undefined, undefined, {
+    defaultTtlSeconds: 300,
+    listCacheBytes: 0,
+  });
   const bus = new MemoryEventBus(
     clock,
     { maxEvents: 10_000, maxAgeMs: 1e12 },

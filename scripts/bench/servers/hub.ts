@@ -27,6 +27,8 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as {
   consumers?: number;
   /** Metrics off, to measure what they cost (run.ts M1–M3). */
   metrics?: boolean;
+  /** LIST answers kept between catalog changes (default on, as shipped); off for P1 uncached. */
+  listCache?: boolean;
 };
 const dir = mkdtempSync(join(tmpdir(), 'rear-bench-'));
 const consumers = opts.consumers ?? 200;
@@ -49,6 +51,7 @@ const app = await buildApp({
   rateLimit: { perSecond: 0 },
   ws: { maxSubscriptionsPerConnection: 100 },
   metrics: opts.metrics ?? true,
+  ...(opts.listCache === false ? { listCacheBytes: 0 } : {}),
 });
 const provider: Principal = { role: 'provider', identity: tokens[0]!.identity };
 const r = prng(42);
