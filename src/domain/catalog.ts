@@ -214,10 +214,13 @@ export class Catalog implements CatalogWrites {
 
   /**
    * A replica (the copy an instance of a shared market keeps, fed by the event history) puts
-   * the offer as an event carried it: no journal, no schedule.
+   * the offer as an event carried it: no journal, no schedule. Returns the version it
+   * replaces (the feed applies events in seq order, so that is the one the change started from).
    */
-  put(entry: FlavorEntry): void {
+  put(entry: FlavorEntry): FlavorEntry | undefined {
+    const prev = this.entries.get(entry.flavorId);
     this.index(entry);
+    return prev;
   }
 
   /** A replica drops an offer that left the market. */

@@ -251,16 +251,21 @@ export function retained(event: DomainEvent): DomainEvent {
   ) as FlavorAdded | FlavorRefreshed | FlavorWithdrawn;
 }
 
-/** Rebuilds a retained event from the store (at start, or from a shared market's feed). */
-export function fromRecord(r: StoredEvent): DomainEvent {
+/** A stored flavor event's kind, read from its wire text; undefined for a confirmation. */
+export function flavorKindOf(wire: string): 'added' | 'refreshed' | 'withdrawn' | undefined {
   // stamp() writes every wire text with its type first.
-  const kind = r.wire.startsWith('{"type":"FLAVOR_ADDED"')
+  return wire.startsWith('{"type":"FLAVOR_ADDED"')
     ? 'added'
-    : r.wire.startsWith('{"type":"REFRESH_FLAVOR"')
+    : wire.startsWith('{"type":"REFRESH_FLAVOR"')
       ? 'refreshed'
-      : r.wire.startsWith('{"type":"WITHDRAW_FLAVOR"')
+      : wire.startsWith('{"type":"WITHDRAW_FLAVOR"')
         ? 'withdrawn'
         : undefined;
+}
+
+/** Rebuilds a retained event from the store (at start, or from a shared market's feed). */
+export function fromRecord(r: StoredEvent): DomainEvent {
+  const kind = flavorKindOf(r.wire);
   if (kind === undefined) {
     const msg = JSON.parse(r.wire) as ServerMessage;
     if (msg.type !== 'CONFIRM_RESERVATION')

@@ -5,14 +5,20 @@
  * history they resume from). A wake-up from the store starts a read; a poll every second
  * covers one that was lost. A change made here is answered only once the feed has passed it
  * (`reached`), so a client reads its own writes on the instance it wrote through.
+ *
+ * Each event read is parsed once, and a read leaves out the stored flavor before a refresh:
+ * events are applied in seq order, so the catalog copy holds that version when its refresh
+ * arrives.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SharedStore } from '../store/shared-store.js';
-import type { ServerMessage } from '../types/wire.js';
+import type { StoredEvent } from '../store/store.js';
+import type { Flavor } from '../types/wire.js';
 import type { Catalog } from './catalog.js';
 import type { EventBus } from './event-bus.js';
-import { fromRecord } from './events.js';
+import { flavorKindOf, fromRecord, type DomainEvent } from './events.js';
 import { makeEntry } from './flavor-entry.js';
+import { factsOf } from './flavor-facts.js';
 
 const PAGE = 1000;
 const POLL_MS = 1000;
@@ -88,18 +94,9 @@ export class SharedFeed {
           if (this.closed) return;
           for (const record of page) {
             if (record.seq !== this.cursor + 1) this.counts.gaps++;
-            const event = fromRecord(record);
-            const msg = JSON.parse(record.wire) as ServerMessage;
-            if (msg.type === 'FLAVOR_ADDED' || msg.type === 'REFRESH_FLAVOR') {
-              // The renewal settings stay with the leader, which reads them from the store.
-              const facts = event.kind === 'confirmed' ? undefined : event.facts;
-              this.catalog.put(makeEntry(msg.Flavor, false, 0, facts));
-            } else if (msg.type === 'WITHDRAW_FLAVOR') {
-              this.catalog.drop(record.flavorId);
-            }
+            this.apply(record);
             this.cursor = record.seq;
             this.counts.events++;
-            this.bus.publish(event);
           }
           this.release();
         } while (page.length === PAGE);
@@ -110,6 +107,30 @@ export class SharedFeed {
     } finally {
       this.reading = false;
     }
+  }
+
+  /** Updates the catalog copy with the event and publishes it. */
+  private apply(r: StoredEvent): void {
+    const kind = flavorKindOf(r.wire);
+    if (kind === 'added' || kind === 'refreshed') {
+      // The one parse of the event: its flavor gives the facts and the catalog entry. The
+      // renewal settings stay with the leader, which reads them from the store.
+      const flavor = (JSON.parse(r.wire) as { Flavor: Flavor }).Flavor;
+      const facts = factsOf(flavor);
+      const prev = this.catalog.put(makeEntry(flavor, false, 0, facts));
+      const base = { seq: r.seq, at: r.at, flavorId: r.flavorId, wire: r.wire, facts };
+      // The copy held the flavor as the refresh found it (the row's `prev`, not read).
+      this.bus.publish(
+        kind === 'added'
+          ? ({ kind, ...base } satisfies DomainEvent)
+          : ({ kind, ...base, prevFacts: prev ? prev.facts : facts } satisfies DomainEvent),
+      );
+      return;
+    }
+    // A withdrawal's facts are parsed only if a selector asks for them; a confirmation is small.
+    const event = fromRecord(r);
+    if (event.kind === 'withdrawn') this.catalog.drop(r.flavorId);
+    this.bus.publish(event);
   }
 
   private release(): void {

@@ -128,7 +128,10 @@ export interface SharedStore extends StoreBase {
     target: Target,
     fn: (locked: LockedFlavor) => Outcome<T>,
   ): Promise<{ result: T; lastSeq: number }>;
-  /** Committed events with seq > after, ascending, at most `limit`. */
+  /**
+   * Committed events with seq > after, ascending, at most `limit`. Without `prev`: the feed
+   * has the flavor before a refresh in its catalog copy (`load` returns it, for the history).
+   */
   eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** Settled waiters of this instance, removed from the line as they are returned. */
   collectSettled(): Promise<StoredWaiter[]>;

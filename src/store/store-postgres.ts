@@ -319,10 +319,13 @@ export class PostgresStore implements SharedStore {
   }
 
   async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
-    const r = await this.query('SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [
-      after,
-      limit,
-    ]);
+    // With `prev`, as the store contract reads the history (a resume from before the start);
+    // rows written since the hub rebuilds it from ModificationDetails have none to send.
+    const r = await this.query(
+      `SELECT seq, at, flavor_id, wire, prev, buyer_id FROM events
+        WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      [after, limit],
+    );
     return r.rows.map(toEvent);
   }
 

@@ -43,6 +43,20 @@ afterAll(async () => {
 const api = apiOf;
 const publish = publishOn;
 
+/**
+ * Waits until h has the flavor in its catalog copy. The instance a change went through answers
+ * once its own copy has it; another has it within its feed's wake-up (one NOTIFY round trip, a
+ * second at worst), not necessarily by then.
+ */
+async function seenOn(h: HubProcess, flavorId: string): Promise<void> {
+  await expect
+    .poll(async () => (await api(h, 'GET', `/flavors/${flavorId}`, C(0))).status, {
+      timeout: 3000,
+      interval: 20,
+    })
+    .toBe(200);
+}
+
 describe('several instances, one market', () => {
   it('100 buyers over 3 instances sell exactly the capacity of 20 whole and 5 partitionable flavors', async () => {
     const whole = await Promise.all(
@@ -230,6 +244,7 @@ describe('several instances, one market', () => {
 
   it('a refresh then a withdrawal on C reach subscribers on A and B in order, with the same seqs', async () => {
     const f = await publish(A);
+    await seenOn(B, f.flavorId);
     const subs = await Promise.all([A, B].map((h) => WsClient.open(h.wsUrl, C(30))));
     for (const s of subs) {
       s.send({ type: 'SUBSCRIBE_FLAVOR', flavorId: f.flavorId });
@@ -258,6 +273,81 @@ describe('several instances, one market', () => {
     }
     expect(seen[0]?.map(([t]) => t)).toEqual(['REFRESH_FLAVOR', 'WITHDRAW_FLAVOR']);
     expect(seen[1]).toEqual(seen[0]);
+  }, 60_000);
+
+  it('sales through A and B at once reach subscribers on A, B and C as one stream: the same seqs, each once, in order', async () => {
+    // Each instance applies the events it committed itself from memory and reads the others':
+    // every subscriber must still hear one and the same stream. The selector matches a flavor
+    // only before its first sale (cpu ≥ 7 of 8), so hearing that sale's refresh takes the
+    // facts of the flavor before it, which each instance has from its catalog copy.
+    const flavors = await Promise.all(
+      [A, B, A, B].map((h) => publish(h, k8slice({ cpu: '8', memory: '32Gi' }, {}))),
+    );
+    const ids = flavors.map((f) => f.flavorId as string);
+    const selector = { type: 'k8slice', filter: { cpu: { range: { min: '7' } } } };
+    const subs = await Promise.all([A, B, Cc].map((h) => WsClient.open(h.wsUrl, C(60))));
+    for (const s of subs) {
+      s.send({ type: 'SUBSCRIBE_FLAVOR', selector });
+      await s.next((m) => m.type === 'SUBSCRIBED');
+    }
+    const partition = { type: 'k8slice', data: { cpu: '2', memory: '4Gi', pods: '20' } };
+    const gone = new Set<string>();
+    let sold = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, b) => {
+        const h = b % 2 === 0 ? A : B;
+        for (let round = 0; round < 100 && gone.size < ids.length; round++) {
+          const id = ids[(b + round) % ids.length] as string;
+          if (gone.has(id)) continue;
+          const r = await api(
+            h,
+            'POST',
+            '/reservations',
+            C(61 + b),
+            { FlavorID: id, Configuration: partition },
+            { prefer: 'wait=1' },
+          );
+          if (r.status === 404) gone.add(id);
+          if (r.status !== 200) continue;
+          const p = await api(
+            h,
+            'POST',
+            `/transactions/${r.body.TransactionID}/purchase`,
+            C(61 + b),
+          );
+          if (p.status === 200) sold++;
+        }
+      }),
+    );
+    expect(sold).toBe(16);
+    // Committed after every sale was answered: once a subscriber hears it, it heard them all.
+    const marker = await publish(Cc, k8slice({ cpu: '8' }));
+    const streams = [];
+    for (const s of subs) {
+      await s.next((m) => m.type === 'FLAVOR_ADDED' && m.flavorId === marker.flavorId);
+      streams.push(
+        s.messages
+          .filter((m) => m.type !== 'SUBSCRIBED' && [...ids, marker.flavorId].includes(m.flavorId))
+          .map((m) => [m.type, m.seq, m.flavorId]),
+      );
+      s.close();
+    }
+    const seqs = (streams[0] ?? []).map(([, seq]) => seq as number);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // Each flavor's first sale (8 → 6 CPUs, matched through the flavor before it), then the marker.
+    expect((streams[0] ?? []).map(([type]) => type)).toEqual([
+      ...ids.map(() => 'REFRESH_FLAVOR'),
+      'FLAVOR_ADDED',
+    ]);
+    expect(streams[1]).toEqual(streams[0]);
+    expect(streams[2]).toEqual(streams[0]);
+    // Every catalog copy ends the same: the flavors sold out everywhere, the marker everywhere.
+    for (const h of hubs) {
+      for (const id of ids) expect((await api(h, 'GET', `/flavors/${id}`, C(60))).status).toBe(404);
+      const m = await api(h, 'GET', `/flavors/${marker.flavorId}`, C(60));
+      expect(m.body).toEqual(marker);
+    }
   }, 60_000);
 
   it('a client cut off from A resumes on B with since and epoch: no gap, no duplicate', async () => {

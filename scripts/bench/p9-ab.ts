@@ -1,0 +1,135 @@
+/**
+ * P9's two-instance load on two builds, alternated round by round on one cluster:
+ * `tsx scripts/bench/p9-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
+ * its dist/ built. Prints, per build, the median sales/s and the hub processes' CPU per
+ * request (both instances together) and PostgreSQL's, and the event table's reads per sale —
+ * the figures P9's "two" row reads, without the floor. P9_ONE=1 runs one instance instead
+ * (the same 64 connections); P9_PROFILE_DIR=<dir> writes each hub's CPU profile of the load.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { findPgBinDir, startPostgres, type PgCluster } from '../lib/pg-cluster.js';
+import { median } from './lib/histogram.js';
+import { spawnProc, type Proc } from './lib/proc.js';
+import { saleLoad } from './lib/sales.js';
+
+const profileDir = process.env.P9_PROFILE_DIR;
+/** P9_ONE=1: one instance under all 64 connections instead of two under 32 each. */
+const one = process.env.P9_ONE === '1';
+const [treeA, treeB] = process.argv.slice(2, 4) as [string, string];
+const rounds = Number(process.argv[4] ?? 4);
+const seconds = Number(process.argv[5] ?? 5);
+findPgBinDir();
+const cluster = await startPostgres({ settings: { shared_buffers: '256MB' } });
+const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function hub(
+  tree: string,
+  opts: Record<string, unknown>,
+): Promise<{ proc: Proc; url: string }> {
+  // spawnProc resolves the script against this directory: reach the other tree from here.
+  const rel = `../../../..${tree}/scripts/bench/servers/hub.ts`;
+  const proc = spawnProc(rel, [JSON.stringify({ consumers: 200, ...opts })]);
+  const { url } = await proc.once<{ url: string }>('ready');
+  return { proc, url };
+}
+
+const cpuUs = async (ps: Proc[]) =>
+  (await Promise.all(ps.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })))).reduce(
+    (s, r) => s + r.cpu.user + r.cpu.system,
+    0,
+  );
+const sysUs = async (ps: Proc[]) =>
+  (await Promise.all(ps.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })))).reduce(
+    (s, r) => s + r.cpu.system,
+    0,
+  );
+
+/** The cluster's CPU, µs (as scale-out.ts counts it). */
+function postgresCpuUs(c: PgCluster): number {
+  const postmaster = readFileSync(join(c.dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0];
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * 10_000;
+}
+
+async function eventScans(db: string): Promise<number> {
+  const c = new pg.Client({ connectionString: db });
+  await c.connect();
+  const r = await c.query(
+    `SELECT coalesce(idx_scan, 0) + coalesce(seq_scan, 0) AS n FROM pg_stat_user_tables WHERE relname = 'events'`,
+  );
+  await c.end();
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+const results = new Map<string, Array<{ rps: number; us: number; pgUs: number; scans: number }>>();
+try {
+  for (let i = 0; i < rounds; i++) {
+    for (const tree of i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]) {
+      const db = await cluster.createDatabase();
+      const a = await hub(tree, { seed: 'pool', n: 500, pg: db });
+      const b = one ? a : await hub(tree, { seed: 'pool', n: 0, pg: db });
+      const procs = one ? [a.proc] : [a.proc, b.proc];
+      const { ids } = await a.proc.ask<{ ids: string[] }>({ type: 'ids' });
+      const { seq } = await a.proc.ask<{ seq: number }>({ type: 'seq' });
+      while ((await b.proc.ask<{ seq: number }>({ type: 'seq' })).seq < seq) await sleep(50);
+      const load = (url: string, seed: number, s: number) =>
+        saleLoad({ url, flavorIds: ids, tokens, seed, seconds: s, connections: 32 });
+      await Promise.all([load(a.url, 1, 1), load(b.url, 2, 1)]);
+      if (profileDir) await Promise.all(procs.map((p) => p.ask({ type: 'profile-start' })));
+      await sleep(1500);
+      const scans0 = await eventScans(db);
+      const pg0 = postgresCpuUs(cluster);
+      const sys0 = await sysUs(procs);
+      const before = await cpuUs(procs);
+      const [ra, rb] = await Promise.all([
+        load(a.url, 10 + i, seconds),
+        load(b.url, 50 + i, seconds),
+      ]);
+      const used = (await cpuUs(procs)) - before;
+      const sys = (await sysUs(procs)) - sys0;
+      const pgUsed = postgresCpuUs(cluster) - pg0;
+      await sleep(1500);
+      const scans = (await eventScans(db)) - scans0;
+      if (profileDir) {
+        for (const p of procs) {
+          const { file } = await p.ask<{ file: string }>({ type: 'profile-stop', dir: profileDir });
+          console.log(`profile ${tree}: ${file}`);
+        }
+      }
+      const total = (ra?.requests.total ?? 0) + (rb?.requests.total ?? 0);
+      const rps = (ra?.requests.average ?? 0) + (rb?.requests.average ?? 0);
+      const errors = (ra?.non2xx ?? 0) + (rb?.non2xx ?? 0) + (ra?.errors ?? 0) + (rb?.errors ?? 0);
+      const list = results.get(tree) ?? [];
+      list.push({ rps, us: used / total, pgUs: pgUsed / total, scans: scans / (total / 2) });
+      results.set(tree, list);
+      console.log(
+        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}, ${errors} errors`,
+      );
+      await Promise.all(procs.map((p) => p.kill()));
+      await cluster.dropDatabase(new URL(db).pathname.slice(1));
+    }
+  }
+} finally {
+  await cluster.stop();
+}
+for (const [tree, list] of results) {
+  console.log(
+    `${tree}: median ${median(list.map((x) => x.rps)).toFixed(1)} req/s, hubs ${Math.round(median(list.map((x) => x.us)))} µs/request, PostgreSQL ${Math.round(median(list.map((x) => x.pgUs)))} µs/request, event reads per sale ${median(list.map((x) => x.scans)).toFixed(2)}`,
+  );
+}
+process.exit(0);

@@ -1,0 +1,142 @@
+/**
+ * The shared market's feed (shared-feed.ts) over a store that stands in for PostgreSQL: every
+ * seq once and in order, the catalog copy kept as the events say, a refresh's facts before it
+ * taken from the copy (the read leaves the stored flavor before it out).
+ */
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/clock.js';
+import { Catalog } from '../../src/domain/catalog.js';
+import { MemoryEventBus } from '../../src/domain/event-bus-memory.js';
+import { stamp, type DomainEvent, type EventDraft } from '../../src/domain/events.js';
+import { makeEntry, type FlavorEntry } from '../../src/domain/flavor-entry.js';
+import { factsOf } from '../../src/domain/flavor-facts.js';
+import { SharedFeed } from '../../src/domain/shared-feed.js';
+import type { SharedStore } from '../../src/store/shared-store.js';
+import type { StoredEvent } from '../../src/store/store.js';
+import type { Flavor } from '../../src/types/wire.js';
+
+function flavor(id: string, cpu: number, amount = '1.00'): Flavor {
+  return {
+    flavorId: id,
+    providerId: 'p',
+    timestamp: '2026-01-01T00:00:00.000Z',
+    expirationTime: '2027-01-01T00:00:00.000Z',
+    type: {
+      name: 'k8slice',
+      data: {
+        characteristics: { architecture: 'amd64', cpu: String(cpu), memory: '8Gi', pods: '110' },
+      },
+    },
+    price: { amount, currency: 'EUR', period: 'hour' },
+    owner: { domain: 'd', nodeId: 'p', ip: '1' },
+    availability: true,
+  };
+}
+
+const entry = (f: Flavor): FlavorEntry => makeEntry(f, true, 60);
+const row = (seq: number, draft: EventDraft): StoredEvent => stamp(draft, seq, 1000 + seq).record;
+const confirmed = (seq: number): StoredEvent =>
+  row(seq, {
+    kind: 'confirmed',
+    flavorId: 'f-sold',
+    contractId: `c${seq}`,
+    transactionId: `t${seq}`,
+    buyerId: 'b',
+  });
+
+/** The store's event table as the feed reads it: without `prev`, as PostgreSQL's read is. */
+class FakeEvents {
+  rows: StoredEvent[] = [];
+  reads: number[] = [];
+  fail = 0;
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    this.reads.push(after);
+    if (this.fail > 0) {
+      this.fail--;
+      throw new Error('unreachable');
+    }
+    return this.rows
+      .filter((r) => r.seq > after)
+      .slice(0, limit)
+      .map(({ prev: _prev, ...r }) => r);
+  }
+}
+
+function setup(from = 0) {
+  const clock = new FakeClock();
+  const store = new FakeEvents();
+  const catalog = new Catalog(clock, undefined, undefined, {
+    defaultTtlSeconds: 300,
+    listCacheBytes: 0,
+  });
+  // Nothing stored before `from` is resumed in these tests: the bus's stored part is empty.
+  const bus = new MemoryEventBus(
+    clock,
+    { maxEvents: 10_000, maxAgeMs: 1e12 },
+    { lastSeq: from, firstSeq: from + 1, epoch: 'e' },
+    { eventsAfter: async () => [], eventTimes: async () => [] },
+  );
+  const heard: DomainEvent[] = [];
+  bus.listen((e) => heard.push(e));
+  const errors: unknown[] = [];
+  const feed = new SharedFeed(store as unknown as SharedStore, catalog, bus, clock, from, (err) =>
+    errors.push(err),
+  );
+  return { store, catalog, feed, heard, errors, seqs: () => heard.map((e) => e.seq) };
+}
+
+describe('the shared feed', () => {
+  it('keeps the copy as the events say; a refresh has the facts before it from the copy', async () => {
+    const { store, catalog, feed, heard, seqs } = setup();
+    const v1 = entry(flavor('fa', 8));
+    const v2 = entry(flavor('fa', 6, '2.00'));
+    const other = entry(flavor('fb', 4));
+    store.rows = [
+      row(1, { kind: 'added', flavor: v1 }),
+      row(2, { kind: 'added', flavor: other }),
+      row(3, { kind: 'refreshed', flavor: v2, prev: v1, changes: [] }),
+      row(4, {
+        kind: 'withdrawn',
+        flavor: other,
+        reason: { Code: 'sold', Message: 'sold out' },
+      }),
+      confirmed(5),
+    ];
+    await feed.reached(5);
+    expect(seqs()).toEqual([1, 2, 3, 4, 5]);
+    const refresh = heard[2] as DomainEvent & { kind: 'refreshed' };
+    expect(refresh.kind).toBe('refreshed');
+    expect(refresh.facts).toEqual(factsOf(v2.flavor));
+    expect(refresh.prevFacts).toEqual(factsOf(v1.flavor));
+    expect(refresh.wire).toBe(store.rows[2]?.wire);
+    expect(catalog.get('fa')?.json).toBe(v2.json);
+    expect(catalog.get('fb')).toBeUndefined();
+    expect((heard[3] as DomainEvent & { kind: 'withdrawn' }).facts).toEqual(factsOf(other.flavor));
+    expect(heard[4]).toMatchObject({ kind: 'confirmed', contractId: 'c5', buyerId: 'b' });
+    expect(feed.counts).toEqual({ events: 5, gaps: 0 });
+  });
+
+  it('reads page by page, and counts a pruned gap', async () => {
+    const { store, feed, seqs } = setup(2);
+    store.rows = Array.from({ length: 1500 }, (_, i) => confirmed(i + 5));
+    await feed.reached(1504);
+    expect(seqs()).toEqual(Array.from({ length: 1500 }, (_, i) => i + 5));
+    expect(store.reads).toEqual([2, 1004]);
+    expect(feed.counts).toEqual({ events: 1500, gaps: 1 });
+  });
+
+  it('reads again from the same cursor after a failed read', async () => {
+    const { store, feed, errors, seqs } = setup();
+    store.rows = [confirmed(1), confirmed(2)];
+    store.fail = 1;
+    let answered = false;
+    const done = feed.reached(2).then(() => (answered = true));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(errors).toHaveLength(1);
+    expect(answered).toBe(false);
+    feed.wake(undefined);
+    await done;
+    expect(seqs()).toEqual([1, 2]);
+  });
+});
