@@ -18,11 +18,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import autocannon, { type Request as AcRequest } from 'autocannon';
-import { prng, randomSelectorQuery } from './lib/catalog.js';
+import type autocannon from 'autocannon';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDist, spawnProc, type Proc } from './lib/proc.js';
+import { listLoad, sampleAnswers } from './lib/lists.js';
 import { saleLoad } from './lib/sales.js';
 
 const arg = (name: string, def: number): number => {
@@ -78,25 +78,16 @@ const sales =
 /** P1's load: LIST with a random 3-field selector (path: the baseline's fixed route). */
 const lists =
   (url: string, path?: string): Load =>
-  (amount, seed) => {
-    const r = prng(seed);
-    return autocannon({
+  (amount, seed) =>
+    listLoad({
       url,
+      ...(path !== undefined ? { path } : {}),
+      token: tokens[0] as string,
       connections: 10,
-      duration: 3600,
+      seconds: 3600,
       amount,
-      requests: [
-        {
-          method: 'GET',
-          setupRequest: (req: AcRequest): AcRequest => ({
-            ...req,
-            path: path ?? `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`,
-            headers: { authorization: `Bearer ${tokens[0]}` },
-          }),
-        },
-      ],
+      seed,
     });
-  };
 
 /** Sends `requests` of a load between a zeroing and a dump of the server's counters. */
 async function count(proc: Proc, name: string, load: Load): Promise<Count> {
@@ -171,15 +162,7 @@ async function listCounts(): Promise<void> {
     );
     const { url } = await hub.once<{ url: string }>('ready', 900_000);
     counted.push([name, await count(hub, name, lists(url))]);
-    if (bodies.length === 0) {
-      const r = prng(7);
-      for (let i = 0; i < 200; i++) {
-        const res = await fetch(`${url}/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, {
-          headers: { authorization: `Bearer ${tokens[0]}` },
-        });
-        bodies.push(await res.text());
-      }
-    }
+    if (bodies.length === 0) bodies.push(...(await sampleAnswers(url, tokens[0] as string, 200)));
     await hub.kill();
   }
   const bodiesFile = join(dir, 'bodies.json');

@@ -6,12 +6,10 @@
  * the figures P9's "two" row reads, without the floor. P9_ONE=1 runs one instance instead
  * (the same 64 connections); P9_PROFILE_DIR=<dir> writes each hub's CPU profile of the load.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
-import { findPgBinDir, startPostgres, type PgCluster } from '../lib/pg-cluster.js';
+import { findPgBinDir, startPostgres } from '../lib/pg-cluster.js';
 import { median } from './lib/histogram.js';
-import { spawnProc, type Proc } from './lib/proc.js';
+import { postgresCpuUs, processCpuUs, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 const profileDir = process.env.P9_PROFILE_DIR;
@@ -36,35 +34,11 @@ async function hub(
   return { proc, url };
 }
 
-const cpuUs = async (ps: Proc[]) =>
-  (await Promise.all(ps.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })))).reduce(
-    (s, r) => s + r.cpu.user + r.cpu.system,
-    0,
-  );
 const sysUs = async (ps: Proc[]) =>
   (await Promise.all(ps.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })))).reduce(
     (s, r) => s + r.cpu.system,
     0,
   );
-
-/** The cluster's CPU, µs (as scale-out.ts counts it). */
-function postgresCpuUs(c: PgCluster): number {
-  const postmaster = readFileSync(join(c.dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0];
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * 10_000;
-}
 
 async function eventScans(db: string): Promise<number> {
   const c = new pg.Client({ connectionString: db });
@@ -93,16 +67,16 @@ try {
       if (profileDir) await Promise.all(procs.map((p) => p.ask({ type: 'profile-start' })));
       await sleep(1500);
       const scans0 = await eventScans(db);
-      const pg0 = postgresCpuUs(cluster);
+      const pg0 = postgresCpuUs(cluster.dataDir);
       const sys0 = await sysUs(procs);
-      const before = await cpuUs(procs);
+      const before = await processCpuUs(procs);
       const [ra, rb] = await Promise.all([
         load(a.url, 10 + i, seconds),
         load(b.url, 50 + i, seconds),
       ]);
-      const used = (await cpuUs(procs)) - before;
+      const used = (await processCpuUs(procs)) - before;
       const sys = (await sysUs(procs)) - sys0;
-      const pgUsed = postgresCpuUs(cluster) - pg0;
+      const pgUsed = postgresCpuUs(cluster.dataDir) - pg0;
       await sleep(1500);
       const scans = (await eventScans(db)) - scans0;
       if (profileDir) {

@@ -19,11 +19,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import autocannon, { type Request as AcRequest } from 'autocannon';
+import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { Histogram, median, stampMs } from './lib/histogram.js';
 import { buildDist, machineCpu, spawnProc, type Proc } from './lib/proc.js';
+import { listLoad, sampleAnswers } from './lib/lists.js';
 import { saleLoad } from './lib/sales.js';
 import { p10, p11, p1pg, p9, stopPostgres, type Kit, type Row } from './scale-out.js';
 
@@ -156,21 +157,13 @@ async function listRps(
   duration: number,
   seed: number,
 ) {
-  const r = prng(seed);
-  const result = await autocannon({
+  const result = await listLoad({
     url,
+    ...(path !== undefined ? { path } : {}),
+    token: consumerToken(0),
     connections,
-    duration,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req: AcRequest): AcRequest => ({
-          ...req,
-          path: path ?? `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`,
-          headers: { authorization: `Bearer ${consumerToken(0)}` },
-        }),
-      },
-    ],
+    seconds: duration,
+    seed,
   });
   return {
     rps: result.requests.average,
@@ -182,20 +175,12 @@ async function listRps(
 }
 
 async function answerSizes(url: string, samples: number) {
-  const r = prng(7);
-  const sized: Array<{ bytes: number; count: number; body: string }> = [];
-  for (let i = 0; i < samples; i++) {
-    const res = await fetch(`${url}/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, {
-      headers: { authorization: `Bearer ${consumerToken(0)}` },
-    });
-    const body = await res.text();
-    sized.push({
-      bytes: Buffer.byteLength(body),
-      count: (JSON.parse(body) as unknown[]).length,
-      body,
-    });
-  }
-  const bodies = sized.map((s) => s.body);
+  const bodies = await sampleAnswers(url, consumerToken(0), samples);
+  const sized = bodies.map((body) => ({
+    bytes: Buffer.byteLength(body),
+    count: (JSON.parse(body) as unknown[]).length,
+    body,
+  }));
   const mean = sized.reduce((sum, s) => sum + s.bytes, 0) / sized.length;
   sized.sort((a, b) => a.bytes - b.bytes);
   return {

@@ -16,14 +16,14 @@
  *   `leading`; the time until another logs it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { findPgBinDir, startPostgres, type PgCluster } from '../lib/pg-cluster.js';
 import { Histogram, median, stampMs } from './lib/histogram.js';
-import { machineCpu, spawnProc, type Proc } from './lib/proc.js';
+import { machineCpu, postgresCpuUs, processCpuUs, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 /** One line of the results table (run.ts prints and stores them). */
@@ -110,49 +110,23 @@ function skipped(kit: Kit, id: string, what: string): void {
 
 const dbName = (url: string) => new URL(url).pathname.slice(1);
 
-/**
- * The CPU the whole PostgreSQL cluster has used, µs: the postmaster's own and that of its
- * children it has reaped (backends that ended), plus that of every backend alive now.
- */
-function postgresCpuUs(c: PgCluster): number {
-  let postmaster: string;
-  try {
-    postmaster = readFileSync(join(c.dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0] ?? '';
-  } catch {
-    return 0;
-  }
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15)
-    // cutime(16) cstime(17).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * 10_000;
-}
-
-async function processCpuUs(procs: Proc[]): Promise<number> {
-  const all = await Promise.all(procs.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })));
-  return all.reduce((s, r) => s + r.cpu.user + r.cpu.system, 0);
-}
-
 /** A load, with the CPU per request of the servers, of PostgreSQL and of the whole machine. */
 async function measured(
   c: PgCluster | undefined,
   servers: Proc[],
   go: () => Promise<{ rps: number; total: number }>,
 ): Promise<{ rps: number; serverUs: number; pgUs: number; machineUs: number }> {
-  const [s0, p0, m0] = [await processCpuUs(servers), c ? postgresCpuUs(c) : 0, machineCpu()];
+  const [s0, p0, m0] = [
+    await processCpuUs(servers),
+    c ? postgresCpuUs(c.dataDir) : 0,
+    machineCpu(),
+  ];
   const r = await go();
-  const [s1, p1, m1] = [await processCpuUs(servers), c ? postgresCpuUs(c) : 0, machineCpu()];
+  const [s1, p1, m1] = [
+    await processCpuUs(servers),
+    c ? postgresCpuUs(c.dataDir) : 0,
+    machineCpu(),
+  ];
   const n = Math.max(1, r.total);
   return {
     rps: r.rps,

@@ -5,6 +5,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Proc {
@@ -150,4 +151,39 @@ export function threadCpu(pid: number): Map<string, number> {
     );
   }
   return out;
+}
+
+/**
+ * The CPU the whole PostgreSQL cluster has used, µs: the postmaster's own and that of its
+ * children it has reaped (backends that ended), plus that of every backend alive now.
+ */
+export function postgresCpuUs(dataDir: string): number {
+  let postmaster: string;
+  try {
+    postmaster = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0] ?? '';
+  } catch {
+    return 0;
+  }
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15)
+    // cutime(16) cstime(17).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * 10_000;
+}
+
+/** The CPU of bench servers (servers/*.ts answer `cpu` over IPC), µs. */
+export async function processCpuUs(procs: Proc[]): Promise<number> {
+  const all = await Promise.all(procs.map((p) => p.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' })));
+  return all.reduce((s, r) => s + r.cpu.user + r.cpu.system, 0);
 }
