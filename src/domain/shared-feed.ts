@@ -6,9 +6,9 @@
  * covers one that was lost. A change made here is answered only once the feed has passed it
  * (`reached`), so a client reads its own writes on the instance it wrote through.
  *
- * Each event read is parsed once, and a read leaves out the stored flavor before a refresh:
- * events are applied in seq order, so the catalog copy holds that version when its refresh
- * arrives.
+ * Each event read is parsed once, and a refresh's flavor before it is the catalog copy's:
+ * events are applied in seq order, so the copy holds that version when its refresh arrives
+ * (new rows keep no copy of it).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SharedStore } from '../store/shared-store.js';
@@ -119,7 +119,7 @@ export class SharedFeed {
       const facts = factsOf(flavor);
       const prev = this.catalog.put(makeEntry(flavor, false, 0, facts));
       const base = { seq: r.seq, at: r.at, flavorId: r.flavorId, wire: r.wire, facts };
-      // The copy held the flavor as the refresh found it (the row's `prev`, not read).
+      // The copy held the flavor as the refresh found it (new rows keep no `prev`).
       this.bus.publish(
         kind === 'added'
           ? ({ kind, ...base } satisfies DomainEvent)
