@@ -59,6 +59,8 @@ export interface AppOptions {
   corsOrigin?: string[] | true;
   /** GET /metrics and the instruments behind it (default on). */
   metrics?: boolean;
+  /** Connections to PostgreSQL for a postgres:// db (store-postgres.ts default: 10). */
+  pgPoolSize?: number;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -134,11 +136,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   metrics?.instrumentRequests(app);
   // Opened before the rest is set up: the SQLite store's writer thread, which reads the
   // snapshot the market is rebuilt from, starts meanwhile instead of after.
-  const store = await openStore(
-    options.db,
-    clock,
-    metrics ? { observer: metrics.storeObserver } : {},
-  );
+  const store = await openStore(options.db, clock, {
+    ...(metrics ? { observer: metrics.storeObserver } : {}),
+    ...(options.pgPoolSize !== undefined ? { poolSize: options.pgPoolSize } : {}),
+  });
   await registerCors(app, options.corsOrigin);
 
   const ajv = createAjv();

@@ -15,6 +15,8 @@ export interface HubConfig {
   flavorTtlSeconds: number;
   /** LIST answers kept while the catalog does not change, MiB (0 = off). */
   listCacheMiB: number;
+  /** Connections this instance keeps open to PostgreSQL (a postgres:// --db only). */
+  pgPoolSize: number;
   demo: boolean;
   /** Per-token requests per second (0 = off). */
   rateLimit: number;
@@ -52,6 +54,12 @@ export const FLAGS = [
     'REAR_LIST_CACHE',
     '16',
     'MiB of LIST answers kept while the catalog is unchanged (0 = off)',
+  ],
+  [
+    '--pg-pool',
+    'REAR_PG_POOL',
+    '10',
+    'connections this instance keeps to PostgreSQL (postgres:// --db only)',
   ],
   ['--demo / --no-demo', 'REAR_DEMO', 'on without --tokens', 'demo catalog and a demo market'],
   ['--rate-limit', 'REAR_RATE_LIMIT', '200', 'requests per second per token (0 = off)'],
@@ -122,6 +130,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
         ttp: { type: 'string' },
         'flavor-ttl': { type: 'string' },
         'list-cache': { type: 'string' },
+        'pg-pool': { type: 'string' },
         demo: { type: 'boolean' },
         'rate-limit': { type: 'string' },
         'jwt-jwks-url': { type: 'string' },
@@ -144,6 +153,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
   if (!Number.isInteger(port) || port > 65535)
     throw new ConfigError(`--port must be 0..65535, got ${port}`);
   const db = v.db ?? env.REAR_DB ?? './data/rear-hub.db';
+  const pgPoolSize = positiveNumber('--pg-pool', v['pg-pool'] ?? env.REAR_PG_POOL ?? '10');
+  if (!Number.isInteger(pgPoolSize))
+    throw new ConfigError(`--pg-pool must be a whole number of connections, got ${pgPoolSize}`);
   try {
     storeKind(db);
   } catch (err) {
@@ -165,6 +177,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig |
       v['list-cache'] ?? env.REAR_LIST_CACHE ?? '16',
       true,
     ),
+    pgPoolSize,
     demo:
       v.demo ??
       (env.REAR_DEMO !== undefined && env.REAR_DEMO !== ''

@@ -68,6 +68,13 @@ export interface Kit {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Connections to PostgreSQL: the floor's pool and one instance's are the hub's default; two
+ * instances get half each (--pg-pool), so the database serves as many connections as under
+ * the floor. Two pools of 10 ran 20 busy backends on this machine's 2 cores.
+ */
+const FLOOR_POOL = 10;
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 
 // ---------------------------------------------------------------------------------------
@@ -224,7 +231,7 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
   // The SQLite hub under the same load, in the same rounds (started while the first round's
   // database is made).
   const sqliteStarting = kit.startHub({ seed: 'pool', n: z.flavors, file: true });
-  const floorProc = spawnProc('servers/pg-floor.ts', ['{}']);
+  const floorProc = spawnProc('servers/pg-floor.ts', [JSON.stringify({ poolSize: FLOOR_POOL })]);
   const floorReady = floorProc.once<{ url: string }>('ready');
   const firstDb = c.createDatabase();
   const sqlite = await sqliteStarting;
@@ -283,8 +290,8 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
       const db2 = await c.createDatabase();
       // B's copy catches up from the event table whatever A has published when it starts.
       const [a2, b2] = await Promise.all([
-        kit.startHub({ seed: 'pool', n: z.flavors, pg: db2 }),
-        kit.startHub({ seed: 'pool', n: 0, pg: db2 }),
+        kit.startHub({ seed: 'pool', n: z.flavors, pg: db2, pgPool: FLOOR_POOL / 2 }),
+        kit.startHub({ seed: 'pool', n: 0, pg: db2, pgPool: FLOOR_POOL / 2 }),
       ]);
       const { ids: ids2 } = await a2.proc.ask<{ ids: string[] }>({ type: 'ids' });
       await caughtUp(a2.proc, b2.proc);
@@ -338,7 +345,7 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
   });
   kit.rows.push({
     id: 'P9 two',
-    what: `the same load split over two instances on one database (32 connections each): ${Math.round(h2 / 2)} sales/s, against the floor`,
+    what: `the same load split over two instances on one database (32 connections each, \`--pg-pool ${FLOOR_POOL / 2}\` each: as many database connections as the floor's ${FLOOR_POOL}): ${Math.round(h2 / 2)} sales/s, against the floor`,
     hub: h2,
     baseline: fl,
     ratio: h2 / fl,

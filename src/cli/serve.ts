@@ -79,6 +79,7 @@ async function serve(argv: string[]): Promise<void> {
     ttpSeconds: config.ttpSeconds,
     flavorTtlSeconds: config.flavorTtlSeconds,
     listCacheBytes: config.listCacheMiB * 1024 * 1024,
+    pgPoolSize: config.pgPoolSize,
     rateLimit: { perSecond: config.rateLimit },
     ...(config.jwt ? { jwt: config.jwt } : {}),
     ...(config.corsOrigin ? { corsOrigin: config.corsOrigin } : {}),

@@ -137,6 +137,8 @@ export interface StoreObserver {
 
 export interface StoreOptions {
   observer?: StoreObserver;
+  /** Connections a shared store keeps to its database (PostgreSQL; the embedded store has one writer). */
+  poolSize?: number;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';

@@ -3,12 +3,14 @@
  * shared store promises — decisions under the flavor's lock, seqs in commit order under
  * concurrent writers, a rolled-back decision, the line and its wake-ups.
  */
+import pgDriver from 'pg';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { HubError } from '../../src/errors.js';
 import type { SharedChange } from '../../src/store/shared-store.js';
 import { PostgresStore } from '../../src/store/store-postgres.js';
 import type { Change, StoredFlavor } from '../../src/store/store.js';
+import { startHub } from '../helpers/hub.js';
 import { withPostgres } from '../helpers/postgres.js';
 import { loadAll, storeSuite } from './store-suite.js';
 
@@ -210,5 +212,52 @@ describe('PostgreSQL shared store', () => {
     await expect.poll(leading, { timeout: 5000 }).toHaveLength(1);
     expect(leading()[0]).not.toBe(first);
     for (const s of stores) await s.close();
+  });
+});
+
+describe('PostgreSQL connections (--pg-pool)', () => {
+  /** Backends connected to the database `url` names, this probe's own left out. */
+  async function backends(url: string): Promise<number> {
+    const probe = new pgDriver.Client({ connectionString: url });
+    await probe.connect();
+    try {
+      const r = await probe.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+      return Number(r.rows[0]?.n);
+    } finally {
+      await probe.end();
+    }
+  }
+
+  it('opens no more connections than its pool size, however many reads wait', async () => {
+    const url = await pg().createDatabase();
+    const small = await PostgresStore.open(url, { clock: systemClock, poolSize: 2 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => small.transaction(`none-${i}`)));
+    expect(await backends(url)).toBe(2);
+    await small.close();
+    // The default pool, under the same reads, opens more: the option is what held it at 2.
+    const other = await pg().createDatabase();
+    const dflt = await PostgresStore.open(other, { clock: systemClock });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => dflt.transaction(`none-${i}`)));
+    expect(await backends(other)).toBeGreaterThan(2);
+    await dflt.close();
+  });
+
+  it('a hub built with pgPoolSize keeps to it: its pool and one listening connection', async () => {
+    const url = await pg().createDatabase();
+    const hub = await startHub({ dbPath: url, pgPoolSize: 2 });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          hub.api('GET', `/api/v2/transactions/none-${i}`, hub.tokens['cons-0']),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(404));
+      expect(await backends(url)).toBeLessThanOrEqual(3);
+    } finally {
+      await hub.close();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { ConfigError, FLAGS, helpText, parseConfig } from '../../src/config.js';
 describe('operator flags', () => {
   it('defaults: metrics on, info logs, no CORS, no JWT', () => {
     const c = parseConfig([], {});
-    expect(c).toMatchObject({ metrics: true, logLevel: 'info', listCacheMiB: 16 });
+    expect(c).toMatchObject({ metrics: true, logLevel: 'info', listCacheMiB: 16, pgPoolSize: 10 });
     expect(c?.corsOrigin).toBeUndefined();
     expect(c?.jwt).toBeUndefined();
   });
@@ -24,6 +24,8 @@ describe('operator flags', () => {
         '--no-metrics',
         '--list-cache',
         '0',
+        '--pg-pool',
+        '4',
       ],
       {},
     );
@@ -37,6 +39,7 @@ describe('operator flags', () => {
       logLevel: 'debug',
       metrics: false,
       listCacheMiB: 0,
+      pgPoolSize: 4,
     });
     const e = parseConfig([], {
       REAR_JWT_JWKS_URL: 'http://127.0.0.1:9/jwks',
@@ -45,6 +48,7 @@ describe('operator flags', () => {
       REAR_LOG_LEVEL: 'warn',
       REAR_METRICS: 'off',
       REAR_LIST_CACHE: '64',
+      REAR_PG_POOL: '20',
     });
     expect(e).toMatchObject({
       jwt: { jwksUrl: 'http://127.0.0.1:9/jwks', audience: 'hub' },
@@ -52,12 +56,15 @@ describe('operator flags', () => {
       logLevel: 'warn',
       metrics: false,
       listCacheMiB: 64,
+      pgPoolSize: 20,
     });
   });
 
   it('refuses what it cannot use', () => {
     expect(() => parseConfig(['--log-level', 'loud'], {})).toThrow(ConfigError);
     expect(() => parseConfig(['--list-cache', '-1'], {})).toThrow(/--list-cache/);
+    expect(() => parseConfig(['--pg-pool', '0'], {})).toThrow(/--pg-pool/);
+    expect(() => parseConfig(['--pg-pool', '2.5'], {})).toThrow(/whole number/);
     expect(() => parseConfig(['--cors-origin', 'app.example'], {})).toThrow(/origins like/);
     expect(() => parseConfig(['--jwt-jwks-url', 'ftp://x/jwks'], {})).toThrow(ConfigError);
     expect(() => parseConfig(['--jwt-issuer', 'https://idp'], {})).toThrow(/need --jwt-jwks-url/);

@@ -30,6 +30,8 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as {
   metrics?: boolean;
   /** LIST answers kept between catalog changes (default on, as shipped); off for P1 uncached. */
   listCache?: boolean;
+  /** Connections to PostgreSQL (--pg-pool; the hub's default when left out). */
+  pgPool?: number;
 };
 const dir = mkdtempSync(join(tmpdir(), 'rear-bench-'));
 const consumers = opts.consumers ?? 200;
@@ -53,6 +55,7 @@ const app = await buildApp({
   ws: { maxSubscriptionsPerConnection: 100 },
   metrics: opts.metrics ?? true,
   ...(opts.listCache === false ? { listCacheBytes: 0 } : {}),
+  ...(opts.pgPool !== undefined ? { pgPoolSize: opts.pgPool } : {}),
 });
 const provider: Principal = { role: 'provider', identity: tokens[0]!.identity };
 const r = prng(42);

@@ -1,0 +1,76 @@
+/**
+ * P2's load on two builds, alternated round by round, with the sale floor in every round:
+ * `tsx scripts/bench/p2-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
+ * its dist/ built. Per round and build: req/s, the hub's ratio to the floor measured next to
+ * it, and the main thread's CPU per request; at the end the medians. The two builds' hubs
+ * run one after the other, each beside a fresh floor, so a noisy stretch of the shared
+ * machine lands on both in turn rather than on one build.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { median } from './lib/histogram.js';
+import { spawnProc, threadCpu, type Proc } from './lib/proc.js';
+import { saleLoad } from './lib/sales.js';
+
+const [treeA, treeB] = process.argv.slice(2, 4) as [string, string];
+const rounds = Number(process.argv[4] ?? 4);
+const seconds = Number(process.argv[5] ?? 5);
+const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
+const dir = mkdtempSync(join(tmpdir(), 'rear-p2ab-'));
+
+/** The main thread's CPU of a process, µs (10 ms ticks: a round's thousands of requests smooth them). */
+const mainCpu = (pid: number) => (threadCpu(pid).get('main') ?? 0) * 1e6;
+
+async function measure(proc: Proc, url: string, ids: string[], seed: number) {
+  const pid = proc.child.pid as number;
+  const t0 = mainCpu(pid);
+  const r = await saleLoad({ url, flavorIds: ids, tokens, seed, seconds });
+  return {
+    rps: r.requests.average,
+    mainUs: (mainCpu(pid) - t0) / r.requests.total,
+    bad: r.non2xx + r.errors,
+  };
+}
+
+const results = new Map<string, Array<{ rps: number; ratio: number; mainUs: number }>>();
+try {
+  for (let i = 0; i < rounds; i++) {
+    for (const tree of i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]) {
+      const hub = spawnProc(`../../../..${tree}/scripts/bench/servers/hub.ts`, [
+        JSON.stringify({ seed: 'pool', n: 200, file: true, consumers: 200 }),
+      ]);
+      const { url } = await hub.once<{ url: string }>('ready');
+      const { ids } = await hub.ask<{ ids: string[] }>({ type: 'ids' });
+      await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: 2 });
+      const { sample } = await hub.ask<{ sample: unknown }>({ type: 'sample' });
+      // The floor from the same tree: it runs that tree's store.
+      const floor = spawnProc(`../../../..${tree}/scripts/bench/servers/baselines.ts`, [
+        JSON.stringify({
+          kind: 'fastify',
+          db: join(dir, `floor-${i}-${tree.length}.db`),
+          sale: sample,
+        }),
+      ]);
+      const { url: floorUrl } = await floor.once<{ url: string }>('ready');
+      await saleLoad({ url: floorUrl, flavorIds: ids, tokens, seed: 2, seconds: 2 });
+      const h = await measure(hub, url, ids, 10 + i);
+      const f = await measure(floor, floorUrl, ids, 10 + i);
+      const list = results.get(tree) ?? [];
+      list.push({ rps: h.rps, ratio: h.rps / f.rps, mainUs: h.mainUs });
+      results.set(tree, list);
+      console.log(
+        `round ${i + 1} ${tree}: ${Math.round(h.rps)} req/s (main ${Math.round(h.mainUs)} µs/req), floor ${Math.round(f.rps)} (main ${Math.round(f.mainUs)}) → ${(h.rps / f.rps).toFixed(2)}×${h.bad + f.bad > 0 ? `, ${h.bad + f.bad} bad` : ''}`,
+      );
+      await Promise.all([hub.kill(), floor.kill()]);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+for (const [tree, list] of results) {
+  console.log(
+    `${tree}: median ${Math.round(median(list.map((x) => x.rps)))} req/s, ${median(list.map((x) => x.ratio)).toFixed(2)}× the floor, main ${Math.round(median(list.map((x) => x.mainUs)))} µs/request`,
+  );
+}
+process.exit(0);
