@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
+import { prepared } from './pg-prepared.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { toContract, toEvent, toTransaction as toStoredTransaction, type Row } from './rows.js';
 import type {
@@ -55,6 +56,14 @@ export interface PostgresOptions {
   /** A heartbeat older than this marks an instance gone (ms). */
   staleAfterMs?: number;
 }
+
+/** Columns read back, named rather than `*` (pg-prepared.ts says why). */
+const FLAVOR_COLUMNS = 'flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds';
+const TRANSACTION_COLUMNS =
+  'transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key, dialect';
+const CONTRACT_COLUMNS = 'contract_id, transaction_id, buyer_id, seller_id, created_at, json';
+const WAITER_COLUMNS =
+  'waiter_id, line_pos, flavor_id, instance_id, hold_key, buyer, configuration, outcome, transaction_id, dialect';
 
 const LEADER_LOCK = 7_263_001;
 const MIGRATION_LOCK = 7_263_000;
@@ -214,7 +223,7 @@ export class PostgresStore implements SharedStore {
   private async lock(c: pg.PoolClient, target: Target): Promise<LockedFlavor> {
     let flavorId = target.flavorId;
     if (flavorId === undefined && target.transactionId !== undefined) {
-      const r = await c.query('SELECT flavor_id FROM transactions WHERE transaction_id = $1', [
+      const r = await prepared(c, 'SELECT flavor_id FROM transactions WHERE transaction_id = $1', [
         target.transactionId,
       ]);
       flavorId = r.rows[0]?.flavor_id as string | undefined;
@@ -226,11 +235,16 @@ export class PostgresStore implements SharedStore {
       transaction: undefined,
     };
     if (flavorId !== undefined) {
-      const f = await c.query('SELECT * FROM flavors WHERE flavor_id = $1 FOR UPDATE', [flavorId]);
+      const f = await prepared(
+        c,
+        `SELECT ${FLAVOR_COLUMNS} FROM flavors WHERE flavor_id = $1 FOR UPDATE`,
+        [flavorId],
+      );
       if (f.rows[0]) locked.flavor = toFlavor(f.rows[0]);
     }
     // A statement of its own, after the lock: its snapshot holds what the last holder committed.
-    const r = await c.query(
+    const r = await prepared(
+      c,
       `SELECT
          (SELECT coalesce(json_agg(t), '[]') FROM transactions t
             WHERE t.flavor_id = $1 AND t.status = 'reserved') AS holds,
@@ -277,7 +291,8 @@ export class PostgresStore implements SharedStore {
     }
     const wake = new Set<string>();
     if (change.settleWaiters?.length) {
-      const r = await c.query(
+      const r = await prepared(
+        c,
         `UPDATE waiters w SET outcome = s.outcome, transaction_id = s.transaction_id
            FROM json_populate_recordset(null::waiters, $1) s
           WHERE w.waiter_id = s.waiter_id
@@ -295,25 +310,26 @@ export class PostgresStore implements SharedStore {
       for (const row of r.rows) wake.add(row.instance_id as string);
     }
     if (change.removeWaiters?.length) {
-      await c.query('DELETE FROM waiters WHERE waiter_id = ANY($1)', [change.removeWaiters]);
+      await prepared(c, 'DELETE FROM waiters WHERE waiter_id = ANY($1)', [change.removeWaiters]);
     }
     if (change.pruneEventsThrough !== undefined) {
-      await c.query('DELETE FROM events WHERE seq <= $1', [change.pruneEventsThrough]);
+      await prepared(c, 'DELETE FROM events WHERE seq <= $1', [change.pruneEventsThrough]);
     }
     let lastSeq = 0;
     if (change.events && change.events.count > 0) {
       // The serialized point: taken last, held until COMMIT.
-      const r = await c.query(
+      const r = await prepared(
+        c,
         'UPDATE seq_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq',
         [change.events.count],
       );
-      lastSeq = Number(r.rows[0].last_seq);
+      lastSeq = Number((r.rows[0] as Row).last_seq);
       const events = change.events.make(lastSeq - change.events.count + 1);
       await insertRows(c, 'events', events.map(eventRow));
-      await c.query(`SELECT pg_notify('rear_events', $1)`, [String(lastSeq)]);
+      await prepared(c, `SELECT pg_notify('rear_events', $1)`, [String(lastSeq)]);
     }
     if (wake.size > 0) {
-      await c.query(`SELECT pg_notify('rear_line', x) FROM unnest($1::text[]) x`, [[...wake]]);
+      await prepared(c, `SELECT pg_notify('rear_line', x) FROM unnest($1::text[]) x`, [[...wake]]);
     }
     return lastSeq;
   }
@@ -339,7 +355,7 @@ export class PostgresStore implements SharedStore {
 
   async collectSettled(): Promise<StoredWaiter[]> {
     const r = await this.query(
-      'DELETE FROM waiters WHERE instance_id = $1 AND outcome IS NOT NULL RETURNING *',
+      `DELETE FROM waiters WHERE instance_id = $1 AND outcome IS NOT NULL RETURNING ${WAITER_COLUMNS}`,
       [this.instanceId],
     );
     return r.rows.map(toWaiter);
@@ -403,7 +419,10 @@ export class PostgresStore implements SharedStore {
   }
 
   async keys(): Promise<StoredKey[]> {
-    const r = await this.query('SELECT * FROM contract_keys ORDER BY created_at, kid', []);
+    const r = await this.query(
+      'SELECT kid, created_at, private_key_pem, public_jwk FROM contract_keys ORDER BY created_at, kid',
+      [],
+    );
     return r.rows.map((row) => ({
       kid: row.kid as string,
       createdAt: Number(row.created_at),
@@ -421,25 +440,31 @@ export class PostgresStore implements SharedStore {
   }
 
   async transaction(id: string): Promise<SharedTransaction | undefined> {
-    const r = await this.query('SELECT * FROM transactions WHERE transaction_id = $1', [id]);
+    const r = await this.query(
+      `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE transaction_id = $1`,
+      [id],
+    );
     return r.rows[0] ? toTransaction(r.rows[0]) : undefined;
   }
 
   async contract(id: string): Promise<StoredContract | undefined> {
-    const r = await this.query('SELECT * FROM contracts WHERE contract_id = $1', [id]);
+    const r = await this.query(`SELECT ${CONTRACT_COLUMNS} FROM contracts WHERE contract_id = $1`, [
+      id,
+    ]);
     return r.rows[0] ? toContract(r.rows[0]) : undefined;
   }
 
   async contractByTransaction(transactionId: string): Promise<StoredContract | undefined> {
-    const r = await this.query('SELECT * FROM contracts WHERE transaction_id = $1', [
-      transactionId,
-    ]);
+    const r = await this.query(
+      `SELECT ${CONTRACT_COLUMNS} FROM contracts WHERE transaction_id = $1`,
+      [transactionId],
+    );
     return r.rows[0] ? toContract(r.rows[0]) : undefined;
   }
 
   async contractsOf(nodeId: string): Promise<StoredContract[]> {
     const r = await this.query(
-      `SELECT * FROM contracts WHERE buyer_id = $1 OR seller_id = $1
+      `SELECT ${CONTRACT_COLUMNS} FROM contracts WHERE buyer_id = $1 OR seller_id = $1
         ORDER BY created_at DESC, contract_id`,
       [nodeId],
     );
@@ -448,7 +473,7 @@ export class PostgresStore implements SharedStore {
 
   async allContracts(limit: number): Promise<StoredContract[]> {
     const r = await this.query(
-      'SELECT * FROM contracts ORDER BY created_at DESC, contract_id LIMIT $1',
+      `SELECT ${CONTRACT_COLUMNS} FROM contracts ORDER BY created_at DESC, contract_id LIMIT $1`,
       [limit],
     );
     return r.rows.map(toContract);
@@ -532,7 +557,7 @@ export class PostgresStore implements SharedStore {
     const c = this.listener;
     if (!c) return;
     try {
-      await c.query('UPDATE instances SET seen_at = $2 WHERE instance_id = $1', [
+      await prepared(c, 'UPDATE instances SET seen_at = $2 WHERE instance_id = $1', [
         this.instanceId,
         this.options.clock.now(),
       ]);
@@ -553,7 +578,7 @@ export class PostgresStore implements SharedStore {
   }
 
   private async query(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
-    return this.withClient((c) => c.query(sql, params));
+    return this.withClient((c) => prepared<Row>(c, sql, params));
   }
 
   /** Runs fn on a pooled connection; failures to reach the database become UNAVAILABLE. */
@@ -611,7 +636,8 @@ async function insertRows(
   onConflict = '',
 ): Promise<void> {
   const columns = Object.keys(rows[0] as Row).join(', ');
-  await c.query(
+  await prepared(
+    c,
     `INSERT INTO ${table} (${columns}) SELECT ${columns}
        FROM json_populate_recordset(null::${table}, $1) ${onConflict}`,
     [JSON.stringify(rows)],

@@ -261,3 +261,49 @@ describe('PostgreSQL connections (--pg-pool)', () => {
     }
   });
 });
+
+describe('PostgreSQL prepared statements', () => {
+  it('stay valid when a newer instance adds columns (a rolling upgrade)', async () => {
+    const url = await pg().createDatabase();
+    // One connection: the statements prepared before the change are the ones run after it.
+    const store = await PostgresStore.open(url, { clock: systemClock, poolSize: 1 });
+    const { write } = opened(store);
+    const sale = async (n: number) => {
+      await write({
+        flavors: [flavor(`f${n}`)],
+        transactions: [
+          {
+            transactionId: `t${n}`,
+            flavorId: `f${n}`,
+            buyerId: 'b',
+            status: 'purchased',
+            expiresAt: 1,
+            json: '{}',
+          },
+        ],
+        contracts: [
+          {
+            contractId: `c${n}`,
+            transactionId: `t${n}`,
+            buyerId: 'b',
+            sellerId: 'prov-a',
+            createdAt: n,
+            json: '{}',
+          },
+        ],
+      });
+      await store.atomically({ flavorId: `f${n}` }, (locked) => ({ result: locked.flavor }));
+      expect((await store.transaction(`t${n}`))?.status).toBe('purchased');
+      expect((await store.contract(`c${n}`))?.transactionId).toBe(`t${n}`);
+      expect((await store.contractsOf('b')).length).toBe(n);
+    };
+    await sale(1);
+    const admin = new pgDriver.Client({ connectionString: url });
+    await admin.connect();
+    for (const table of ['flavors', 'transactions', 'contracts', 'waiters'])
+      await admin.query(`ALTER TABLE ${table} ADD COLUMN added_later text`);
+    await admin.end();
+    await sale(2);
+    await store.close();
+  });
+});

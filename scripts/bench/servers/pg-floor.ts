@@ -3,7 +3,8 @@
  * request, the same SQL statements the hub's PostgreSQL store runs for a reserve and for a
  * purchase (src/store/store-postgres.ts `atomically`, `lock`, `write`), on rows of the sizes
  * of one of the hub's own sales, through a `pg` pool of the hub's size — and nothing else:
- * no authentication, no domain, no catalog copy, no event feed, no signing.
+ * no authentication, no domain, no catalog copy, no event feed, no signing. Each statement
+ * with parameters is a named prepared statement, as the store sends it (pg-prepared.ts).
  *
  *   reserve:  BEGIN; SELECT … FOR UPDATE; the json_agg read of holds, line and transaction;
  *             INSERT … json_populate_recordset (the hold); COMMIT
@@ -16,12 +17,18 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import pg from 'pg';
+import type * as PreparedModule from '../../../src/store/pg-prepared.js';
 import type * as MigrationsModule from '../../../src/store/postgres-migrations.js';
 import { serve } from '../lib/proc.js';
 
 const { PG_MIGRATIONS } = (await import(
   new URL('../../../dist/src/store/postgres-migrations.js', import.meta.url).href
 )) as typeof MigrationsModule;
+// The store's statements are named prepared statements (parsed and planned once per
+// connection): the floor sends them the same way.
+const { prepared } = (await import(
+  new URL('../../../dist/src/store/pg-prepared.js', import.meta.url).href
+)) as typeof PreparedModule;
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   /** The hub's pool size (store-postgres.ts default). */
@@ -110,8 +117,13 @@ async function use(url: string, from: string | undefined): Promise<void> {
 
 /** The statements of store-postgres.ts `lock`, after BEGIN. */
 async function lock(c: pg.PoolClient, flavorId: string, txId: string | null): Promise<void> {
-  await c.query('SELECT * FROM flavors WHERE flavor_id = $1 FOR UPDATE', [flavorId]);
-  await c.query(
+  await prepared(
+    c,
+    'SELECT flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds FROM flavors WHERE flavor_id = $1 FOR UPDATE',
+    [flavorId],
+  );
+  await prepared(
+    c,
     `SELECT
        (SELECT coalesce(json_agg(t), '[]') FROM transactions t
           WHERE t.flavor_id = $1 AND t.status = 'reserved') AS holds,
@@ -133,7 +145,7 @@ async function reserve(flavorId: string): Promise<string> {
   const txId = id(tx.transaction_id as string, ++count);
   await atomically(async (c) => {
     await lock(c, flavorId, null);
-    await c.query(upsertTransactions, [
+    await prepared(c, upsertTransactions, [
       JSON.stringify([{ ...tx, transaction_id: txId, flavor_id: flavorId, status: 'reserved' }]),
     ]);
   });
@@ -144,11 +156,14 @@ async function purchase(txId: string): Promise<void> {
   const { tx, contract, saleEvents, flavorById, flavorRows } = sample as Sample;
   const k = ++count;
   await atomically(async (c) => {
-    const r = await c.query('SELECT flavor_id FROM transactions WHERE transaction_id = $1', [txId]);
+    const r = await prepared(c, 'SELECT flavor_id FROM transactions WHERE transaction_id = $1', [
+      txId,
+    ]);
     const flavorId = r.rows[0]?.flavor_id as string;
     await lock(c, flavorId, txId);
     const flavor = flavorById.get(flavorId) ?? flavorRows[0];
-    await c.query(
+    await prepared(
+      c,
       `INSERT INTO flavors (flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at)
        SELECT flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at
          FROM json_populate_recordset(null::flavors, $1)
@@ -158,10 +173,11 @@ async function purchase(txId: string): Promise<void> {
          due_at = excluded.due_at`,
       [JSON.stringify([flavor])],
     );
-    await c.query(upsertTransactions, [
+    await prepared(c, upsertTransactions, [
       JSON.stringify([{ ...tx, transaction_id: txId, flavor_id: flavorId, status: 'purchased' }]),
     ]);
-    await c.query(
+    await prepared(
+      c,
       `INSERT INTO contracts (contract_id, transaction_id, buyer_id, seller_id, created_at, json)
        SELECT contract_id, transaction_id, buyer_id, seller_id, created_at, json
          FROM json_populate_recordset(null::contracts, $1)`,
@@ -171,12 +187,14 @@ async function purchase(txId: string): Promise<void> {
         ]),
       ],
     );
-    const s = await c.query(
+    const s = await prepared(
+      c,
       'UPDATE seq_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq',
       [saleEvents.length],
     );
-    const last = Number(s.rows[0].last_seq);
-    await c.query(
+    const last = Number((s.rows[0] as Row).last_seq);
+    await prepared(
+      c,
       `INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id)
        SELECT seq, at, flavor_id, wire, prev, buyer_id
          FROM json_populate_recordset(null::events, $1)`,
@@ -190,7 +208,7 @@ async function purchase(txId: string): Promise<void> {
         ),
       ],
     );
-    await c.query(`SELECT pg_notify('rear_events', $1)`, [String(last)]);
+    await prepared(c, `SELECT pg_notify('rear_events', $1)`, [String(last)]);
   });
 }
 
