@@ -24,6 +24,7 @@ import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js'
 import { signedContractJson, type ContractSigner } from './contract-signer.js';
 import { diffFields, stamp, type EventDraft } from './events.js';
 import { makeEntry, type FlavorEntry } from './flavor-entry.js';
+import { factsOf } from './flavor-facts.js';
 import { makeContract, newTransaction, storedTx } from './holds.js';
 import { newTransactionId } from './ids.js';
 import { storedFlavor } from './offers.js';
@@ -58,7 +59,9 @@ export class LockedLine {
   ) {
     const f = locked.flavor;
     if (f && f.status === 'live') {
-      this.entry = makeEntry(JSON.parse(f.json) as Flavor, f.autoRenew, f.ttlSeconds);
+      // The row's JSON is the entry's: parsed once, not serialized again.
+      const flavor = JSON.parse(f.json) as Flavor;
+      this.entry = makeEntry(flavor, f.autoRenew, f.ttlSeconds, factsOf(flavor), f.json);
     }
     for (const row of locked.holds) {
       if (row.expiresAt <= now) {
