@@ -39,6 +39,12 @@ export interface CatalogOptions {
  * Called when a flavor leaves the catalog for any reason other than its own sale; adds the
  * ending of its holds to the change and returns what to do once that change is durable.
  */
+/** A flavor loaded from a row without a summary, and the summary made when it was parsed. */
+export interface Unsummarized {
+  entry: FlavorEntry;
+  summary: string;
+}
+
 export type RemovalHook = (flavorId: string, change: Change) => () => void;
 
 export class Catalog implements CatalogWrites {
@@ -93,6 +99,35 @@ export class Catalog implements CatalogWrites {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (!this.deadlines || this.deadlines.isClosed()) return;
       for (const entry of loaded.slice(i, i + perTurn)) if (entry.current) this.schedule(entry);
+    }
+  }
+
+  /**
+   * Writes the summary of each flavor loaded from a row stored without one (rows written
+   * before summaries), `perTurn` rows per commit, one commit per event-loop turn, so the next
+   * start reads summaries instead of parsing every flavor. Each row is the loaded one with
+   * its summary added: a flavor changed or withdrawn since load is skipped (its change wrote
+   * its row, with a summary), and a change made after a batch is committed after it.
+   */
+  async writeSummaries(pending: readonly Unsummarized[], perTurn = 2000): Promise<void> {
+    for (let i = 0; i < pending.length; i += perTurn) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!this.journal || !this.deadlines || this.deadlines.isClosed()) return;
+      const rows: StoredFlavor[] = [];
+      for (const { entry, summary } of pending.slice(i, i + perTurn)) {
+        if (!entry.current) continue;
+        rows.push({
+          flavorId: entry.flavorId,
+          providerId: entry.facts.providerId,
+          status: 'live',
+          json: entry.json,
+          summary,
+          expiresAt: entry.expiresAt,
+          autoRenew: entry.autoRenew,
+          ttlSeconds: entry.ttlSeconds,
+        });
+      }
+      if (rows.length > 0) await this.journal.write({ flavors: rows });
     }
   }
 

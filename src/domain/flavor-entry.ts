@@ -6,7 +6,9 @@
  * flavors was a third of what a restart allocated and the garbage collector had to copy.
  */
 import type { Flavor } from '../types/wire.js';
+import type { StoredFlavor } from '../store/store.js';
 import { factsOf, type FlavorFacts } from './flavor-facts.js';
+import { fromSummary, summaryOf } from './flavor-summary.js';
 
 export interface FlavorEntry {
   readonly flavor: Flavor;
@@ -99,10 +101,17 @@ export function makeEntry(
   );
 }
 
-/** An entry from the flavor's stored JSON, keeping the JSON and not the parsed object. */
-export function storedEntry(json: string, autoRenew: boolean, ttlSeconds: number): FlavorEntry {
+/**
+ * An entry from the flavor's stored JSON, keeping the JSON and not the parsed object; and the
+ * summary of the flavor it parsed, for a row stored without one.
+ */
+export function parsedEntry(
+  json: string,
+  autoRenew: boolean,
+  ttlSeconds: number,
+): { entry: FlavorEntry; summary: string } {
   const flavor = JSON.parse(json) as Flavor;
-  return new Entry(
+  const entry = new Entry(
     undefined,
     json,
     flavor.flavorId,
@@ -111,5 +120,26 @@ export function storedEntry(json: string, autoRenew: boolean, ttlSeconds: number
     Date.parse(flavor.expirationTime),
     autoRenew,
     ttlSeconds,
+  );
+  return { entry, summary: summaryOf(flavor) };
+}
+
+/**
+ * An entry from a stored row and its summary (flavor-summary.ts), without parsing the JSON:
+ * the id and expiry are the row's own columns, written from the same flavor. Undefined when
+ * the row has no summary this version can read.
+ */
+export function summarizedEntry(row: StoredFlavor): FlavorEntry | undefined {
+  const s = row.summary === undefined ? undefined : fromSummary(row.summary, row.providerId);
+  if (!s) return undefined;
+  return new Entry(
+    undefined,
+    row.json,
+    row.flavorId,
+    s.available,
+    s.facts,
+    row.expiresAt,
+    row.autoRenew,
+    row.ttlSeconds,
   );
 }

@@ -147,10 +147,14 @@ function k8sliceNums(data: K8Slice): Record<string, NumFact | undefined> {
   return out;
 }
 
+/** A price's amount in its smallest units, shared between equal texts. */
+export function priceOf(amount: string): bigint {
+  return prices.get(amount, undefined, undefined, () => parseDecimal(amount) ?? 0n);
+}
+
 export function factsOf(flavor: Flavor): FlavorFacts {
   const t = flavor.type;
-  const amount = flavor.price.amount;
-  const price = prices.get(amount, undefined, undefined, () => parseDecimal(amount) ?? 0n);
+  const price = priceOf(flavor.price.amount);
   const facts = (
     nums: FlavorFacts['nums'],
     strings: FlavorFacts['strings'],

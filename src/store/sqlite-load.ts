@@ -17,8 +17,8 @@
  * restart). A chunk stays in memory until the last text cut from it is dropped: no more than
  * the texts loaded, and each goes when its flavor changes.
  *
- * The separators are control characters. JSON text never holds them unescaped, numbers
- * never do, and the ids (free text) are written with json_quote, which escapes them; the
+ * The separators are control characters. JSON text (a flavor, its summary) never holds them
+ * unescaped, numbers never do, and the ids (free text) are written with json_quote, which escapes them; the
  * large text comes last in its row, so a row is cut at its first separators only.
  */
 import { isAscii } from 'node:buffer';
@@ -62,6 +62,7 @@ export function prepareLoad(db: Database.Database): LoadStatements {
     'ttl_seconds',
     'json_quote(flavor_id)',
     'json_quote(provider_id)',
+    "ifnull(summary, '')",
     'json',
   ]);
   return {
@@ -116,18 +117,18 @@ export function cutFlavors(
   each: (flavor: StoredFlavor) => void,
 ): void {
   const text = bytes.toString(ascii ? 'latin1' : 'utf8');
-  const cols: string[] = new Array<string>(6);
+  const cols: string[] = new Array<string>(7);
   for (let start = 0; start < text.length;) {
     let end = text.indexOf(ROWS, start);
     if (end === -1) end = text.length;
     let at = start;
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 7; i++) {
       const cut = text.indexOf(COL, at);
       if (cut === -1 || cut > end) throw new Error(`store row ${cols[0] ?? ''} is malformed`);
       cols[i] = text.slice(at, cut);
       at = cut + 1;
     }
-    each({
+    const flavor: StoredFlavor = {
       flavorId: unquote(cols[4] as string),
       providerId: unquote(cols[5] as string),
       status: 'live',
@@ -135,7 +136,9 @@ export function cutFlavors(
       expiresAt: Number(cols[1]),
       autoRenew: cols[2] === '1',
       ttlSeconds: Number(cols[3]),
-    });
+    };
+    if (cols[6] !== '') flavor.summary = cols[6];
+    each(flavor);
     start = end + 1;
   }
 }

@@ -34,6 +34,12 @@ export interface StoredFlavor {
   status: FlavorStatus;
   /** The Flavor JSON as last offered. */
   json: string;
+  /**
+   * What the catalog needs of the flavor besides its JSON (src/domain/flavor-summary.ts), a
+   * JSON text written with it; load hands it back as written. Absent on rows stored before
+   * summaries (the loader then parses the JSON).
+   */
+  summary?: string;
   expiresAt: number;
   autoRenew: boolean;
   ttlSeconds: number;
