@@ -80,7 +80,18 @@ export class Catalog implements CatalogWrites {
    * `scheduleLoaded`: until then every read still hides what has expired (`get`, `list`).
    */
   load(entries: FlavorEntry[]): void {
-    for (const entry of entries) this.index(entry, false);
+    // Each loaded id is new (one row per flavor) and nothing is listed or indexed by a top
+    // index yet: `index` without its checks for a previous version (100,000 lookups fewer).
+    const fresh = this.entries.size === 0 && this.topIndexes.size === 0;
+    for (const entry of entries) {
+      if (!fresh) {
+        this.index(entry, false);
+        continue;
+      }
+      entry.current = true;
+      this.entries.set(entry.flavorId, entry);
+      (this.byType.get(entry.facts.type) as Map<string, FlavorEntry>).set(entry.flavorId, entry);
+    }
     this.unscheduled = entries;
   }
 

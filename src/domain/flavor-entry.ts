@@ -3,10 +3,12 @@
  * change (LIST and every event reuse it), the facts selectors compare, and its schedule.
  * An entry rebuilt from the store at a restart keeps its JSON and facts but not the parsed
  * object, which is parsed again on first read (a sale, a refresh): holding 100,000 parsed
- * flavors was a third of what a restart allocated and the garbage collector had to copy.
+ * flavors was a third of what a restart allocated and the garbage collector had to copy. Its
+ * facts come from the flavor's summary when the row has one (flavor-summary.ts), and its JSON
+ * stays the bytes the store read until its text is asked for.
  */
 import type { Flavor } from '../types/wire.js';
-import type { StoredFlavor } from '../store/store.js';
+import type { LoadedFlavor } from '../store/store.js';
 import { factsOf, type FlavorFacts } from './flavor-facts.js';
 import { fromSummary, summaryOf } from './flavor-summary.js';
 
@@ -25,7 +27,8 @@ export interface FlavorEntry {
   current: boolean;
   /**
    * The JSON as UTF-8 bytes, made on first listing and reused by every LIST after it (set
-   * from the start, so every entry keeps one shape and LIST's reads of it stay monomorphic).
+   * from the start, so every entry keeps one shape and LIST's reads of it stay monomorphic);
+   * a loaded entry's are the bytes the store read, and its text is made from them.
    */
   bytes: Buffer | undefined;
 }
@@ -63,11 +66,12 @@ export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
 
 class Entry implements FlavorEntry {
   current = false;
-  bytes: Buffer | undefined = undefined;
 
   constructor(
     private parsed: Flavor | undefined,
-    readonly json: string,
+    /** The JSON as text; a loaded entry's is decoded from its bytes on first use. */
+    private text: string | undefined,
+    public bytes: Buffer | undefined,
     readonly flavorId: string,
     readonly available: boolean,
     readonly facts: FlavorFacts,
@@ -75,6 +79,10 @@ class Entry implements FlavorEntry {
     readonly autoRenew: boolean,
     readonly ttlSeconds: number,
   ) {}
+
+  get json(): string {
+    return (this.text ??= (this.bytes as Buffer).toString('utf8'));
+  }
 
   get flavor(): Flavor {
     return (this.parsed ??= JSON.parse(this.json) as Flavor);
@@ -92,6 +100,7 @@ export function makeEntry(
   return new Entry(
     flavor,
     json,
+    undefined,
     flavor.flavorId,
     flavor.availability,
     facts,
@@ -102,18 +111,21 @@ export function makeEntry(
 }
 
 /**
- * An entry from the flavor's stored JSON, keeping the JSON and not the parsed object; and the
- * summary of the flavor it parsed, for a row stored without one.
+ * An entry from the flavor's stored JSON (text, or bytes as a store read them), keeping the
+ * JSON and not the parsed object; and the summary of the flavor it parsed, for a row stored
+ * without one.
  */
 export function parsedEntry(
-  json: string,
+  json: string | Buffer,
   autoRenew: boolean,
   ttlSeconds: number,
 ): { entry: FlavorEntry; summary: string } {
-  const flavor = JSON.parse(json) as Flavor;
+  const text = typeof json === 'string' ? json : json.toString('utf8');
+  const flavor = JSON.parse(text) as Flavor;
   const entry = new Entry(
     undefined,
-    json,
+    text,
+    typeof json === 'string' ? undefined : json,
     flavor.flavorId,
     flavor.availability,
     factsOf(flavor),
@@ -125,16 +137,19 @@ export function parsedEntry(
 }
 
 /**
- * An entry from a stored row and its summary (flavor-summary.ts), without parsing the JSON:
- * the id and expiry are the row's own columns, written from the same flavor. Undefined when
- * the row has no summary this version can read.
+ * An entry from a loaded row and its summary (flavor-summary.ts), without reading the JSON:
+ * the id and expiry are the row's own columns, written from the same flavor, and JSON kept as
+ * bytes is decoded only when something asks for the text (LIST answers with the bytes).
+ * Undefined when the row has no summary this version can read.
  */
-export function summarizedEntry(row: StoredFlavor): FlavorEntry | undefined {
+export function summarizedEntry(row: LoadedFlavor): FlavorEntry | undefined {
   const s = row.summary === undefined ? undefined : fromSummary(row.summary, row.providerId);
   if (!s) return undefined;
+  const json = row.json;
   return new Entry(
     undefined,
-    row.json,
+    typeof json === 'string' ? json : undefined,
+    typeof json === 'string' ? undefined : json,
     row.flavorId,
     s.available,
     s.facts,

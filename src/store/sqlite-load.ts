@@ -24,7 +24,7 @@
 import { isAscii } from 'node:buffer';
 import type Database from 'better-sqlite3';
 import type { Row } from './rows.js';
-import type { StoredFlavor } from './store.js';
+import type { LoadedFlavor } from './store.js';
 
 /** Rows per chunk: its joined texts (~1 MB) are well past V8's large-object threshold. */
 const CHUNK = 2000;
@@ -63,13 +63,14 @@ export function prepareLoad(db: Database.Database): LoadStatements {
     'json_quote(flavor_id)',
     'json_quote(provider_id)',
     "ifnull(summary, '')",
-    'json',
+    'octet_length(json)',
   ]);
   return {
     // The chunk's largest key, whatever order SQLite joins its rows in: the next starts after it.
     flavors: db
       .prepare(
-        `SELECT max(k), CAST(group_concat(${flavorRow}, char(30)) AS BLOB) FROM (SELECT rowid AS k, * ${live})`,
+        `SELECT max(k), CAST(group_concat(${flavorRow}, char(30)) AS BLOB),
+           CAST(group_concat(json, '') AS BLOB) FROM (SELECT rowid AS k, * ${live})`,
       )
       .raw(),
     lastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`).pluck(),
@@ -87,15 +88,15 @@ export function prepareLoad(db: Database.Database): LoadStatements {
 export function readSnapshot(
   db: Database.Database,
   s: LoadStatements,
-  chunk: (bytes: Buffer, ascii: boolean) => void,
+  chunk: (heads: Buffer, ascii: boolean, jsons: Buffer) => void,
 ): SnapshotHead {
   return db.transaction((): SnapshotHead => {
     const lastSeq = Number(s.lastSeq.get());
     const first = s.firstSeq.get() as number | bigint | null;
     for (let after = 0; ;) {
-      const [key, bytes] = s.flavors.get(after) as [number | null, Buffer | null];
-      if (key === null || bytes === null) break;
-      chunk(bytes, isAscii(bytes));
+      const [key, heads, jsons] = s.flavors.get(after) as [number | null, Buffer | null, Buffer];
+      if (key === null || heads === null) break;
+      chunk(heads, isAscii(heads), jsons);
       after = Number(key);
     }
     return {
@@ -108,16 +109,21 @@ export function readSnapshot(
 }
 
 /**
- * Cuts a chunk into its flavors and hands each to `each`. An ASCII chunk is decoded as
- * Latin-1: the same text, made by a plain copy.
+ * Cuts a chunk into its flavors and hands each to `each`, its JSON as a view of `jsons` (the
+ * rows' JSON texts end to end, each as long as its row's last column says). An ASCII `heads`
+ * is decoded as Latin-1: the same text, made by a plain copy.
  */
 export function cutFlavors(
-  bytes: Buffer,
+  heads: Buffer,
   ascii: boolean,
-  each: (flavor: StoredFlavor) => void,
+  jsons: Buffer,
+  each: (flavor: LoadedFlavor) => void,
 ): void {
-  const text = bytes.toString(ascii ? 'latin1' : 'utf8');
+  const text = heads.toString(ascii ? 'latin1' : 'utf8');
   const cols: string[] = new Array<string>(7);
+  // Flavors repeat a few providers: one string each, not one per flavor kept by the catalog.
+  const providers = new Map<string, string>();
+  let from = 0;
   for (let start = 0; start < text.length;) {
     let end = text.indexOf(ROWS, start);
     if (end === -1) end = text.length;
@@ -128,19 +134,29 @@ export function cutFlavors(
       cols[i] = text.slice(at, cut);
       at = cut + 1;
     }
-    const flavor: StoredFlavor = {
+    const to = from + Number(text.slice(at, end));
+    if (!(to <= jsons.length)) throw new Error(`store row ${cols[0] ?? ''} is malformed`);
+    const flavor: LoadedFlavor = {
       flavorId: unquote(cols[4] as string),
-      providerId: unquote(cols[5] as string),
+      providerId: provider(providers, cols[5] as string),
       status: 'live',
-      json: text.slice(at, end),
+      json: jsons.subarray(from, to),
       expiresAt: Number(cols[1]),
       autoRenew: cols[2] === '1',
       ttlSeconds: Number(cols[3]),
     };
     if (cols[6] !== '') flavor.summary = cols[6];
     each(flavor);
+    from = to;
     start = end + 1;
   }
+}
+
+/** A json_quote'd provider id, the same string for every row of a chunk that names it. */
+function provider(seen: Map<string, string>, quoted: string): string {
+  let id = seen.get(quoted);
+  if (id === undefined) seen.set(quoted, (id = unquote(quoted)));
+  return id;
 }
 
 /** A json_quote'd text: most ids need no unescaping. */

@@ -39,6 +39,7 @@ import type {
   Loaded,
   StoredContract,
   StoredEvent,
+  LoadedFlavor,
   StoredFlavor,
   StoredKey,
   StoreObserver,
@@ -137,7 +138,7 @@ export class PostgresStore implements SharedStore {
     return this.up && !this.closed;
   }
 
-  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
+  async load(each: (flavor: LoadedFlavor) => void): Promise<Loaded> {
     const { rows, loaded } = await this.withClient(async (c) => {
       // One snapshot: the flavors as of exactly the last seq, so the feed goes on from there.
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');

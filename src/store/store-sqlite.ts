@@ -26,7 +26,7 @@ import type {
   Store,
   StoredContract,
   StoredEvent,
-  StoredFlavor,
+  LoadedFlavor,
   StoredKey,
   StoredTransaction,
   StoreObserver,
@@ -51,13 +51,14 @@ interface WriterReply {
   size?: number;
   chunk?: ArrayBuffer;
   ascii?: boolean;
+  jsons?: ArrayBuffer;
   loaded?: SnapshotHead;
   loadError?: string;
 }
 
 /** A load the writer thread is answering; the first error met cutting its chunks, if any. */
 interface PendingLoad {
-  each: (flavor: StoredFlavor) => void;
+  each: (flavor: LoadedFlavor) => void;
   resolve: (head: SnapshotHead) => void;
   reject: (err: unknown) => void;
   failed?: unknown;
@@ -151,11 +152,13 @@ export class SqliteStore implements Store {
     }
   }
 
-  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
+  async load(each: (flavor: LoadedFlavor) => void): Promise<Loaded> {
     if (this.closed) throw new Error('store is closed');
     const head = this.worker
       ? await this.loadThroughWriter(this.worker, each)
-      : readSnapshot(this.db, this.stmt.load, (bytes, ascii) => cutFlavors(bytes, ascii, each));
+      : readSnapshot(this.db, this.stmt.load, (heads, ascii, jsons) =>
+          cutFlavors(heads, ascii, jsons, each),
+        );
     return {
       openTransactions: head.openTransactions.map(toTransaction),
       firstSeq: head.firstSeq,
@@ -167,7 +170,7 @@ export class SqliteStore implements Store {
   /** The writer thread reads the snapshot; its chunks are cut here as they come. */
   private loadThroughWriter(
     worker: Worker,
-    each: (flavor: StoredFlavor) => void,
+    each: (flavor: LoadedFlavor) => void,
   ): Promise<SnapshotHead> {
     return new Promise<SnapshotHead>((resolve, reject) => {
       this.loads.push({ each, resolve, reject });
@@ -182,7 +185,12 @@ export class SqliteStore implements Store {
     if (m.chunk !== undefined) {
       if (load.failed !== undefined) return;
       try {
-        cutFlavors(Buffer.from(m.chunk), m.ascii === true, load.each);
+        cutFlavors(
+          Buffer.from(m.chunk),
+          m.ascii === true,
+          Buffer.from(m.jsons as ArrayBuffer),
+          load.each,
+        );
       } catch (err) {
         // The rest of the load's chunks are read and dropped; it fails once they end.
         load.failed = err;

@@ -45,6 +45,15 @@ export interface StoredFlavor {
   ttlSeconds: number;
 }
 
+/**
+ * A live flavor as `load` hands it: its JSON as text, or as its UTF-8 bytes when the backend
+ * read them so (a view of what it read: a restart need not decode 100,000 flavors' texts,
+ * and LIST answers with bytes).
+ */
+export interface LoadedFlavor extends Omit<StoredFlavor, 'json'> {
+  json: string | Buffer;
+}
+
 export interface StoredTransaction {
   transactionId: string;
   flavorId: string;
@@ -154,7 +163,7 @@ export interface StoreBase {
    * `each` as it is read, in the same snapshot, rather than collected (a start on 100,000
    * flavors then keeps only what the catalog makes of them).
    */
-  load(each: (flavor: StoredFlavor) => void): Promise<Loaded>;
+  load(each: (flavor: LoadedFlavor) => void): Promise<Loaded>;
   /** Retained events with seq > after, ascending, at most `limit`. */
   eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** The seq and time of retained events with seq > after, ascending, at most `limit`. */

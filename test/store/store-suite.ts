@@ -59,7 +59,10 @@ const contract = (id: string, txId: string, at = 5): StoredContract => ({
 /** What a load gives, its live flavors collected. */
 export async function loadAll(store: StoreBase): Promise<Loaded & { flavors: StoredFlavor[] }> {
   const flavors: StoredFlavor[] = [];
-  const loaded = await store.load((f) => flavors.push(f));
+  // A backend may hand the JSON as its UTF-8 bytes: the same text either way.
+  const loaded = await store.load((f) =>
+    flavors.push({ ...f, json: typeof f.json === 'string' ? f.json : f.json.toString('utf8') }),
+  );
   return { ...loaded, flavors };
 }
 
