@@ -40,7 +40,6 @@ import type {
   StoredContract,
   StoredEvent,
   LoadedFlavor,
-  StoredFlavor,
   StoredKey,
   StoreObserver,
 } from './store.js';
