@@ -8,7 +8,7 @@
  * stays the bytes the store read until its text is asked for.
  */
 import type { Flavor } from '../types/wire.js';
-import type { LoadedFlavor } from '../store/store.js';
+import type { JsonBytes, LoadedFlavor } from '../store/store.js';
 import { factsOf, type FlavorFacts } from './flavor-facts.js';
 import { fromSummary, summaryOf } from './flavor-summary.js';
 
@@ -66,12 +66,20 @@ export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
 
 class Entry implements FlavorEntry {
   current = false;
+  private own: Buffer | undefined = undefined;
 
   constructor(
     private parsed: Flavor | undefined,
     /** The JSON as text; a loaded entry's is decoded from its bytes on first use. */
     private text: string | undefined,
-    public bytes: Buffer | undefined,
+    /**
+     * A loaded entry's JSON as the store read it, `chunk` from `from` to `to`. Kept as the
+     * chunk and two numbers rather than a view: a view (a typed array) per flavor was the
+     * largest object a restart made for each, and most are never listed.
+     */
+    private readonly chunk: Buffer | undefined,
+    private readonly from: number,
+    private readonly to: number,
     readonly flavorId: string,
     readonly available: boolean,
     readonly facts: FlavorFacts,
@@ -80,8 +88,16 @@ class Entry implements FlavorEntry {
     readonly ttlSeconds: number,
   ) {}
 
+  get bytes(): Buffer | undefined {
+    return (this.own ??= this.chunk?.subarray(this.from, this.to));
+  }
+
+  set bytes(b: Buffer | undefined) {
+    this.own = b;
+  }
+
   get json(): string {
-    return (this.text ??= (this.bytes as Buffer).toString('utf8'));
+    return (this.text ??= (this.chunk as Buffer).toString('utf8', this.from, this.to));
   }
 
   get flavor(): Flavor {
@@ -101,6 +117,8 @@ export function makeEntry(
     flavor,
     json,
     undefined,
+    0,
+    0,
     flavor.flavorId,
     flavor.availability,
     facts,
@@ -116,16 +134,19 @@ export function makeEntry(
  * without one.
  */
 export function parsedEntry(
-  json: string | Buffer,
+  json: string | JsonBytes,
   autoRenew: boolean,
   ttlSeconds: number,
 ): { entry: FlavorEntry; summary: string } {
-  const text = typeof json === 'string' ? json : json.toString('utf8');
+  const text = typeof json === 'string' ? json : json.chunk.toString('utf8', json.from, json.to);
   const flavor = JSON.parse(text) as Flavor;
+  const bytes = typeof json === 'string' ? undefined : json;
   const entry = new Entry(
     undefined,
     text,
-    typeof json === 'string' ? undefined : json,
+    bytes?.chunk,
+    bytes?.from ?? 0,
+    bytes?.to ?? 0,
     flavor.flavorId,
     flavor.availability,
     factsOf(flavor),
@@ -146,10 +167,27 @@ export function summarizedEntry(row: LoadedFlavor): FlavorEntry | undefined {
   const s = row.summary === undefined ? undefined : fromSummary(row.summary, row.providerId);
   if (!s) return undefined;
   const json = row.json;
+  if (typeof json === 'string') {
+    return new Entry(
+      undefined,
+      json,
+      undefined,
+      0,
+      0,
+      row.flavorId,
+      s.available,
+      s.facts,
+      row.expiresAt,
+      row.autoRenew,
+      row.ttlSeconds,
+    );
+  }
   return new Entry(
     undefined,
-    typeof json === 'string' ? json : undefined,
-    typeof json === 'string' ? undefined : json,
+    undefined,
+    json.chunk,
+    json.from,
+    json.to,
     row.flavorId,
     s.available,
     s.facts,

@@ -80,9 +80,10 @@ export class Market {
     /** Signs contracts; its keys are published at GET /api/v2/keys (§12). */
     readonly signer: ContractSigner,
     /**
-     * Settles once every flavor loaded at open has its deadline scheduled and the history
-     * retained at open has its bound applied (both in the background: Catalog.scheduleLoaded,
-     * MemoryEventBus.readTimes); tests that move a fake clock past a loaded deadline await it.
+     * Settles once every flavor loaded at open has its deadline scheduled, the history
+     * retained at open has its bound applied, and the summaries missing from loaded rows are
+     * written (all in the background: Catalog.scheduleLoaded, MemoryEventBus.readTimes,
+     * Catalog.writeSummaries); tests that move a fake clock past a loaded deadline await it.
      */
     readonly ready: Promise<void>,
     /** Set for a shared market. */

@@ -140,7 +140,7 @@ export function cutFlavors(
       flavorId: unquote(cols[4] as string),
       providerId: provider(providers, cols[5] as string),
       status: 'live',
-      json: jsons.subarray(from, to),
+      json: { chunk: jsons, from, to },
       expiresAt: Number(cols[1]),
       autoRenew: cols[2] === '1',
       ttlSeconds: Number(cols[3]),

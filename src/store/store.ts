@@ -47,11 +47,20 @@ export interface StoredFlavor {
 
 /**
  * A live flavor as `load` hands it: its JSON as text, or as its UTF-8 bytes when the backend
- * read them so (a view of what it read: a restart need not decode 100,000 flavors' texts,
- * and LIST answers with bytes).
+ * read them so (a restart need not decode 100,000 flavors' texts, and LIST answers with bytes).
  */
 export interface LoadedFlavor extends Omit<StoredFlavor, 'json'> {
-  json: string | Buffer;
+  json: string | JsonBytes;
+}
+
+/**
+ * A flavor's JSON as UTF-8 bytes: `chunk` from `from` to `to`, a part of what the store read
+ * at once (the rows read with it share the chunk; a view of it is made only when asked for).
+ */
+export interface JsonBytes {
+  chunk: Buffer;
+  from: number;
+  to: number;
 }
 
 export interface StoredTransaction {
