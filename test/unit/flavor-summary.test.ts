@@ -66,7 +66,7 @@ const service = fc.record({
     Description: text,
     Category: text,
     Tags: fc.array(text, { maxLength: 4 }),
-    HostingPolicies: fc.constant([]),
+    HostingPolicies: fc.constant<string[]>([]),
     ConfigurationTemplate: fc.constant({}),
   }),
 });
