@@ -98,12 +98,14 @@ export class Catalog implements CatalogWrites {
   /**
    * Schedules the renewal or expiry of every flavor `load` indexed, `perTurn` at a time, one
    * batch per event-loop turn: a restart on 100,000 flavors serves again before it has
-   * scheduled them all (about a tenth of its work) rather than after. A flavor changed in
+   * scheduled them all (about a tenth of its work) rather than after. Small batches, so that a
+   * request meanwhile waits for a few milliseconds of them at most, not tens (a first LIST
+   * after a restart answered ~0.1 s later with 4,000 per turn). A flavor changed in
    * the meantime was scheduled by that change; it is skipped, as is one that left. A
    * deadline that fell due while the hub was down fires once its batch is scheduled, a few
    * turns later than if it had been scheduled at load.
    */
-  async scheduleLoaded(perTurn = 4000): Promise<void> {
+  async scheduleLoaded(perTurn = 1000): Promise<void> {
     const loaded = this.unscheduled;
     this.unscheduled = [];
     for (let i = 0; i < loaded.length; i += perTurn) {

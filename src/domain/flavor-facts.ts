@@ -122,7 +122,8 @@ const k8sliceMemos = (): K8sliceMemos => ({
 /** A resource's fact by its min, step and max texts; apart for fixed and partitionable. */
 const FIXED = k8sliceMemos();
 const PARTITIONABLE = k8sliceMemos();
-const prices = new Memo<bigint>();
+/** Prices by their text: one lookup (a Memo's three levels are for the quantities). */
+const prices = new Map<string, bigint>();
 const NO_TAGS: readonly string[] = [];
 
 /** What k8sliceGrids gives, as numeric facts, each looked up by the texts it is made of. */
@@ -149,7 +150,12 @@ function k8sliceNums(data: K8Slice): Record<string, NumFact | undefined> {
 
 /** A price's amount in its smallest units, shared between equal texts. */
 export function priceOf(amount: string): bigint {
-  return prices.get(amount, undefined, undefined, () => parseDecimal(amount) ?? 0n);
+  let price = prices.get(amount);
+  if (price === undefined) {
+    if (prices.size >= MEMO_MAX) prices.clear();
+    prices.set(amount, (price = parseDecimal(amount) ?? 0n));
+  }
+  return price;
 }
 
 export function factsOf(flavor: Flavor): FlavorFacts {

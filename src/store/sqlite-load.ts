@@ -9,17 +9,19 @@
  * bytes in a transferred buffer (no copy); reading it as text on the event loop cost about
  * twice what decoding the bytes there does.
  *
- * A chunk is one statement answering one blob: its rows joined by SQLite, each row its
- * columns joined. Reading the columns and the texts in two statements read every row twice
- * (the large texts' pages included). A chunk's text (~1 MB) is allocated outside V8's young
- * generation and the texts cut from it are views of it, so the garbage collector never copies
- * them while the catalog is rebuilt (read row by row, copying them was about a third of a
- * restart). A chunk stays in memory until the last text cut from it is dropped: no more than
- * the texts loaded, and each goes when its flavor changes.
+ * A chunk is one statement answering two blobs: its rows' heads (the columns, the summary and
+ * the JSON's length in bytes) joined by SQLite, and the rows' JSON texts end to end, in the
+ * same order (both aggregates step over the same rows). Reading the columns and the texts in
+ * two statements read every row twice (the large texts' pages included). Only the heads are
+ * decoded: each flavor's JSON stays bytes in the chunk (the catalog decodes one when asked
+ * for its text, and LIST answers with the bytes), so a restart no longer decodes 55 MB of
+ * flavors, and holds no string per flavor for it. A chunk stays in memory until the last
+ * flavor read from it is dropped: no more than the texts loaded, and each goes when its
+ * flavor changes.
  *
- * The separators are control characters. JSON text (a flavor, its summary) never holds them
- * unescaped, numbers never do, and the ids (free text) are written with json_quote, which escapes them; the
- * large text comes last in its row, so a row is cut at its first separators only.
+ * The heads' separators are control characters. JSON text (a summary) never holds them
+ * unescaped, numbers never do, and the ids (free text) are written with json_quote, which
+ * escapes them; the JSON's length comes last in its row, so a row is cut at its separators.
  */
 import { isAscii } from 'node:buffer';
 import type Database from 'better-sqlite3';
@@ -56,7 +58,6 @@ export function prepareLoad(db: Database.Database): LoadStatements {
   // status = 'live' AND rowid > ?: one range of the flavors_status index, in rowid order.
   const live = `FROM flavors WHERE status = 'live' AND rowid > ? ORDER BY rowid LIMIT ${CHUNK}`;
   const flavorRow = joined([
-    'k',
     'expires_at',
     'auto_renew',
     'ttl_seconds',
@@ -120,7 +121,7 @@ export function cutFlavors(
   each: (flavor: LoadedFlavor) => void,
 ): void {
   const text = heads.toString(ascii ? 'latin1' : 'utf8');
-  const cols: string[] = new Array<string>(7);
+  const cols: string[] = new Array<string>(6);
   // Flavors repeat a few providers: one string each, not one per flavor kept by the catalog.
   const providers = new Map<string, string>();
   let from = 0;
@@ -128,24 +129,24 @@ export function cutFlavors(
     let end = text.indexOf(ROWS, start);
     if (end === -1) end = text.length;
     let at = start;
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 6; i++) {
       const cut = text.indexOf(COL, at);
-      if (cut === -1 || cut > end) throw new Error(`store row ${cols[0] ?? ''} is malformed`);
+      if (cut === -1 || cut > end) throw new Error(`store row at ${from} is malformed`);
       cols[i] = text.slice(at, cut);
       at = cut + 1;
     }
     const to = from + Number(text.slice(at, end));
-    if (!(to <= jsons.length)) throw new Error(`store row ${cols[0] ?? ''} is malformed`);
+    if (!(to <= jsons.length)) throw new Error(`store row ${cols[3] ?? ''} is malformed`);
     const flavor: LoadedFlavor = {
-      flavorId: unquote(cols[4] as string),
-      providerId: provider(providers, cols[5] as string),
+      flavorId: unquote(cols[3] as string),
+      providerId: provider(providers, cols[4] as string),
       status: 'live',
       json: { chunk: jsons, from, to },
-      expiresAt: Number(cols[1]),
-      autoRenew: cols[2] === '1',
-      ttlSeconds: Number(cols[3]),
+      expiresAt: Number(cols[0]),
+      autoRenew: cols[1] === '1',
+      ttlSeconds: Number(cols[2]),
     };
-    if (cols[6] !== '') flavor.summary = cols[6];
+    if (cols[5] !== '') flavor.summary = cols[5];
     each(flavor);
     from = to;
     start = end + 1;
