@@ -5,13 +5,14 @@
  * parsing 100,000 flavors' JSON (~500 bytes each, a dozen objects) for their facts was the
  * largest part of a restart's work on the event loop; a summary is ~90 bytes and one array.
  *
- * The facts are derived from it by `factsOf` itself, on an object holding only the fields
- * `factsOf` reads, so they equal those of the flavor by construction (and a test checks it
- * over varied flavors). The first element is the layout's version: a summary of another
+ * The facts are derived from it as `factsOf` derives them: a k8slice's from the same texts in
+ * the same order (`k8sliceFacts`), the other types' by `factsOf` itself on an object holding
+ * only the fields it reads; so they equal those of the flavor (a test checks it over varied
+ * flavors). The first element is the layout's version: a summary of another
  * version (or none, on a row written before summaries) makes the loader parse the JSON.
  */
-import type { Flavor, FlavorType, K8Slice, Sensor, Service, Vm } from '../types/wire.js';
-import { factsOf, priceOf, type FlavorFacts } from './flavor-facts.js';
+import type { Flavor, FlavorType, Sensor, Service, Vm } from '../types/wire.js';
+import { factsOf, k8sliceFacts, k8sliceTexts, priceOf, type FlavorFacts } from './flavor-facts.js';
 
 /** Change it whenever the layout or what `factsOf` reads changes. */
 const VERSION = 1;
@@ -23,17 +24,11 @@ export function summaryOf(flavor: Flavor): string {
   const t = flavor.type;
   const head: Value[] = [VERSION, flavor.availability, flavor.price.amount, t.name];
   switch (t.name) {
-    case 'k8slice': {
-      const c = t.data.characteristics;
-      const p = t.data.policies?.partitionability;
-      head.push(c.architecture ?? null, c.cpu, c.memory, c.pods, c.storage ?? null);
-      head.push(c.gpu?.cores ?? null);
-      if (p) {
-        head.push(p.cpuMin, p.cpuStep, p.memoryMin, p.memoryStep, p.podsMin, p.podsStep);
-        head.push(p.gpuMin ?? null, p.gpuStep ?? null);
-      }
+    case 'k8slice':
+      // The architecture, then the quantities as factsOf reads them (K8sliceTexts).
+      head.push(t.data.characteristics.architecture ?? null);
+      for (const x of k8sliceTexts(t.data)) head.push(x ?? null);
       break;
-    }
     case 'vm': {
       const c = t.data.Characteristics;
       head.push(c.Architecture ?? null, c.OS ?? null, c.CPU ?? null, c.Memory ?? null);
@@ -110,6 +105,11 @@ function parsed(
 ): { available: boolean; facts: FlavorFacts } | undefined {
   const v = JSON.parse(summary) as unknown;
   if (!Array.isArray(v) || v[0] !== VERSION) return undefined;
+  if (v[3] === 'k8slice') {
+    // Its quantities are K8sliceTexts from index 5: read in place, as factsOf reads them.
+    const facts = k8sliceFacts(providerId, v[2] as string, opt<string>(v[4]), v, 5);
+    return { available: v[1] === true, facts };
+  }
   const type = typeOf(v as Value[]);
   if (!type) return undefined;
   // Only what factsOf reads: the rest of a Flavor is never looked at.
@@ -123,35 +123,6 @@ const opt = <T>(x: Value | undefined): T | undefined =>
 
 function typeOf(v: Value[]): FlavorType | undefined {
   switch (v[3]) {
-    case 'k8slice': {
-      const cores = opt<string>(v[9]);
-      const data = {
-        characteristics: {
-          architecture: opt<string>(v[4]),
-          cpu: v[5],
-          memory: v[6],
-          pods: v[7],
-          storage: opt<string>(v[8]),
-          gpu: cores === undefined ? undefined : { cores },
-        },
-        policies:
-          v.length > 10
-            ? {
-                partitionability: {
-                  cpuMin: v[10],
-                  cpuStep: v[11],
-                  memoryMin: v[12],
-                  memoryStep: v[13],
-                  podsMin: v[14],
-                  podsStep: v[15],
-                  gpuMin: opt<string>(v[16]),
-                  gpuStep: opt<string>(v[17]),
-                },
-              }
-            : undefined,
-      } as K8Slice;
-      return { name: 'k8slice', data };
-    }
     case 'vm': {
       const cores = opt<number>(v[9]);
       const Characteristics = {
