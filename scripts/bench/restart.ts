@@ -8,6 +8,11 @@
  * SIGKILLs it, and starts it again. Reports each round and the median, next to a baseline
  * measured in the same run: the same process on an empty store.
  *
+ * With --ab=DIST (another build's dist directory, e.g. /work/wt-base/dist) the rounds
+ * alternate between this build and that one (the order swapped every round), so both meet the
+ * same neighbours on a shared machine; each is reported with its median wall time and its
+ * event loop's CPU time up to the answer (main thread, /proc), which moves less with load.
+ *
  * With --dir the stores are kept in that directory and a store filled by an earlier run with
  * the same sizes is reused (filling takes minutes; a restart leaves the file as it was, so
  * rounds on a reused store measure the same thing). Without it they go to a temporary
@@ -19,7 +24,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { systemClock } from '../../src/clock.js';
 import { makeEntry } from '../../src/domain/flavor-entry.js';
+import { Market } from '../../src/domain/market.js';
 import { stamp } from '../../src/domain/events.js';
 import { makeContract, newTransaction, storedTx } from '../../src/domain/holds.js';
 import { newTransactionId } from '../../src/domain/ids.js';
@@ -28,7 +35,7 @@ import type { Principal } from '../../src/domain/principal.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import type { StoredContract, StoredTransaction } from '../../src/store/store.js';
 import { listFlavor, prng } from './lib/catalog.js';
-import { buildDist } from './lib/proc.js';
+import { buildDist, threadCpu } from './lib/proc.js';
 
 const arg = (name: string, def: number): number => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -40,6 +47,9 @@ const EVENTS = Math.min(arg('events', 100_000), FLAVORS);
 const ROUNDS = arg('rounds', 3);
 const DIR = process.argv.find((x) => x.startsWith('--dir='))?.slice('--dir='.length);
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+const AB = process.argv.find((x) => x.startsWith('--ab='))?.slice('--ab='.length);
+/** The builds measured: this one, and the other one of an A/B run. */
+const BUILDS = [CLI, ...(AB ? [join(AB, 'src/cli.js')] : [])];
 
 const provider: Principal = {
   role: 'provider',
@@ -98,15 +108,50 @@ async function fill(path: string): Promise<void> {
   await store.close();
 }
 
-/** Starts the hub and resolves with ms from spawn to its first LIST answered, and the child. */
-function start(db: string, tokens: string) {
+/**
+ * A store filled by a build before flavor summaries has none: the hub's first start on it
+ * writes them after listening. Done here once, by the hub's own market run until ready, so that
+ * every round measures the start that every later one is.
+ */
+async function summarize(path: string): Promise<void> {
+  const store = new SqliteStore(path);
+  const db = new Database(path, { readonly: true });
+  const missing = db
+    .prepare(`SELECT count(*) FROM flavors WHERE status = 'live' AND summary IS NULL`)
+    .pluck()
+    .get() as number;
+  db.close();
+  if (missing > 0) {
+    const market = await Market.open({
+      clock: systemClock,
+      store,
+      ttpSeconds: 60,
+      flavorTtlSeconds: 86_400,
+      contractDays: 30,
+      history: { maxEvents: EVENTS, maxAgeMs: 900_000 },
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    await market.ready;
+    market.close();
+    console.log(`wrote the summaries of ${missing} flavors stored without one`);
+  }
+  await store.close();
+}
+
+/**
+ * Starts the hub and resolves with ms from spawn to its first LIST answered, its event loop's
+ * CPU seconds by then, and the child.
+ */
+function start(db: string, tokens: string, cli = CLI) {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--db', db, '--tokens', tokens, '--port', '0', '--no-demo'],
+    [cli, 'serve', '--db', db, '--tokens', tokens, '--port', '0', '--no-demo'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
   );
-  return new Promise<{ ms: number; kill: () => Promise<void> }>((resolve, reject) => {
+  return new Promise<{ ms: number; cpu: number; kill: () => Promise<void> }>((resolve, reject) => {
     let out = '';
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
@@ -120,8 +165,10 @@ function start(db: string, tokens: string) {
         .then(async (res) => {
           if (res.status !== 200) throw new Error(`LIST answered ${res.status}`);
           await res.text();
+          const ms = performance.now() - t0;
           resolve({
-            ms: performance.now() - t0,
+            ms,
+            cpu: threadCpu(child.pid as number).get('main') ?? NaN,
             kill: () =>
               new Promise<void>((done) => {
                 child.once('exit', () => done());
@@ -135,14 +182,20 @@ function start(db: string, tokens: string) {
   });
 }
 
-async function rounds(db: string, tokens: string): Promise<number[]> {
-  const times: number[] = [];
+/** Wall ms and event-loop CPU seconds of each round, per build (alternated in an A/B run). */
+async function rounds(db: string, tokens: string): Promise<Array<{ ms: number[]; cpu: number[] }>> {
+  const out = BUILDS.map(() => ({ ms: [] as number[], cpu: [] as number[] }));
   for (let i = 0; i < ROUNDS; i++) {
-    const hub = await start(db, tokens);
-    times.push(hub.ms);
-    await hub.kill();
+    const order = BUILDS.map((_, b) => b);
+    if (i % 2 === 1) order.reverse();
+    for (const b of order) {
+      const hub = await start(db, tokens, BUILDS[b]);
+      out[b]?.ms.push(hub.ms);
+      out[b]?.cpu.push(hub.cpu);
+      await hub.kill();
+    }
   }
-  return times;
+  return out;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
@@ -172,6 +225,7 @@ async function main(): Promise<void> {
         `filled ${FLAVORS} flavors, ${EVENTS} events, ${CONTRACTS} contracts in ${took} s`,
       );
     }
+    await summarize(big);
     // The history is bounded by age too (15 minutes): a store filled earlier would have its
     // whole history dropped at load and so measure less. Every run starts with it as fresh
     // as a store filled just now.
@@ -181,17 +235,23 @@ async function main(): Promise<void> {
     const mb = (statSync(big).size / 2 ** 20).toFixed(0);
     console.log(`big store: ${mb} MiB`);
     const empty = join(dir, 'empty.db');
-    const base = await rounds(empty, tokens);
-    const full = await rounds(big, tokens);
-    console.log(
-      `empty store: ${base.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(base).toFixed(0)})`,
-    );
-    console.log(
-      `big store:   ${full.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(full).toFixed(0)})`,
-    );
-    console.log(
-      `restart, SIGKILL → first LIST answered: ${median(full).toFixed(0)} ms; ${(median(full) / median(base)).toFixed(2)}× the empty store's`,
-    );
+    const emptyRuns = await rounds(empty, tokens);
+    const bigRuns = await rounds(big, tokens);
+    for (const [b, cli] of BUILDS.entries()) {
+      const base = emptyRuns[b] as { ms: number[]; cpu: number[] };
+      const full = bigRuns[b] as { ms: number[]; cpu: number[] };
+      const cpu = (xs: number[]) => `event loop CPU median ${(median(xs) * 1000).toFixed(0)} ms`;
+      if (AB) console.log(`build ${cli}:`);
+      console.log(
+        `empty store: ${base.ms.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(base.ms).toFixed(0)}; ${cpu(base.cpu)})`,
+      );
+      console.log(
+        `big store:   ${full.ms.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(full.ms).toFixed(0)}; ${cpu(full.cpu)})`,
+      );
+      console.log(
+        `restart, SIGKILL → first LIST answered: ${median(full.ms).toFixed(0)} ms; ${(median(full.ms) / median(base.ms)).toFixed(2)}× the empty store's`,
+      );
+    }
   } finally {
     if (!DIR) rmSync(dir, { recursive: true, force: true });
   }

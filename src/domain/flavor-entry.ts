@@ -3,10 +3,14 @@
  * change (LIST and every event reuse it), the facts selectors compare, and its schedule.
  * An entry rebuilt from the store at a restart keeps its JSON and facts but not the parsed
  * object, which is parsed again on first read (a sale, a refresh): holding 100,000 parsed
- * flavors was a third of what a restart allocated and the garbage collector had to copy.
+ * flavors was a third of what a restart allocated and the garbage collector had to copy. Its
+ * facts come from the flavor's summary when the row has one (flavor-summary.ts), and its JSON
+ * stays the bytes the store read until its text is asked for.
  */
 import type { Flavor } from '../types/wire.js';
+import type { JsonBytes, LoadedFlavor } from '../store/store.js';
 import { factsOf, type FlavorFacts } from './flavor-facts.js';
+import { fromSummary, summaryOf } from './flavor-summary.js';
 
 export interface FlavorEntry {
   readonly flavor: Flavor;
@@ -23,7 +27,8 @@ export interface FlavorEntry {
   current: boolean;
   /**
    * The JSON as UTF-8 bytes, made on first listing and reused by every LIST after it (set
-   * from the start, so every entry keeps one shape and LIST's reads of it stay monomorphic).
+   * from the start, so every entry keeps one shape and LIST's reads of it stay monomorphic);
+   * a loaded entry's are the bytes the store read, and its text is made from them.
    */
   bytes: Buffer | undefined;
 }
@@ -61,11 +66,20 @@ export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
 
 class Entry implements FlavorEntry {
   current = false;
-  bytes: Buffer | undefined = undefined;
+  private own: Buffer | undefined = undefined;
 
   constructor(
     private parsed: Flavor | undefined,
-    readonly json: string,
+    /** The JSON as text; a loaded entry's is decoded from its bytes on first use. */
+    private text: string | undefined,
+    /**
+     * A loaded entry's JSON as the store read it, `chunk` from `from` to `to`. Kept as the
+     * chunk and two numbers rather than a view: a view (a typed array) per flavor was the
+     * largest object a restart made for each, and most are never listed.
+     */
+    private readonly chunk: Buffer | undefined,
+    private readonly from: number,
+    private readonly to: number,
     readonly flavorId: string,
     readonly available: boolean,
     readonly facts: FlavorFacts,
@@ -73,6 +87,18 @@ class Entry implements FlavorEntry {
     readonly autoRenew: boolean,
     readonly ttlSeconds: number,
   ) {}
+
+  get bytes(): Buffer | undefined {
+    return (this.own ??= this.chunk?.subarray(this.from, this.to));
+  }
+
+  set bytes(b: Buffer | undefined) {
+    this.own = b;
+  }
+
+  get json(): string {
+    return (this.text ??= (this.chunk as Buffer).toString('utf8', this.from, this.to));
+  }
 
   get flavor(): Flavor {
     return (this.parsed ??= JSON.parse(this.json) as Flavor);
@@ -90,6 +116,9 @@ export function makeEntry(
   return new Entry(
     flavor,
     json,
+    undefined,
+    0,
+    0,
     flavor.flavorId,
     flavor.availability,
     facts,
@@ -99,17 +128,71 @@ export function makeEntry(
   );
 }
 
-/** An entry from the flavor's stored JSON, keeping the JSON and not the parsed object. */
-export function storedEntry(json: string, autoRenew: boolean, ttlSeconds: number): FlavorEntry {
-  const flavor = JSON.parse(json) as Flavor;
-  return new Entry(
+/**
+ * An entry from the flavor's stored JSON (text, or bytes as a store read them), keeping the
+ * JSON and not the parsed object; and the summary of the flavor it parsed, for a row stored
+ * without one.
+ */
+export function parsedEntry(
+  json: string | JsonBytes,
+  autoRenew: boolean,
+  ttlSeconds: number,
+): { entry: FlavorEntry; summary: string } {
+  const text = typeof json === 'string' ? json : json.chunk.toString('utf8', json.from, json.to);
+  const flavor = JSON.parse(text) as Flavor;
+  const bytes = typeof json === 'string' ? undefined : json;
+  const entry = new Entry(
     undefined,
-    json,
+    text,
+    bytes?.chunk,
+    bytes?.from ?? 0,
+    bytes?.to ?? 0,
     flavor.flavorId,
     flavor.availability,
     factsOf(flavor),
     Date.parse(flavor.expirationTime),
     autoRenew,
     ttlSeconds,
+  );
+  return { entry, summary: summaryOf(flavor) };
+}
+
+/**
+ * An entry from a loaded row and its summary (flavor-summary.ts), without reading the JSON:
+ * the id and expiry are the row's own columns, written from the same flavor, and JSON kept as
+ * bytes is decoded only when something asks for the text (LIST answers with the bytes).
+ * Undefined when the row has no summary this version can read.
+ */
+export function summarizedEntry(row: LoadedFlavor): FlavorEntry | undefined {
+  const s = row.summary === undefined ? undefined : fromSummary(row.summary, row.providerId);
+  if (!s) return undefined;
+  const json = row.json;
+  if (typeof json === 'string') {
+    return new Entry(
+      undefined,
+      json,
+      undefined,
+      0,
+      0,
+      row.flavorId,
+      s.available,
+      s.facts,
+      row.expiresAt,
+      row.autoRenew,
+      row.ttlSeconds,
+    );
+  }
+  return new Entry(
+    undefined,
+    undefined,
+    json.chunk,
+    json.from,
+    json.to,
+    row.flavorId,
+    s.available,
+    s.facts,
+    row.expiresAt,
+    row.autoRenew,
+    row.ttlSeconds,
   );
 }

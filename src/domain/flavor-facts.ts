@@ -33,31 +33,73 @@ const ONE_NANO = 1n;
 const ONE_CORE = 1_000_000_000n;
 
 /**
+ * The texts a k8slice's numeric facts are made of, in this order from `at` in an array: cpu,
+ * memory, pods, storage, gpu cores, then, when partitionable only, cpuMin, cpuStep, memoryMin,
+ * memoryStep, podsMin, podsStep, gpuMin, gpuStep. null or undefined: absent. A flavor's
+ * summary (flavor-summary.ts) holds them so, and a k8slice's are put so (k8sliceTexts), so
+ * that both make their facts the same way.
+ */
+export type K8sliceTexts = ArrayLike<unknown>;
+const CPU = 0;
+const MEMORY = 1;
+const PODS = 2;
+const STORAGE = 3;
+const GPU = 4;
+const CPU_MIN = 5;
+const CPU_STEP = 6;
+const MEMORY_MIN = 7;
+const MEMORY_STEP = 8;
+const PODS_MIN = 9;
+const PODS_STEP = 10;
+const GPU_MIN = 11;
+const GPU_STEP = 12;
+
+export function k8sliceTexts(data: K8Slice): Array<string | undefined> {
+  const c = data.characteristics;
+  const p = data.policies?.partitionability;
+  const t = [c.cpu, c.memory, c.pods, c.storage, c.gpu?.cores];
+  if (p) t.push(p.cpuMin, p.cpuStep, p.memoryMin, p.memoryStep, p.podsMin, p.podsStep);
+  if (p) t.push(p.gpuMin, p.gpuStep);
+  return t;
+}
+
+/** The text at `i` of the texts from `at`; undefined when absent. */
+const text = (t: K8sliceTexts, at: number, i: number): string | undefined =>
+  (t[at + i] as string | null | undefined) ?? undefined;
+
+/**
  * The offered sizes of each resource of a k8slice. A partitionable one offers its minimum
  * plus steps up to what is unsold; storage (no policy in REAR) any amount up to what is
  * unsold; gpu cores from gpuMin (default 0) in gpuStep (default one core).
  */
 export function k8sliceGrids(data: K8Slice): Record<K8SliceResource, Grid | undefined> {
-  const c = data.characteristics;
-  const gpu = c.gpu ? q(c.gpu.cores) : 0n;
-  const p = data.policies?.partitionability;
-  if (!p) {
+  return gridsOf(k8sliceTexts(data), 0);
+}
+
+function gridsOf(t: K8sliceTexts, at: number): Record<K8SliceResource, Grid | undefined> {
+  const x = (i: number): string | undefined => text(t, at, i);
+  const cores = x(GPU);
+  const gpu = cores === undefined ? 0n : q(cores);
+  const storage = x(STORAGE);
+  if (t.length <= at + CPU_MIN) {
     return {
-      cpu: fixed(q(c.cpu)),
-      memory: fixed(q(c.memory)),
-      pods: fixed(q(c.pods)),
-      storage: c.storage === undefined ? undefined : fixed(q(c.storage)),
+      cpu: fixed(q(x(CPU))),
+      memory: fixed(q(x(MEMORY))),
+      pods: fixed(q(x(PODS))),
+      storage: storage === undefined ? undefined : fixed(q(storage)),
       gpu: fixed(gpu),
     };
   }
+  const gpuMin = x(GPU_MIN);
+  const gpuStep = x(GPU_STEP);
   return {
-    cpu: { min: q(p.cpuMin), step: q(p.cpuStep), max: q(c.cpu) },
-    memory: { min: q(p.memoryMin), step: q(p.memoryStep), max: q(c.memory) },
-    pods: { min: q(p.podsMin), step: q(p.podsStep), max: q(c.pods) },
-    storage: { min: 0n, step: ONE_NANO, max: c.storage === undefined ? 0n : q(c.storage) },
+    cpu: { min: q(x(CPU_MIN)), step: q(x(CPU_STEP)), max: q(x(CPU)) },
+    memory: { min: q(x(MEMORY_MIN)), step: q(x(MEMORY_STEP)), max: q(x(MEMORY)) },
+    pods: { min: q(x(PODS_MIN)), step: q(x(PODS_STEP)), max: q(x(PODS)) },
+    storage: { min: 0n, step: ONE_NANO, max: storage === undefined ? 0n : q(storage) },
     gpu: {
-      min: p.gpuMin === undefined ? 0n : q(p.gpuMin),
-      step: p.gpuStep === undefined ? ONE_CORE : q(p.gpuStep),
+      min: gpuMin === undefined ? 0n : q(gpuMin),
+      step: gpuStep === undefined ? ONE_CORE : q(gpuStep),
       max: gpu,
     },
   };
@@ -91,13 +133,14 @@ class Memo<T> {
   private readonly root = new Map<string, Map<string, Map<string, T>>>();
   private size = 0;
 
-  get(a: string | undefined, b: string | undefined, c: string | undefined, make: () => T): T {
-    const hit = this.root
+  peek(a: string | undefined, b: string | undefined, c: string | undefined): T | undefined {
+    return this.root
       .get(a ?? ABSENT)
       ?.get(b ?? ABSENT)
       ?.get(c ?? ABSENT);
-    if (hit !== undefined) return hit;
-    const v = make();
+  }
+
+  put(a: string | undefined, b: string | undefined, c: string | undefined, v: T): void {
     if (++this.size > MEMO_MAX) {
       this.root.clear();
       this.size = 1;
@@ -107,7 +150,6 @@ class Memo<T> {
     let m2 = m1.get(b ?? ABSENT);
     if (!m2) m1.set(b ?? ABSENT, (m2 = new Map()));
     m2.set(c ?? ABSENT, v);
-    return v;
   }
 }
 
@@ -122,35 +164,83 @@ const k8sliceMemos = (): K8sliceMemos => ({
 /** A resource's fact by its min, step and max texts; apart for fixed and partitionable. */
 const FIXED = k8sliceMemos();
 const PARTITIONABLE = k8sliceMemos();
-const prices = new Memo<bigint>();
+/** Prices by their text: one lookup (a Memo's three levels are for the quantities). */
+const prices = new Map<string, bigint>();
 const NO_TAGS: readonly string[] = [];
 
-/** What k8sliceGrids gives, as numeric facts, each looked up by the texts it is made of. */
-function k8sliceNums(data: K8Slice): Record<string, NumFact | undefined> {
-  const c = data.characteristics;
-  const p = data.policies?.partitionability;
-  const memos = p ? PARTITIONABLE : FIXED;
-  let grids: Record<K8SliceResource, Grid | undefined> | undefined;
-  const make = (r: K8SliceResource) => (): NumFact | null => {
-    const g = (grids ??= k8sliceGrids(data))[r];
-    return g ? numFact(g) : null;
-  };
+/**
+ * What gridsOf gives, as numeric facts, each looked up by the texts it is made of (no closure
+ * or object made per flavor but the record: a restart makes 100,000 of these).
+ */
+function k8sliceNums(t: K8sliceTexts, at: number): Record<string, NumFact | undefined> {
+  const part = t.length > at + CPU_MIN;
+  const memos = part ? PARTITIONABLE : FIXED;
   const out: Record<string, NumFact | undefined> = {};
-  const put = (r: K8SliceResource, fact: NumFact | null): void => {
-    if (fact) out[r] = fact;
-  };
-  put('cpu', memos.cpu.get(p?.cpuMin, p?.cpuStep, c.cpu, make('cpu')));
-  put('memory', memos.memory.get(p?.memoryMin, p?.memoryStep, c.memory, make('memory')));
-  put('pods', memos.pods.get(p?.podsMin, p?.podsStep, c.pods, make('pods')));
-  put('storage', memos.storage.get(undefined, undefined, c.storage, make('storage')));
-  put('gpu', memos.gpu.get(p?.gpuMin, p?.gpuStep, c.gpu?.cores, make('gpu')));
+  const x = (i: number): string | undefined => (part ? text(t, at, i) : undefined);
+  num(out, t, at, memos.cpu, 'cpu', x(CPU_MIN), x(CPU_STEP), text(t, at, CPU));
+  num(out, t, at, memos.memory, 'memory', x(MEMORY_MIN), x(MEMORY_STEP), text(t, at, MEMORY));
+  num(out, t, at, memos.pods, 'pods', x(PODS_MIN), x(PODS_STEP), text(t, at, PODS));
+  num(out, t, at, memos.storage, 'storage', undefined, undefined, text(t, at, STORAGE));
+  num(out, t, at, memos.gpu, 'gpu', x(GPU_MIN), x(GPU_STEP), text(t, at, GPU));
   return out;
+}
+
+/** One resource's fact into `out`, from its memo or made (all grids made on a miss). */
+function num(
+  out: Record<string, NumFact | undefined>,
+  t: K8sliceTexts,
+  at: number,
+  memo: Memo<NumFact | null>,
+  r: K8SliceResource,
+  min: string | undefined,
+  step: string | undefined,
+  max: string | undefined,
+): void {
+  let fact = memo.peek(min, step, max);
+  if (fact === undefined) {
+    const g = gridsOf(t, at)[r];
+    fact = g ? numFact(g) : null;
+    memo.put(min, step, max, fact);
+  }
+  if (fact) out[r] = fact;
+}
+
+/**
+ * A k8slice's facts from its texts (K8sliceTexts from `at`) and architecture: what factsOf
+ * gives for one, and what a summary gives without the flavor.
+ */
+export function k8sliceFacts(
+  providerId: string,
+  amount: string,
+  architecture: string | undefined,
+  t: K8sliceTexts,
+  at: number,
+): FlavorFacts {
+  const price = priceOf(amount);
+  return {
+    type: 'k8slice',
+    providerId,
+    price,
+    priceF: Number(price),
+    nums: k8sliceNums(t, at),
+    strings: { architecture },
+    tags: NO_TAGS,
+  };
+}
+
+/** A price's amount in its smallest units, shared between equal texts. */
+export function priceOf(amount: string): bigint {
+  let price = prices.get(amount);
+  if (price === undefined) {
+    if (prices.size >= MEMO_MAX) prices.clear();
+    prices.set(amount, (price = parseDecimal(amount) ?? 0n));
+  }
+  return price;
 }
 
 export function factsOf(flavor: Flavor): FlavorFacts {
   const t = flavor.type;
-  const amount = flavor.price.amount;
-  const price = prices.get(amount, undefined, undefined, () => parseDecimal(amount) ?? 0n);
+  const price = priceOf(flavor.price.amount);
   const facts = (
     nums: FlavorFacts['nums'],
     strings: FlavorFacts['strings'],
@@ -166,10 +256,12 @@ export function factsOf(flavor: Flavor): FlavorFacts {
   });
   switch (t.name) {
     case 'k8slice':
-      return facts(
-        k8sliceNums(t.data),
-        { architecture: t.data.characteristics.architecture },
-        NO_TAGS,
+      return k8sliceFacts(
+        flavor.providerId,
+        flavor.price.amount,
+        t.data.characteristics.architecture,
+        k8sliceTexts(t.data),
+        0,
       );
     case 'vm': {
       const c = t.data.Characteristics;

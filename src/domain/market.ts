@@ -13,12 +13,12 @@ import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { SharedStore } from '../store/shared-store.js';
 import type { Loaded, Store, StoreBase } from '../store/store.js';
-import { Catalog, type CatalogOptions } from './catalog.js';
+import { Catalog, type CatalogOptions, type Unsummarized } from './catalog.js';
 import { ContractSigner } from './contract-signer.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { EventBus } from './event-bus.js';
 import { MemoryEventBus, type HistoryBound } from './event-bus-memory.js';
-import { storedEntry, type FlavorEntry } from './flavor-entry.js';
+import { parsedEntry, summarizedEntry, type FlavorEntry } from './flavor-entry.js';
 import { Journal, type FatalHandler } from './journal.js';
 import type { CatalogWrites, Reservations } from './market-ops.js';
 import { nodeId, type Principal } from './principal.js';
@@ -80,9 +80,10 @@ export class Market {
     /** Signs contracts; its keys are published at GET /api/v2/keys (§12). */
     readonly signer: ContractSigner,
     /**
-     * Settles once every flavor loaded at open has its deadline scheduled and the history
-     * retained at open has its bound applied (both in the background: Catalog.scheduleLoaded,
-     * MemoryEventBus.readTimes); tests that move a fake clock past a loaded deadline await it.
+     * Settles once every flavor loaded at open has its deadline scheduled, the history
+     * retained at open has its bound applied, and the summaries missing from loaded rows are
+     * written (all in the background: Catalog.scheduleLoaded, MemoryEventBus.readTimes,
+     * Catalog.writeSummaries); tests that move a fake clock past a loaded deadline await it.
      */
     readonly ready: Promise<void>,
     /** Set for a shared market. */
@@ -107,21 +108,32 @@ export class Market {
   ): Promise<{
     loaded: Loaded;
     flavors: FlavorEntry[];
+    unsummarized: Unsummarized[];
     signer: ContractSigner;
     bus: MemoryEventBus;
   }> {
-    // Each stored flavor becomes its catalog entry as it is read: the rows are not held.
+    // Each stored flavor becomes its catalog entry as it is read: the rows are not held. A
+    // row stored without a summary (flavor-summary.ts) is parsed, and its summary kept to be
+    // written after open (Catalog.writeSummaries), so the next start need not parse it.
     const flavors: FlavorEntry[] = [];
-    const loaded = await store.load((f) =>
-      flavors.push(storedEntry(f.json, f.autoRenew, f.ttlSeconds)),
-    );
+    const unsummarized: Unsummarized[] = [];
+    const loaded = await store.load((f) => {
+      const entry = summarizedEntry(f);
+      if (entry) {
+        flavors.push(entry);
+        return;
+      }
+      const parsed = parsedEntry(f.json, f.autoRenew, f.ttlSeconds);
+      flavors.push(parsed.entry);
+      unsummarized.push(parsed);
+    });
     const signer = await ContractSigner.open(store, o.clock.now());
     const bus = new MemoryEventBus(o.clock, o.history, loaded, store);
-    return { loaded, flavors, signer, bus };
+    return { loaded, flavors, unsummarized, signer, bus };
   }
 
   private static async openLocal(o: MarketOptions, store: Store): Promise<Market> {
-    const { loaded, flavors, signer, bus } = await Market.load(o, store);
+    const { loaded, flavors, unsummarized, signer, bus } = await Market.load(o, store);
     const journal = new Journal(store, bus, o.clock, o.onFatal);
     const deadlines = new DeadlineQueue(o.clock);
     const catalog = new Catalog(o.clock, journal, deadlines, catalogOptions(o));
@@ -132,7 +144,11 @@ export class Market {
     });
     catalog.load(flavors);
     await reservations.load(loaded.openTransactions);
-    const ready = settled(catalog.scheduleLoaded(), bus.readTimes());
+    const ready = settled(
+      catalog.scheduleLoaded(),
+      bus.readTimes(),
+      catalog.writeSummaries(unsummarized),
+    );
     return new Market(
       o.clock,
       store,

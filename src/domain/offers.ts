@@ -9,6 +9,7 @@ import type { StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh } from '../types/wire.js';
 import { makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { checkFlavorType } from './flavor-rules.js';
+import { summaryOf } from './flavor-summary.js';
 import { newFlavorId } from './ids.js';
 import { canManage, canPublish, type Principal } from './principal.js';
 
@@ -124,6 +125,8 @@ export function storedFlavor(
     providerId: entry.flavor.providerId,
     status,
     json: entry.json,
+    // A withdrawn row is never loaded again: only a live one needs its summary.
+    ...(status === 'live' ? { summary: summaryOf(entry.flavor) } : {}),
     expiresAt: entry.expiresAt,
     autoRenew: entry.autoRenew,
     ttlSeconds: entry.ttlSeconds,

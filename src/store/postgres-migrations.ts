@@ -84,4 +84,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE transactions ADD COLUMN dialect text;
   ALTER TABLE waiters ADD COLUMN dialect text;
   `,
+  // 3: each flavor's summary (StoredFlavor.summary), as the SQLite store keeps it.
+  `
+  ALTER TABLE flavors ADD COLUMN summary text;
+  `,
 ];

@@ -56,4 +56,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   ALTER TABLE transactions ADD COLUMN dialect TEXT;
   `,
+  // 4: each flavor's summary (what a restart's catalog needs, without parsing the flavor);
+  // NULL on rows written before, which the hub fills after its next start.
+  `
+  ALTER TABLE flavors ADD COLUMN summary TEXT;
+  `,
 ];

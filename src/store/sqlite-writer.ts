@@ -65,16 +65,23 @@ function writeAll(batches: Batch[]): void {
   }
 }
 
+/** The bytes' own buffer, to be moved to the event loop (copied only if shared). */
+function own(bytes: Buffer): ArrayBuffer {
+  return (
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer
+      : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+  ) as ArrayBuffer;
+}
+
 /** Sends each chunk as read (its buffer moved, not copied), then the rest of the snapshot. */
 function readForLoad(): void {
   try {
     load ??= prepareLoad(db);
-    const head = readSnapshot(db, load, (bytes, ascii) => {
-      const own =
-        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-          ? bytes.buffer
-          : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-      port?.postMessage({ chunk: own, ascii }, [own as ArrayBuffer]);
+    const head = readSnapshot(db, load, (heads, ascii, jsons) => {
+      const chunk = own(heads);
+      const texts = own(jsons);
+      port?.postMessage({ chunk, ascii, jsons: texts }, [chunk, texts]);
     });
     port?.postMessage({ loaded: head });
   } catch (err) {

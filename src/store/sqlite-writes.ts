@@ -12,11 +12,11 @@ export type Outcome = string | null;
 export function openWriter(db: Database.Database): (changes: Change[]) => Outcome[] {
   const stmt = {
     upsertFlavor: db.prepare(
-      `INSERT INTO flavors (flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds)
-       VALUES (@flavorId, @providerId, @status, @json, @expiresAt, @autoRenew, @ttlSeconds)
+      `INSERT INTO flavors (flavor_id, provider_id, status, json, summary, expires_at, auto_renew, ttl_seconds)
+       VALUES (@flavorId, @providerId, @status, @json, @summary, @expiresAt, @autoRenew, @ttlSeconds)
        ON CONFLICT(flavor_id) DO UPDATE SET provider_id = excluded.provider_id, status = excluded.status,
-         json = excluded.json, expires_at = excluded.expires_at, auto_renew = excluded.auto_renew,
-         ttl_seconds = excluded.ttl_seconds`,
+         json = excluded.json, summary = excluded.summary, expires_at = excluded.expires_at,
+         auto_renew = excluded.auto_renew, ttl_seconds = excluded.ttl_seconds`,
     ),
     upsertTransaction: db.prepare(
       `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json, dialect)
@@ -37,7 +37,7 @@ export function openWriter(db: Database.Database): (changes: Change[]) => Outcom
 
   const apply = (change: Change): number => {
     for (const f of change.flavors ?? [])
-      stmt.upsertFlavor.run({ ...f, autoRenew: f.autoRenew ? 1 : 0 });
+      stmt.upsertFlavor.run({ ...f, summary: f.summary ?? null, autoRenew: f.autoRenew ? 1 : 0 });
     // The dialect is written with the new row only (an update keeps it: it never changes).
     for (const t of change.transactions ?? [])
       stmt.upsertTransaction.run({ ...t, dialect: t.dialect ?? null });

@@ -40,7 +40,7 @@ import type {
   Loaded,
   StoredContract,
   StoredEvent,
-  StoredFlavor,
+  LoadedFlavor,
   StoredKey,
   StoreObserver,
 } from './store.js';
@@ -146,7 +146,7 @@ export class PostgresStore implements SharedStore {
     return this.up && !this.closed;
   }
 
-  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
+  async load(each: (flavor: LoadedFlavor) => void): Promise<Loaded> {
     const { rows, loaded } = await this.withClient(async (c) => {
       // One snapshot: the flavors as of exactly the last seq, so the feed goes on from there.
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -268,9 +268,9 @@ export class PostgresStore implements SharedStore {
         'flavors',
         change.flavors.map(flavorRow),
         `ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
-           status = excluded.status, json = excluded.json, expires_at = excluded.expires_at,
-           auto_renew = excluded.auto_renew, ttl_seconds = excluded.ttl_seconds,
-           due_at = excluded.due_at`,
+           status = excluded.status, json = excluded.json, summary = excluded.summary,
+           expires_at = excluded.expires_at, auto_renew = excluded.auto_renew,
+           ttl_seconds = excluded.ttl_seconds, due_at = excluded.due_at`,
       );
     }
     if (change.transactions?.length) {
@@ -671,6 +671,7 @@ function flavorRow(f: SharedFlavor): Row {
     provider_id: f.providerId,
     status: f.status,
     json: f.json,
+    summary: f.summary ?? null,
     expires_at: f.expiresAt,
     auto_renew: f.autoRenew,
     ttl_seconds: f.ttlSeconds,
@@ -726,7 +727,7 @@ function eventRow(e: StoredEvent): Row {
 }
 
 function toFlavor(r: Row): SharedFlavor {
-  return {
+  const f: SharedFlavor = {
     flavorId: r.flavor_id as string,
     providerId: r.provider_id as string,
     status: r.status as SharedFlavor['status'],
@@ -735,6 +736,8 @@ function toFlavor(r: Row): SharedFlavor {
     autoRenew: r.auto_renew === true,
     ttlSeconds: Number(r.ttl_seconds),
   };
+  if (typeof r.summary === 'string') f.summary = r.summary;
+  return f;
 }
 
 /** A transaction row with the shared market's hold key (the line's idempotency key). */

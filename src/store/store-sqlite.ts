@@ -26,7 +26,7 @@ import type {
   Store,
   StoredContract,
   StoredEvent,
-  StoredFlavor,
+  LoadedFlavor,
   StoredKey,
   StoredTransaction,
   StoreObserver,
@@ -51,13 +51,16 @@ interface WriterReply {
   size?: number;
   chunk?: ArrayBuffer;
   ascii?: boolean;
+  jsons?: ArrayBuffer;
   loaded?: SnapshotHead;
   loadError?: string;
 }
 
 /** A load the writer thread is answering; the first error met cutting its chunks, if any. */
 interface PendingLoad {
-  each: (flavor: StoredFlavor) => void;
+  /** Undefined for the snapshot read at open until a load takes it (its replies are kept). */
+  each: ((flavor: LoadedFlavor) => void) | undefined;
+  kept: WriterReply[];
   resolve: (head: SnapshotHead) => void;
   reject: (err: unknown) => void;
   failed?: unknown;
@@ -94,6 +97,12 @@ export class SqliteStore implements Store {
   /** Loads sent to the writer thread, answered in order. */
   private readonly loads: PendingLoad[] = [];
   private loadsDone: (() => void) | undefined;
+  /**
+   * The snapshot the writer thread reads as soon as it starts, for the first load: a start's
+   * read then runs while the rest of the hub is set up instead of after. Dropped (its replies
+   * ignored) once a commit is sent before a load takes it, since it no longer shows the store.
+   */
+  private prefetch: { load: PendingLoad; stale: boolean } | undefined;
   private readonly stmt;
   private readonly observer: StoreObserver | undefined;
 
@@ -109,7 +118,10 @@ export class SqliteStore implements Store {
       this.worker = startWriter(path);
       this.worker.on('message', (m: WriterReply) => this.settle(m));
       this.worker.on('error', (err) => this.fail(err));
-      this.worker.unref();
+      const load: PendingLoad = { each: undefined, kept: [], resolve: noop, reject: noop };
+      this.prefetch = { load, stale: false };
+      this.loads.push(load);
+      this.worker.postMessage({ load: true });
     }
     const db = this.db;
     this.stmt = {
@@ -151,11 +163,13 @@ export class SqliteStore implements Store {
     }
   }
 
-  async load(each: (flavor: StoredFlavor) => void): Promise<Loaded> {
+  async load(each: (flavor: LoadedFlavor) => void): Promise<Loaded> {
     if (this.closed) throw new Error('store is closed');
     const head = this.worker
       ? await this.loadThroughWriter(this.worker, each)
-      : readSnapshot(this.db, this.stmt.load, (bytes, ascii) => cutFlavors(bytes, ascii, each));
+      : readSnapshot(this.db, this.stmt.load, (heads, ascii, jsons) =>
+          cutFlavors(heads, ascii, jsons, each),
+        );
     return {
       openTransactions: head.openTransactions.map(toTransaction),
       firstSeq: head.firstSeq,
@@ -167,10 +181,19 @@ export class SqliteStore implements Store {
   /** The writer thread reads the snapshot; its chunks are cut here as they come. */
   private loadThroughWriter(
     worker: Worker,
-    each: (flavor: StoredFlavor) => void,
+    each: (flavor: LoadedFlavor) => void,
   ): Promise<SnapshotHead> {
+    const prefetch = this.prefetch;
+    this.prefetch = undefined;
     return new Promise<SnapshotHead>((resolve, reject) => {
-      this.loads.push({ each, resolve, reject });
+      if (prefetch && !prefetch.stale) {
+        // What was read before this load is cut now, the rest as it comes.
+        const load = prefetch.load;
+        Object.assign(load, { each, resolve, reject });
+        for (const m of load.kept.splice(0)) this.answerLoad(load, m);
+        return;
+      }
+      this.loads.push({ each, kept: [], resolve, reject });
       worker.ref();
       worker.postMessage({ load: true });
     });
@@ -179,22 +202,37 @@ export class SqliteStore implements Store {
   private loadReply(m: WriterReply): void {
     const load = this.loads[0];
     if (!load) return;
+    const final = m.chunk === undefined;
+    if (final) {
+      this.loads.shift();
+      this.idle();
+      if (this.loads.length === 0) this.loadsDone?.();
+    }
+    if (load.each !== undefined) this.answerLoad(load, m);
+    else if (this.prefetch?.load === load && !this.prefetch.stale) load.kept.push(m);
+    else if (final && this.prefetch?.load === load) this.prefetch = undefined;
+  }
+
+  /** One reply to a load: a chunk to cut, or its end. */
+  private answerLoad(load: PendingLoad, m: WriterReply): void {
     if (m.chunk !== undefined) {
       if (load.failed !== undefined) return;
       try {
-        cutFlavors(Buffer.from(m.chunk), m.ascii === true, load.each);
+        cutFlavors(
+          Buffer.from(m.chunk),
+          m.ascii === true,
+          Buffer.from(m.jsons as ArrayBuffer),
+          load.each as (flavor: LoadedFlavor) => void,
+        );
       } catch (err) {
         // The rest of the load's chunks are read and dropped; it fails once they end.
         load.failed = err;
       }
       return;
     }
-    this.loads.shift();
-    this.idle();
     if (m.loadError !== undefined) load.reject(new Error(m.loadError));
     else if (load.failed !== undefined) load.reject(load.failed);
     else load.resolve(m.loaded as SnapshotHead);
-    if (this.loads.length === 0) this.loadsDone?.();
   }
 
   /** An idle writer does not keep the process alive. */
@@ -251,6 +289,8 @@ export class SqliteStore implements Store {
       this.maybeDrained();
       return;
     }
+    // The snapshot read at open no longer shows the store once this is written.
+    if (this.prefetch) this.prefetch.stale = true;
     const id = ++this.batchId;
     this.inFlight.set(id, batch);
     // A write in flight keeps the process alive; an idle writer does not.
@@ -287,6 +327,8 @@ export class SqliteStore implements Store {
     this.inFlight.clear();
     this.queue = [];
     for (const load of this.loads.splice(0)) load.reject(err);
+    // A load that takes the snapshot read at open fails the same way.
+    this.prefetch?.load.kept.push({ loadError: err instanceof Error ? err.message : String(err) });
     this.loadsDone?.();
     this.maybeDrained();
   }
@@ -368,3 +410,5 @@ function resolveAll(batch: Pending[], outcomes: Outcome[]): void {
     else p.reject(new Error(err));
   }
 }
+
+function noop(): void {}

@@ -34,9 +34,33 @@ export interface StoredFlavor {
   status: FlavorStatus;
   /** The Flavor JSON as last offered. */
   json: string;
+  /**
+   * What the catalog needs of the flavor besides its JSON (src/domain/flavor-summary.ts), a
+   * JSON text written with it; load hands it back as written. Absent on rows stored before
+   * summaries (the loader then parses the JSON).
+   */
+  summary?: string;
   expiresAt: number;
   autoRenew: boolean;
   ttlSeconds: number;
+}
+
+/**
+ * A live flavor as `load` hands it: its JSON as text, or as its UTF-8 bytes when the backend
+ * read them so (a restart need not decode 100,000 flavors' texts, and LIST answers with bytes).
+ */
+export interface LoadedFlavor extends Omit<StoredFlavor, 'json'> {
+  json: string | JsonBytes;
+}
+
+/**
+ * A flavor's JSON as UTF-8 bytes: `chunk` from `from` to `to`, a part of what the store read
+ * at once (the rows read with it share the chunk; a view of it is made only when asked for).
+ */
+export interface JsonBytes {
+  chunk: Buffer;
+  from: number;
+  to: number;
 }
 
 export interface StoredTransaction {
@@ -150,7 +174,7 @@ export interface StoreBase {
    * `each` as it is read, in the same snapshot, rather than collected (a start on 100,000
    * flavors then keeps only what the catalog makes of them).
    */
-  load(each: (flavor: StoredFlavor) => void): Promise<Loaded>;
+  load(each: (flavor: LoadedFlavor) => void): Promise<Loaded>;
   /** Retained events with seq > after, ascending, at most `limit`. */
   eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** The seq and time of retained events with seq > after, ascending, at most `limit`. */

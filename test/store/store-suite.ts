@@ -59,7 +59,14 @@ const contract = (id: string, txId: string, at = 5): StoredContract => ({
 /** What a load gives, its live flavors collected. */
 export async function loadAll(store: StoreBase): Promise<Loaded & { flavors: StoredFlavor[] }> {
   const flavors: StoredFlavor[] = [];
-  const loaded = await store.load((f) => flavors.push(f));
+  // A backend may hand the JSON as its UTF-8 bytes: the same text either way.
+  const loaded = await store.load((f) =>
+    flavors.push({
+      ...f,
+      json:
+        typeof f.json === 'string' ? f.json : f.json.chunk.toString('utf8', f.json.from, f.json.to),
+    }),
+  );
   return { ...loaded, flavors };
 }
 
@@ -108,6 +115,23 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await again.contractsOf('prov-a')).map((c) => c.contractId)).toEqual(['c1']);
       expect((await again.contractsOf('cons-0')).map((c) => c.contractId)).toEqual(['c1']);
       expect(await again.contractsOf('nobody')).toEqual([]);
+      await again.close();
+    });
+
+    it("keeps a flavor's summary as written, and none where none was written", async () => {
+      const { store, write, reopen } = await factory.create();
+      const summary = '[1,true,"0.5","k8slice",null,"1","1Gi","3",null,null]';
+      await write({ flavors: [{ ...flavor('f1'), summary }, flavor('f2'), flavor('f3')] });
+      // A later version of a flavor replaces its summary, or drops it when it has none.
+      await write({ flavors: [{ ...flavor('f2'), summary }, flavor('f1')] });
+      await write({ flavors: [{ ...flavor('f3'), summary: summary.replace('0.5', '0.7') }] });
+      await store.close();
+      const { store: again } = await reopen();
+      const byId = new Map((await loadAll(again)).flavors.map((f) => [f.flavorId, f]));
+      expect(byId.get('f1')).toEqual(flavor('f1'));
+      expect(byId.get('f1')).not.toHaveProperty('summary');
+      expect(byId.get('f2')).toEqual({ ...flavor('f2'), summary });
+      expect(byId.get('f3')?.summary).toBe(summary.replace('0.5', '0.7'));
       await again.close();
     });
 

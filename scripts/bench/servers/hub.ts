@@ -110,7 +110,13 @@ process.send?.({ type: 'ready', url });
 async function saleSample() {
   const { store } = app.market;
   const flavors: StoredFlavor[] = [];
-  const { firstSeq } = await store.load((f) => flavors.push(f));
+  const { firstSeq } = await store.load((f) =>
+    flavors.push({
+      ...f,
+      json:
+        typeof f.json === 'string' ? f.json : f.json.chunk.toString('utf8', f.json.from, f.json.to),
+    }),
+  );
   const events = await store.eventsAfter(firstSeq - 1, Number.MAX_SAFE_INTEGER);
   const live = new Map(flavors.map((f) => [f.flavorId, f]));
   const sold = [...events].reverse().find((e) => e.buyerId !== undefined && live.has(e.flavorId));
