@@ -9,8 +9,8 @@
  *   reserve:  BEGIN; SELECT … FOR UPDATE; the json_agg read of holds, line and transaction;
  *             INSERT … json_populate_recordset (the hold); COMMIT
  *   purchase: BEGIN; SELECT flavor_id FROM transactions; SELECT … FOR UPDATE; the json_agg
- *             read; the flavor, transaction and contract upserts; the seq counter UPDATE;
- *             the events INSERT; pg_notify; COMMIT
+ *             read; the flavor (with its summary), transaction and contract upserts; the
+ *             seq counter UPDATE; the events INSERT; pg_notify; COMMIT
  *
  * Each round runs on a fresh database (`use`), as the hubs' rounds do: the schema is the
  * hub's own migrations, the flavors rows those of the hub whose sale was sampled (`from`).
@@ -164,13 +164,13 @@ async function purchase(txId: string): Promise<void> {
     const flavor = flavorById.get(flavorId) ?? flavorRows[0];
     await prepared(
       c,
-      `INSERT INTO flavors (flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at)
-       SELECT flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds, due_at
+      `INSERT INTO flavors (flavor_id, provider_id, status, json, summary, expires_at, auto_renew, ttl_seconds, due_at)
+       SELECT flavor_id, provider_id, status, json, summary, expires_at, auto_renew, ttl_seconds, due_at
          FROM json_populate_recordset(null::flavors, $1)
        ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
-         status = excluded.status, json = excluded.json, expires_at = excluded.expires_at,
-         auto_renew = excluded.auto_renew, ttl_seconds = excluded.ttl_seconds,
-         due_at = excluded.due_at`,
+         status = excluded.status, json = excluded.json, summary = excluded.summary,
+         expires_at = excluded.expires_at, auto_renew = excluded.auto_renew,
+         ttl_seconds = excluded.ttl_seconds, due_at = excluded.due_at`,
       [JSON.stringify([flavor])],
     );
     await prepared(c, upsertTransactions, [
