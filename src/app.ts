@@ -7,6 +7,8 @@ import websocket from '@fastify/websocket';
 import Fastify, {
   LogController,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
   type preValidationHookHandler,
 } from 'fastify';
@@ -121,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // requests that reach a route get UNAVAILABLE from the error table.
   app.addHook('onRequest', (request, reply, done) => {
     stamp(request, reply);
+    if ((request.raw as { upgrade?: boolean }).upgrade) closeUpgrade(request, reply);
     if (!closing) return done();
     done(new HubError('UNAVAILABLE', 'The hub is shutting down', { 'Retry-After': '1' }));
   });
@@ -190,26 +193,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('market', market);
   app.decorate('hub', hub);
 
-  await app.register(websocket, {
-    // No compression: fan-out writes frames built once straight to the socket (ws/frame.ts).
-    options: { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false },
-    preClose(done) {
-      closing = true;
-      // Close clients with 1001 and answer waiting reservers before the server drains.
-      hub.close();
-      market.reservations.close();
-      // In-flight requests get a grace period; a connection that never goes idle (a client
-      // that vanished mid-request) must not hold the shutdown forever.
-      const grace = setTimeout(
-        () => app.server.closeAllConnections(),
-        options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
-      );
-      grace.unref();
-      app.server.once('close', () => clearTimeout(grace));
-      done();
-    },
-  });
-
   app.get(
     '/healthz',
     { schema: { response: { 200: ref('Health'), 503: ref('Health') } } },
@@ -269,18 +252,42 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           identity: request.principal.identity,
         }),
       );
-      api.route({
-        method: 'GET',
-        url: '/subscriptions',
-        config: { queryToken: true },
-        schema: { response: ERROR_RESPONSES },
-        handler: async () => {
-          throw new HubError(
-            'INVALID_REQUEST',
-            'GET /api/v2/subscriptions must be a WebSocket upgrade',
-          );
-        },
-        wsHandler: (socket, request) => hub.accept(socket, request.principal, request.raw),
+      // The WebSocket plugin in a scope of its own, around the one route that upgrades: its
+      // two request hooks and its wrapper of every route's handler then cost that route only.
+      // An upgrade asked of any other route is answered over HTTP (closeUpgrade, above).
+      await api.register(async (scope) => {
+        await scope.register(websocket, {
+          // No compression: fan-out writes frames built once straight to the socket (ws/frame.ts).
+          options: { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false },
+          preClose(done) {
+            closing = true;
+            // Close clients with 1001 and answer waiting reservers before the server drains.
+            hub.close();
+            market.reservations.close();
+            // In-flight requests get a grace period; a connection that never goes idle (a
+            // client that vanished mid-request) must not hold the shutdown forever.
+            const grace = setTimeout(
+              () => app.server.closeAllConnections(),
+              options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+            );
+            grace.unref();
+            app.server.once('close', () => clearTimeout(grace));
+            done();
+          },
+        });
+        scope.route({
+          method: 'GET',
+          url: '/subscriptions',
+          config: { queryToken: true },
+          schema: { response: ERROR_RESPONSES },
+          handler: async () => {
+            throw new HubError(
+              'INVALID_REQUEST',
+              'GET /api/v2/subscriptions must be a WebSocket upgrade',
+            );
+          },
+          wsHandler: (socket, request) => hub.accept(socket, request.principal, request.raw),
+        });
       });
     },
     { prefix: '/api/v2' },
@@ -295,4 +302,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
+}
+
+/**
+ * A request that asked to upgrade reaches the router through @fastify/websocket's 'upgrade'
+ * listener, and Node has handed its socket over: no other request follows on it. Whatever
+ * HTTP answer it gets (from any route but the subscriptions one, or from that one refusing
+ * it) is its last, so the socket is ended once the answer is written.
+ */
+function closeUpgrade(request: FastifyRequest, reply: FastifyReply): void {
+  const socket = request.raw.socket;
+  reply.raw.once('finish', () => socket.end());
 }

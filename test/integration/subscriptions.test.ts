@@ -577,6 +577,32 @@ describe('protocol hygiene', () => {
     expect(plain.status).toBe(400);
   });
 
+  it('an upgrade asked of any other route gets that route’s HTTP answer, and its socket ends', async () => {
+    const h = await hub();
+    for (const [path, status] of [
+      ['/api/v2/flavors', 200],
+      ['/api/v2/nowhere', 404],
+      ['/healthz', 200],
+    ] as const) {
+      const ws = new WebSocket(`${h.url.replace(/^http/, 'ws')}${path}`, {
+        headers: { authorization: `Bearer ${C0}` },
+      });
+      const answer = await new Promise<{ status: number; ended: Promise<void> }>(
+        (resolve, reject) => {
+          ws.on('unexpected-response', (_req, res) => {
+            const ended = new Promise<void>((done) => res.socket.once('close', () => done()));
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, ended });
+          });
+          ws.on('open', () => reject(new Error(`${path} upgraded`)));
+        },
+      );
+      expect(answer.status).toBe(status);
+      // The server ends the connection: nothing else can follow an upgrade request on it.
+      await answer.ended;
+    }
+  });
+
   it('closes clients with 1001 when the hub shuts down', async () => {
     const h = await hub();
     const c = await client(h);
