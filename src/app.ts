@@ -254,7 +254,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
       // The WebSocket plugin in a scope of its own, around the one route that upgrades: its
       // two request hooks and its wrapper of every route's handler then cost that route only.
-      // An upgrade asked of any other route is answered over HTTP (closeUpgrade, above).
+      // An upgrade asked of any other route is answered over HTTP (the first hook, closeUpgrade).
       await api.register(async (scope) => {
         await scope.register(websocket, {
           // No compression: fan-out writes frames built once straight to the socket (ws/frame.ts).
