@@ -35,16 +35,16 @@ export interface CatalogOptions {
   listCacheBytes: number;
 }
 
-/**
- * Called when a flavor leaves the catalog for any reason other than its own sale; adds the
- * ending of its holds to the change and returns what to do once that change is durable.
- */
 /** A flavor loaded from a row without a summary, and the summary made when it was parsed. */
 export interface Unsummarized {
   entry: FlavorEntry;
   summary: string;
 }
 
+/**
+ * Called when a flavor leaves the catalog for any reason other than its own sale; adds the
+ * ending of its holds to the change and returns what to do once that change is durable.
+ */
 export type RemovalHook = (flavorId: string, change: Change) => () => void;
 
 export class Catalog implements CatalogWrites {
@@ -127,19 +127,8 @@ export class Catalog implements CatalogWrites {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (!this.journal || !this.deadlines || this.deadlines.isClosed()) return;
       const rows: StoredFlavor[] = [];
-      for (const { entry, summary } of pending.slice(i, i + perTurn)) {
-        if (!entry.current) continue;
-        rows.push({
-          flavorId: entry.flavorId,
-          providerId: entry.facts.providerId,
-          status: 'live',
-          json: entry.json,
-          summary,
-          expiresAt: entry.expiresAt,
-          autoRenew: entry.autoRenew,
-          ttlSeconds: entry.ttlSeconds,
-        });
-      }
+      for (const { entry, summary } of pending.slice(i, i + perTurn))
+        if (entry.current) rows.push(storedFlavor(entry, 'live', summary));
       if (rows.length > 0) await this.journal.write({ flavors: rows });
     }
   }

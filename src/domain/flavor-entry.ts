@@ -167,27 +167,13 @@ export function summarizedEntry(row: LoadedFlavor): FlavorEntry | undefined {
   const s = row.summary === undefined ? undefined : fromSummary(row.summary, row.providerId);
   if (!s) return undefined;
   const json = row.json;
-  if (typeof json === 'string') {
-    return new Entry(
-      undefined,
-      json,
-      undefined,
-      0,
-      0,
-      row.flavorId,
-      s.available,
-      s.facts,
-      row.expiresAt,
-      row.autoRenew,
-      row.ttlSeconds,
-    );
-  }
+  const bytes = typeof json === 'string' ? undefined : json;
   return new Entry(
     undefined,
-    undefined,
-    json.chunk,
-    json.from,
-    json.to,
+    typeof json === 'string' ? json : undefined,
+    bytes?.chunk,
+    bytes?.from ?? 0,
+    bytes?.to ?? 0,
     row.flavorId,
     s.available,
     s.facts,

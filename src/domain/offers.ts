@@ -115,18 +115,23 @@ export function dueAt(entry: FlavorEntry): number {
   return entry.expiresAt - Math.min(MAX_RENEW_LEAD_MS, (entry.ttlSeconds * 1000) / 5);
 }
 
-/** The store's row of an offer. */
+/**
+ * The store's row of an offer; `summary` when the caller already has it (a loaded row's,
+ * made when it was parsed). Read from the entry's own fields, so a loaded entry's flavor is
+ * not parsed for it.
+ */
 export function storedFlavor(
   entry: FlavorEntry,
   status: StoredFlavor['status'] = 'live',
+  summary?: string,
 ): SharedFlavor {
   return {
-    flavorId: entry.flavor.flavorId,
-    providerId: entry.flavor.providerId,
+    flavorId: entry.flavorId,
+    providerId: entry.facts.providerId,
     status,
     json: entry.json,
     // A withdrawn row is never loaded again: only a live one needs its summary.
-    ...(status === 'live' ? { summary: summaryOf(entry.flavor) } : {}),
+    ...(status === 'live' ? { summary: summary ?? summaryOf(entry.flavor) } : {}),
     expiresAt: entry.expiresAt,
     autoRenew: entry.autoRenew,
     ttlSeconds: entry.ttlSeconds,

@@ -8,6 +8,7 @@ import { factsOf, k8sliceGrids } from '../../src/domain/flavor-facts.js';
 import { numFact } from '../../src/domain/grid.js';
 import { parseDecimal } from '../../src/domain/quantity.js';
 import type { Flavor, K8Slice } from '../../src/types/wire.js';
+import { k8sliceData } from '../helpers/flavor-arbitraries.js';
 
 function slice(data: K8Slice, amount: string): Flavor {
   return {
@@ -29,38 +30,7 @@ function fresh(f: Flavor & { type: { name: 'k8slice'; data: K8Slice } }) {
   return { nums, price: parseDecimal(f.price.amount) ?? 0n };
 }
 
-const qty = fc.constantFrom('0', '1', '2', '500m', '1Gi', '16Gi', '110', '3', '20G', '1.5');
-const data: fc.Arbitrary<K8Slice> = fc.record(
-  {
-    characteristics: fc.record(
-      {
-        architecture: fc.constantFrom('amd64', 'arm64'),
-        cpu: qty,
-        memory: qty,
-        pods: qty,
-        storage: qty,
-        gpu: fc.record({ model: fc.constant('x'), cores: qty, memory: qty }),
-      },
-      { requiredKeys: ['cpu', 'memory', 'pods'] },
-    ),
-    policies: fc.record({
-      partitionability: fc.record(
-        {
-          cpuMin: qty,
-          cpuStep: qty,
-          memoryMin: qty,
-          memoryStep: qty,
-          podsMin: qty,
-          podsStep: qty,
-          gpuMin: qty,
-          gpuStep: qty,
-        },
-        { requiredKeys: ['cpuMin', 'cpuStep', 'memoryMin', 'memoryStep', 'podsMin', 'podsStep'] },
-      ),
-    }),
-  },
-  { requiredKeys: ['characteristics'] },
-);
+const data = k8sliceData(['amd64', 'arm64']);
 
 describe('factsOf', () => {
   it('gives the facts a fresh parse gives, on first sight and on every later one', () => {

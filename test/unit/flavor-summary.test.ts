@@ -9,42 +9,12 @@ import { bytesOf, makeEntry, parsedEntry, summarizedEntry } from '../../src/doma
 import { factsOf } from '../../src/domain/flavor-facts.js';
 import { fromSummary, summaryOf } from '../../src/domain/flavor-summary.js';
 import type { FlavorType, Flavor } from '../../src/types/wire.js';
+import { k8sliceData } from '../helpers/flavor-arbitraries.js';
 
-const qty = fc.constantFrom('0', '1', '2', '500m', '1Gi', '16Gi', '110', '3', '20G', '1.5');
 const text = fc.string({ maxLength: 12 });
 const count = fc.integer({ min: 0, max: 4096 });
 
-const k8slice = fc.record(
-  {
-    characteristics: fc.record(
-      {
-        architecture: fc.constantFrom('amd64', 'arm64', 'ünïcode "q"'),
-        cpu: qty,
-        memory: qty,
-        pods: qty,
-        storage: qty,
-        gpu: fc.record({ model: fc.constant('x'), cores: qty, memory: qty }),
-      },
-      { requiredKeys: ['cpu', 'memory', 'pods'] },
-    ),
-    policies: fc.record({
-      partitionability: fc.record(
-        {
-          cpuMin: qty,
-          cpuStep: qty,
-          memoryMin: qty,
-          memoryStep: qty,
-          podsMin: qty,
-          podsStep: qty,
-          gpuMin: qty,
-          gpuStep: qty,
-        },
-        { requiredKeys: ['cpuMin', 'cpuStep', 'memoryMin', 'memoryStep', 'podsMin', 'podsStep'] },
-      ),
-    }),
-  },
-  { requiredKeys: ['characteristics'] },
-);
+const k8slice = k8sliceData(['amd64', 'arm64', 'ünïcode "q"']);
 
 const vm = fc.record({
   Characteristics: fc.record(
