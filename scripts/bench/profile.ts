@@ -1,7 +1,7 @@
 /**
  * Profiles the hub under a benchmark's load and prints where its main thread spends the time:
- * `tsx scripts/bench/profile.ts list|sale|push|push-raw [dir] [--seconds=N]` (P1's
- * random-selector LIST, P2's reserve + purchase, P3's refreshes to 5,000 subscribers, or the
+ * `tsx scripts/bench/profile.ts list|sale|sale-floor|push|push-raw [dir] [--seconds=N]` (P1's
+ * random-selector LIST, P2's reserve + purchase (on the hub, or on its sale floor), P3's refreshes to 5,000 subscribers, or the
  * same load on P3's best raw ws baseline). Only the load's window is profiled (lib/window-profiler.ts), after
  * a warm-up, so start-up does not crowd the table. Prints the functions with the most self
  * time, then the most inclusive time (a function's own samples and its callees', counted once
@@ -9,7 +9,9 @@
  * speedscope). On a busy machine the profile over-weights system calls and thread-pool
  * hand-offs: a descheduled thread is sampled where it waits.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { buildDist, spawnProc, threadCpu } from './lib/proc.js';
@@ -24,24 +26,33 @@ const seconds = Number(
 );
 mkdirSync(dir, { recursive: true });
 const seed =
-  scenario === 'sale'
+  scenario === 'sale' || scenario === 'sale-floor'
     ? { seed: 'pool', n: 500, file: true }
     : scenario === 'push'
       ? { seed: 'broadcast', n: 1, file: true }
       : { seed: 'list', n: 10_000 };
-const proc = spawnProc(scenario === 'push-raw' ? 'servers/baselines.ts' : 'servers/hub.ts', [
+const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
+let proc = spawnProc(scenario === 'push-raw' ? 'servers/baselines.ts' : 'servers/hub.ts', [
   JSON.stringify(scenario === 'push-raw' ? { kind: 'ws' } : seed),
 ]);
-const { url } = await proc.once<{ url: string }>('ready');
+let { url } = await proc.once<{ url: string }>('ready');
 const r = prng(1);
-const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
 const ids = scenario === 'push-raw' ? [] : (await proc.ask<{ ids: string[] }>({ type: 'ids' })).ids;
+if (scenario === 'sale-floor') {
+  // P2's sale floor (servers/baselines.ts saleFloor), copying a sale the hub made, as P2 does.
+  await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: 1 });
+  const { sample } = await proc.ask<{ sample: unknown }>({ type: 'sample' });
+  await proc.kill();
+  const db = join(mkdtempSync(join(tmpdir(), 'rear-profile-floor-')), 'floor.db');
+  proc = spawnProc('servers/baselines.ts', [JSON.stringify({ kind: 'fastify', db, sale: sample })]);
+  ({ url } = await proc.once<{ url: string }>('ready'));
+}
 /** Runs the scenario's load for s seconds; returns what it counts (requests or deliveries). */
 const unit = scenario.startsWith('push') ? 'delivery' : 'request';
 const load = async (s: number): Promise<number> => {
   if (scenario === 'push' || scenario === 'push-raw')
     return pushLoad(url, scenario === 'push' ? ids[0] : undefined, s);
-  if (scenario === 'sale')
+  if (scenario === 'sale' || scenario === 'sale-floor')
     return (await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: s })).requests.total;
   const res = await autocannon({
     url,
