@@ -7,7 +7,7 @@
  * test. Not the flavor objects: the history holds up to 100,000 events, and a refresh that
  * kept the flavor before it alive took ~3 KB of heap per event under a stream of sales.
  */
-import type { StoredEvent } from '../store/store.js';
+import type { StoredEvent, UnnumberedEvent } from '../store/store.js';
 import type { Flavor, ModificationDetail, ServerMessage, WithdrawReason } from '../types/wire.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import { factsOf, type FlavorFacts } from './flavor-facts.js';
@@ -63,6 +63,61 @@ export type EventDraft =
     };
 
 /**
+ * A draft's wire form and the store's fields, before its seq is known: the wire is
+ * `${before}${seq}${after}`. A shared store numbers events as it writes them (under its seq
+ * counter, in the same statement), so it gets them in this form; `stamp` joins the same pieces.
+ */
+export function unnumbered(draft: EventDraft, at: number): UnnumberedEvent & { after: string } {
+  const atText = JSON.stringify(new Date(at).toISOString());
+  const tail = `,"at":${atText}`;
+  switch (draft.kind) {
+    case 'added': {
+      const flavorId = draft.flavor.flavor.flavorId;
+      return {
+        at,
+        flavorId,
+        before: '{"type":"FLAVOR_ADDED","seq":',
+        after: `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${draft.flavor.json}}`,
+      };
+    }
+    case 'refreshed': {
+      const flavorId = draft.flavor.flavor.flavorId;
+      return {
+        at,
+        flavorId,
+        before: '{"type":"REFRESH_FLAVOR","seq":',
+        after:
+          `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${draft.flavor.json}` +
+          `,"ModificationDetails":${JSON.stringify(draft.changes)}}`,
+      };
+    }
+    case 'withdrawn': {
+      const flavorId = draft.flavor.flavor.flavorId;
+      return {
+        at,
+        flavorId,
+        before: '{"type":"WITHDRAW_FLAVOR","seq":',
+        after:
+          `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${draft.flavor.json}` +
+          `,"Reason":${JSON.stringify(draft.reason)}}`,
+      };
+    }
+    case 'confirmed': {
+      const { flavorId, contractId, transactionId, buyerId } = draft;
+      return {
+        at,
+        flavorId,
+        buyerId,
+        before: '{"type":"CONFIRM_RESERVATION","seq":',
+        after:
+          `${tail},"ContractID":${JSON.stringify(contractId)},` +
+          `"TransactionID":${JSON.stringify(transactionId)},"FlavorID":${JSON.stringify(flavorId)}}`,
+      };
+    }
+  }
+}
+
+/**
  * Gives a draft its seq and time and serializes its wire form once; returns the event and
  * the record the store keeps of it. A refresh's record no longer keeps the flavor before it:
  * its ModificationDetails rebuild what selectors read of it (flavorBefore).
@@ -72,55 +127,28 @@ export function stamp(
   seq: number,
   at: number,
 ): { event: DomainEvent; record: StoredEvent } {
-  const atText = JSON.stringify(new Date(at).toISOString());
-  const head = `"seq":${seq},"at":${atText}`;
+  const parts = unnumbered(draft, at);
+  const { flavorId } = parts;
+  const wire = flat(parts.before, String(seq), parts.after);
+  const record: StoredEvent = { seq, at, flavorId, wire };
   switch (draft.kind) {
-    case 'added': {
-      const flavorId = draft.flavor.flavor.flavorId;
-      const wire = flat(
-        `{"type":"FLAVOR_ADDED",${head},"flavorId":${JSON.stringify(flavorId)},"Flavor":`,
-        draft.flavor.json,
-        '}',
-      );
+    case 'added':
+    case 'withdrawn':
       return {
-        event: { kind: 'added', seq, at, flavorId, wire, facts: draft.flavor.facts },
-        record: { seq, at, flavorId, wire },
+        event: { kind: draft.kind, seq, at, flavorId, wire, facts: draft.flavor.facts },
+        record,
       };
-    }
     case 'refreshed': {
-      const flavorId = draft.flavor.flavor.flavorId;
-      const wire = flat(
-        `{"type":"REFRESH_FLAVOR",${head},"flavorId":${JSON.stringify(flavorId)},"Flavor":`,
-        draft.flavor.json,
-        `,"ModificationDetails":${JSON.stringify(draft.changes)}}`,
-      );
       const facts = draft.flavor.facts;
       const prevFacts = draft.prev.facts;
-      return {
-        event: { kind: 'refreshed', seq, at, flavorId, wire, facts, prevFacts },
-        record: { seq, at, flavorId, wire },
-      };
-    }
-    case 'withdrawn': {
-      const flavorId = draft.flavor.flavor.flavorId;
-      const wire = flat(
-        `{"type":"WITHDRAW_FLAVOR",${head},"flavorId":${JSON.stringify(flavorId)},"Flavor":`,
-        draft.flavor.json,
-        `,"Reason":${JSON.stringify(draft.reason)}}`,
-      );
-      return {
-        event: { kind: 'withdrawn', seq, at, flavorId, wire, facts: draft.flavor.facts },
-        record: { seq, at, flavorId, wire },
-      };
+      return { event: { kind: 'refreshed', seq, at, flavorId, wire, facts, prevFacts }, record };
     }
     case 'confirmed': {
-      const { flavorId, contractId, transactionId, buyerId } = draft;
-      const wire =
-        `{"type":"CONFIRM_RESERVATION",${head},"ContractID":${JSON.stringify(contractId)},` +
-        `"TransactionID":${JSON.stringify(transactionId)},"FlavorID":${JSON.stringify(flavorId)}}`;
+      const { contractId, transactionId, buyerId } = draft;
+      record.buyerId = buyerId;
       return {
         event: { kind: 'confirmed', seq, at, flavorId, wire, contractId, transactionId, buyerId },
-        record: { seq, at, flavorId, wire, buyerId },
+        record,
       };
     }
   }

@@ -22,7 +22,7 @@ import type {
 } from '../types/wire.js';
 import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
 import { signedContractJson, type ContractSigner } from './contract-signer.js';
-import { diffFields, stamp, type EventDraft } from './events.js';
+import { diffFields, unnumbered, type EventDraft } from './events.js';
 import { makeEntry, type FlavorEntry } from './flavor-entry.js';
 import { factsOf } from './flavor-facts.js';
 import { makeContract, newTransaction, storedTx } from './holds.js';
@@ -269,16 +269,10 @@ export class LockedLine {
     this.entry = undefined;
   }
 
-  /** The change to commit, with the events stamped once their seqs are known. */
+  /** The change to commit, with its events' wire texts around the seqs the store will give. */
   outcome<T>(result: T): Outcome<T> {
-    const drafts = this.drafts;
-    if (drafts.length > 0) {
-      const at = this.now;
-      this.change.events = {
-        count: drafts.length,
-        make: (first) => drafts.map((d, i) => stamp(d, first + i, at).record),
-      };
-    }
+    if (this.drafts.length > 0)
+      this.change.events = this.drafts.map((d) => unnumbered(d, this.now));
     return { change: this.change, result };
   }
 

@@ -30,6 +30,7 @@ import type {
   StoredEvent,
   StoredFlavor,
   StoredTransaction,
+  UnnumberedEvent,
 } from './store.js';
 
 /** A buyer waiting for a flavor, in the line every instance shares. */
@@ -86,8 +87,8 @@ export interface SharedChange {
     transactionId?: string;
   }>;
   removeWaiters?: string[];
-  /** The events, made once their first seq is known (just before COMMIT). */
-  events?: { count: number; make(firstSeq: number): StoredEvent[] };
+  /** The events, numbered by the store as it writes them (the seqs are its counter's). */
+  events?: UnnumberedEvent[];
   /** Drops retained events with seq ≤ this. */
   pruneEventsThrough?: number;
 }

@@ -6,9 +6,15 @@
  *   own, then reads the flavor's holds and line in the next statement (READ COMMITTED gives each
  *   statement a fresh snapshot, so that read sees everything the previous lock holder
  *   committed), lets the domain decide, and writes the outcome in the same transaction. The
- *   events come last: one counter row hands out their seqs just before COMMIT, so seq order is
- *   commit order (the scheme of Commanded's EventStore; a bare sequence would hand out numbers
- *   out of commit order and a reader of `seq > cursor` could skip one).
+ *   events come last: one counter row hands out their seqs in the statement that writes them,
+ *   held to COMMIT, so seq order is commit order (the scheme of Commanded's EventStore; a bare
+ *   sequence would hand out numbers out of commit order and a reader of `seq > cursor` could
+ *   skip one).
+ * - Round trips: two per decision (lockSteps: BEGIN, lock, read; commitSteps: the writes and
+ *   COMMIT), each a pipeline of prepared statements (pg-prepared.ts). The counter row is the
+ *   market's one serialized point, so it is taken only in the pipeline that ends in COMMIT: it
+ *   is held on the server alone, for the write and the commit's flush, never while this
+ *   process's event loop gets round to sending the next statement.
  * - Wake-ups: NOTIFY in the same transaction (delivered at commit) on `rear_events` with the
  *   newest seq, and on `rear_line` with the id of each instance whose waiter was settled. One
  *   dedicated connection per instance LISTENs (node-postgres advises a Client, not a pooled
@@ -21,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
-import { prepared } from './pg-prepared.js';
+import { pipelined, prepared, type Step } from './pg-prepared.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { toContract, toEvent, toTransaction as toStoredTransaction, type Row } from './rows.js';
 import type {
@@ -43,6 +49,7 @@ import type {
   LoadedFlavor,
   StoredKey,
   StoreObserver,
+  UnnumberedEvent,
 } from './store.js';
 
 export interface PostgresOptions {
@@ -179,6 +186,11 @@ export class PostgresStore implements SharedStore {
     return loaded;
   }
 
+  /**
+   * Two round trips: BEGIN, the lock and the read in one; the domain decides; the writes and
+   * COMMIT in the other. The seq counter is taken in the write, so the market-wide lock it is
+   * held from there to COMMIT on the server alone, never across this process's event loop.
+   */
   async atomically<T>(
     target: Target,
     fn: (locked: LockedFlavor) => Outcome<T>,
@@ -187,7 +199,6 @@ export class PostgresStore implements SharedStore {
       for (let attempt = 0; ; attempt++) {
         const started = performance.now();
         try {
-          await c.query('BEGIN');
           const locked = await this.lock(c, target);
           let outcome: Outcome<T>;
           try {
@@ -196,8 +207,7 @@ export class PostgresStore implements SharedStore {
             await c.query('ROLLBACK');
             throw new Decided(err);
           }
-          const lastSeq = outcome.change ? await this.write(c, outcome.change) : 0;
-          await c.query('COMMIT');
+          const lastSeq = await this.commit(c, outcome.change);
           this.observe(started);
           return { result: outcome.result, lastSeq };
         } catch (err) {
@@ -220,118 +230,28 @@ export class PostgresStore implements SharedStore {
     }
   }
 
+  /** BEGIN, the lock and the read (lockSteps): one round trip. */
   private async lock(c: pg.PoolClient, target: Target): Promise<LockedFlavor> {
-    let flavorId = target.flavorId;
-    if (flavorId === undefined && target.transactionId !== undefined) {
-      const r = await prepared(c, 'SELECT flavor_id FROM transactions WHERE transaction_id = $1', [
-        target.transactionId,
-      ]);
-      flavorId = r.rows[0]?.flavor_id as string | undefined;
-    }
-    const locked: LockedFlavor = {
-      flavor: undefined,
-      holds: [],
-      waiters: [],
-      transaction: undefined,
+    const results = await pipelined(c, lockSteps(target));
+    const locks = results.length === 3;
+    const f = locks ? results[1]?.rows[0] : undefined;
+    const row = results[results.length - 1]?.rows[0] as {
+      holds: Row[];
+      waiters: Row[];
+      tx: Row | null;
     };
-    if (flavorId !== undefined) {
-      const f = await prepared(
-        c,
-        `SELECT ${FLAVOR_COLUMNS} FROM flavors WHERE flavor_id = $1 FOR UPDATE`,
-        [flavorId],
-      );
-      if (f.rows[0]) locked.flavor = toFlavor(f.rows[0]);
-    }
-    // A statement of its own, after the lock: its snapshot holds what the last holder committed.
-    const r = await prepared(
-      c,
-      `SELECT
-         (SELECT coalesce(json_agg(t), '[]') FROM transactions t
-            WHERE t.flavor_id = $1 AND t.status = 'reserved') AS holds,
-         (SELECT coalesce(json_agg(w ORDER BY w.line_pos), '[]') FROM waiters w
-            WHERE w.flavor_id = $1) AS waiters,
-         (SELECT row_to_json(t) FROM transactions t WHERE t.transaction_id = $2) AS tx`,
-      [flavorId ?? null, target.transactionId ?? null],
-    );
-    const row = r.rows[0] as { holds: Row[]; waiters: Row[]; tx: Row | null };
-    locked.holds = row.holds.map(toTransaction);
-    locked.waiters = row.waiters.map(toWaiter);
-    if (row.tx) locked.transaction = toTransaction(row.tx);
-    return locked;
+    return {
+      flavor: f ? toFlavor(f) : undefined,
+      holds: row.holds.map(toTransaction),
+      waiters: row.waiters.map(toWaiter),
+      transaction: row.tx ? toTransaction(row.tx) : undefined,
+    };
   }
 
-  /** Writes a change inside the open transaction; returns the highest seq it wrote (0: none). */
-  private async write(c: pg.PoolClient, change: SharedChange): Promise<number> {
-    if (change.flavors?.length) {
-      await insertRows(
-        c,
-        'flavors',
-        change.flavors.map(flavorRow),
-        `ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
-           status = excluded.status, json = excluded.json, summary = excluded.summary,
-           expires_at = excluded.expires_at, auto_renew = excluded.auto_renew,
-           ttl_seconds = excluded.ttl_seconds, due_at = excluded.due_at`,
-      );
-    }
-    if (change.transactions?.length) {
-      // A later status never overwrites the dialect or hold key a hold was made with.
-      await insertRows(
-        c,
-        'transactions',
-        change.transactions.map(transactionRow),
-        `ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status,
-           expires_at = excluded.expires_at, json = excluded.json`,
-      );
-    }
-    if (change.contracts?.length) {
-      await insertRows(c, 'contracts', change.contracts.map(contractRow));
-    }
-    if (change.addWaiters?.length) {
-      await insertRows(c, 'waiters', change.addWaiters.map(waiterRow));
-    }
-    const wake = new Set<string>();
-    if (change.settleWaiters?.length) {
-      const r = await prepared(
-        c,
-        `UPDATE waiters w SET outcome = s.outcome, transaction_id = s.transaction_id
-           FROM json_populate_recordset(null::waiters, $1) s
-          WHERE w.waiter_id = s.waiter_id
-          RETURNING w.instance_id`,
-        [
-          JSON.stringify(
-            change.settleWaiters.map((s) => ({
-              waiter_id: s.waiterId,
-              outcome: s.outcome,
-              transaction_id: s.transactionId ?? null,
-            })),
-          ),
-        ],
-      );
-      for (const row of r.rows) wake.add(row.instance_id as string);
-    }
-    if (change.removeWaiters?.length) {
-      await prepared(c, 'DELETE FROM waiters WHERE waiter_id = ANY($1)', [change.removeWaiters]);
-    }
-    if (change.pruneEventsThrough !== undefined) {
-      await prepared(c, 'DELETE FROM events WHERE seq <= $1', [change.pruneEventsThrough]);
-    }
-    let lastSeq = 0;
-    if (change.events && change.events.count > 0) {
-      // The serialized point: taken last, held until COMMIT.
-      const r = await prepared(
-        c,
-        'UPDATE seq_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq',
-        [change.events.count],
-      );
-      lastSeq = Number((r.rows[0] as Row).last_seq);
-      const events = change.events.make(lastSeq - change.events.count + 1);
-      await insertRows(c, 'events', events.map(eventRow));
-      await prepared(c, `SELECT pg_notify('rear_events', $1)`, [String(lastSeq)]);
-    }
-    if (wake.size > 0) {
-      await prepared(c, `SELECT pg_notify('rear_line', x) FROM unnest($1::text[]) x`, [[...wake]]);
-    }
-    return lastSeq;
+  /** The writes and COMMIT (commitSteps): one round trip; the highest seq written (0: none). */
+  private async commit(c: pg.PoolClient, change: SharedChange | undefined): Promise<number> {
+    const results = await pipelined(c, commitSteps(change));
+    return change?.events?.length ? Number(results[0]?.rows[0]?.last_seq) : 0;
   }
 
   async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
@@ -625,23 +545,148 @@ export class PostgresStore implements SharedStore {
 }
 
 /**
- * One INSERT of many rows: the rows travel as one JSON array that json_populate_recordset
- * spreads over the table's own column types. Every row comes from one mapper below, so the
- * first row's keys are the columns (constant names, never client input).
+ * BEGIN, the flavor's row lock, and its holds, line and transaction read by a statement of its
+ * own, after the lock (READ COMMITTED gives each statement a fresh snapshot, so the read sees
+ * what the previous holder committed), pipelined. Without a flavor id the transaction names
+ * the flavor (its flavor never changes, so a subquery's snapshot is never stale for it).
+ * Exported for P9's floor, which runs exactly these statements.
  */
-async function insertRows(
-  c: pg.PoolClient,
-  table: 'flavors' | 'transactions' | 'contracts' | 'waiters' | 'events',
-  rows: Row[],
-  onConflict = '',
-): Promise<void> {
-  const columns = Object.keys(rows[0] as Row).join(', ');
-  await prepared(
-    c,
-    `INSERT INTO ${table} (${columns}) SELECT ${columns}
-       FROM json_populate_recordset(null::${table}, $1) ${onConflict}`,
-    [JSON.stringify(rows)],
+export function lockSteps(target: Target): Step[] {
+  const byTx = target.flavorId === undefined && target.transactionId !== undefined;
+  const flavorIs =
+    'coalesce($1::text, (SELECT flavor_id FROM transactions WHERE transaction_id = $2))';
+  const steps: Step[] = [{ text: 'BEGIN' }];
+  if (target.flavorId !== undefined || byTx) {
+    steps.push({
+      text: `SELECT ${FLAVOR_COLUMNS} FROM flavors WHERE flavor_id = ${byTx ? '(SELECT flavor_id FROM transactions WHERE transaction_id = $1)' : '$1'} FOR UPDATE`,
+      values: [byTx ? target.transactionId : target.flavorId],
+    });
+  }
+  steps.push({
+    text: `SELECT
+       (SELECT coalesce(json_agg(t), '[]') FROM transactions t
+          WHERE t.flavor_id = ${flavorIs} AND t.status = 'reserved') AS holds,
+       (SELECT coalesce(json_agg(w ORDER BY w.line_pos), '[]') FROM waiters w
+          WHERE w.flavor_id = ${flavorIs}) AS waiters,
+       (SELECT row_to_json(t) FROM transactions t WHERE t.transaction_id = $2) AS tx`,
+    values: [target.flavorId ?? null, target.transactionId ?? null],
+  });
+  return steps;
+}
+
+/**
+ * A change's writes, then COMMIT, pipelined. The rows of distinct tables, the seq counter, the
+ * events and their NOTIFY are one statement (rowsAndEvents); what may touch a row written in
+ * the same change (settling and removing waiters) follows in statements of their own, which see
+ * it. Exported for P9's floor, which runs exactly these statements.
+ */
+export function commitSteps(change: SharedChange | undefined): Step[] {
+  const steps: Step[] = [];
+  const write = change && rowsAndEvents(change);
+  if (write) steps.push(write);
+  if (change?.settleWaiters?.length) {
+    // A settled waiter's instance is woken to collect it (delivered at COMMIT).
+    steps.push({
+      text: `WITH s AS (
+         UPDATE waiters w SET outcome = s.outcome, transaction_id = s.transaction_id
+           FROM json_populate_recordset(null::waiters, $1) s
+          WHERE w.waiter_id = s.waiter_id
+          RETURNING w.instance_id)
+       SELECT pg_notify('rear_line', i) FROM (SELECT DISTINCT instance_id AS i FROM s) x`,
+      values: [
+        JSON.stringify(
+          change.settleWaiters.map((s) => ({
+            waiter_id: s.waiterId,
+            outcome: s.outcome,
+            transaction_id: s.transactionId ?? null,
+          })),
+        ),
+      ],
+    });
+  }
+  if (change?.removeWaiters?.length) {
+    steps.push({
+      text: 'DELETE FROM waiters WHERE waiter_id = ANY($1)',
+      values: [change.removeWaiters],
+    });
+  }
+  if (change?.pruneEventsThrough !== undefined) {
+    steps.push({ text: 'DELETE FROM events WHERE seq <= $1', values: [change.pruneEventsThrough] });
+  }
+  steps.push({ text: 'COMMIT' });
+  return steps;
+}
+
+/**
+ * The change's rows, one table each (they never share a row, so the statement's one snapshot
+ * hides nothing from them), and its events: the seq counter row hands them their seqs and stays
+ * locked to COMMIT, so seq order is commit order; each event's wire gets its seq here
+ * (UnnumberedEvent), and the NOTIFY carries the last one. One statement, its parts
+ * data-modifying CTEs; undefined when the change writes none of them.
+ */
+function rowsAndEvents(change: SharedChange): Step | undefined {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  const add = (table: Table, rows: Row[] | undefined, onConflict?: string) => {
+    if (!rows?.length) return;
+    values.push(JSON.stringify(rows));
+    parts.push(insertInto(table, rows, `$${values.length}`, onConflict));
+  };
+  add(
+    'flavors',
+    change.flavors?.map(flavorRow),
+    `ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
+       status = excluded.status, json = excluded.json, summary = excluded.summary,
+       expires_at = excluded.expires_at, auto_renew = excluded.auto_renew,
+       ttl_seconds = excluded.ttl_seconds, due_at = excluded.due_at`,
   );
+  // A later status never overwrites the dialect or hold key a hold was made with.
+  add(
+    'transactions',
+    change.transactions?.map(transactionRow),
+    `ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status,
+       expires_at = excluded.expires_at, json = excluded.json`,
+  );
+  add('contracts', change.contracts?.map(contractRow));
+  add('waiters', change.addWaiters?.map(waiterRow));
+  const events = change.events ?? [];
+  if (events.length > 0) {
+    values.push(events.length, JSON.stringify(events.map(unnumberedRow)));
+    const n = `$${values.length - 1}::bigint`;
+    const first = `s.last_seq - ${n} + 1 + e.i`;
+    parts.push(
+      `UPDATE seq_counter SET last_seq = last_seq + ${n} WHERE id = 1 RETURNING last_seq`,
+      `INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id)
+         SELECT ${first}, e.at, e.flavor_id,
+                CASE WHEN e.after IS NULL THEN e.before ELSE e.before || (${first}) || e.after END,
+                e.prev, e.buyer_id
+           FROM s, json_to_recordset($${values.length})
+             AS e(i bigint, at bigint, flavor_id text, before text, after text, prev text, buyer_id text)`,
+    );
+  }
+  if (parts.length === 0) return undefined;
+  const named = parts.map((p, i) => {
+    const isCounter = events.length > 0 && i === parts.length - 2;
+    return `${isCounter ? 's' : `w${i}`} AS (${p})`;
+  });
+  return {
+    text: `WITH ${named.join(',\n')}
+      SELECT ${events.length > 0 ? "last_seq, pg_notify('rear_events', last_seq::text) FROM s" : '0 AS last_seq'}`,
+    values,
+  };
+}
+
+type Table = 'flavors' | 'transactions' | 'contracts' | 'waiters' | 'events';
+
+/**
+ * An INSERT of many rows: they travel as one JSON array (the parameter `param`) that
+ * json_populate_recordset spreads over the table's own column types. Every row comes from one
+ * mapper below, so the first row's keys are the columns (constant names, never client input).
+ */
+function insertInto(table: Table, rows: Row[], param: string, onConflict = ''): string {
+  const columns = Object.keys(rows[0] as Row).join(', ');
+  return `INSERT INTO ${table} (${columns}) SELECT ${columns}
+       FROM json_populate_recordset(null::${table}, ${param}) ${onConflict}`;
 }
 
 /** Carries the domain's own decision (an error it threw under the lock) past the retry loop. */
@@ -715,12 +760,13 @@ function waiterRow(w: Omit<StoredWaiter, 'linePos'>): Row {
   };
 }
 
-function eventRow(e: StoredEvent): Row {
+function unnumberedRow(e: UnnumberedEvent, i: number): Row {
   return {
-    seq: e.seq,
+    i,
     at: e.at,
     flavor_id: e.flavorId,
-    wire: e.wire,
+    before: e.before,
+    after: e.after ?? null,
     prev: e.prev ?? null,
     buyer_id: e.buyerId ?? null,
   };

@@ -119,6 +119,16 @@ export interface StoredEvent {
   buyerId?: string;
 }
 
+/**
+ * An event as a shared store receives it, before its seq is known: the store takes the seq
+ * under its counter and writes the wire `${before}${seq}${after}` (or `before` alone, for a
+ * wire without its seq, when there is no `after`).
+ */
+export interface UnnumberedEvent extends Omit<StoredEvent, 'seq' | 'wire'> {
+  before: string;
+  after?: string;
+}
+
 /** An event's position and age: what the history's bound reads, without its texts. */
 export interface EventTime {
   seq: number;

@@ -9,7 +9,7 @@ import { systemClock } from '../../src/clock.js';
 import { HubError } from '../../src/errors.js';
 import type { SharedChange } from '../../src/store/shared-store.js';
 import { PostgresStore } from '../../src/store/store-postgres.js';
-import type { Change, StoredFlavor } from '../../src/store/store.js';
+import type { Change, StoredContract, StoredFlavor } from '../../src/store/store.js';
 import { startHub } from '../helpers/hub.js';
 import { withPostgres } from '../helpers/postgres.js';
 import { loadAll, storeSuite } from './store-suite.js';
@@ -21,13 +21,9 @@ function shared(change: Change): SharedChange {
   const { events, ...rest } = change;
   return {
     ...rest,
+    // These wires do not carry their seq: each is stored as it is.
     ...(events?.length
-      ? {
-          events: {
-            count: events.length,
-            make: (first: number) => events.map((e, i) => ({ ...e, seq: first + i })),
-          },
-        }
+      ? { events: events.map(({ seq: _, wire, ...e }) => ({ ...e, before: wire })) }
       : {}),
   };
 }
@@ -101,11 +97,8 @@ describe('PostgreSQL shared store', () => {
     const writers = Array.from({ length: 40 }, (_, i) =>
       store.atomically({}, () => ({
         change: {
-          events: {
-            count: 2,
-            make: (first: number) =>
-              [0, 1].map((k) => ({ seq: first + k, at: i, flavorId: `f${i}`, wire: '{}' })),
-          },
+          // Each wire carries its seq, put in by the store as it takes it.
+          events: [0, 1].map(() => ({ at: i, flavorId: `f${i}`, before: '{"seq":', after: '}' })),
         },
         result: i,
       })),
@@ -117,6 +110,7 @@ describe('PostgreSQL shared store', () => {
       while (cursor < 80) {
         for (const e of await store.eventsAfter(cursor, 1000)) {
           expect(e.seq).toBe(cursor + 1);
+          expect(e.wire).toBe(`{"seq":${e.seq}}`);
           cursor = e.seq;
           seen.push(e.seq);
         }
@@ -304,6 +298,121 @@ describe('PostgreSQL prepared statements', () => {
       await admin.query(`ALTER TABLE ${table} ADD COLUMN added_later text`);
     await admin.end();
     await sale(2);
+    await store.close();
+  });
+});
+
+describe('PostgreSQL round trips (pg-prepared.ts pipelined)', () => {
+  /** A purchase's shape: the transaction's flavor locked, rows of three tables, two events. */
+  const sale = (n: number): SharedChange => ({
+    flavors: [flavor('f')],
+    transactions: [
+      {
+        transactionId: `t${n}`,
+        flavorId: 'f',
+        buyerId: 'b',
+        status: 'purchased',
+        expiresAt: 1,
+        json: '{}',
+      },
+    ],
+    contracts: [
+      {
+        contractId: `c${n}`,
+        transactionId: `t${n}`,
+        buyerId: 'b',
+        sellerId: 'prov-a',
+        createdAt: n,
+        json: '{}',
+      },
+    ],
+    events: [
+      { at: n, flavorId: 'f', before: '{"seq":', after: ',"kind":"refresh"}' },
+      { at: n, flavorId: 'f', buyerId: 'b', before: '{"seq":', after: ',"kind":"confirm"}' },
+    ],
+  });
+
+  it('decides in two round trips once its statements are prepared: BEGIN, lock and read; writes and COMMIT', async () => {
+    const store = await PostgresStore.open(await pg().createDatabase(), {
+      clock: systemClock,
+      poolSize: 1,
+    });
+    await store.atomically({}, () => ({ change: { flavors: [flavor('f')] }, result: 0 }));
+    const hold = (n: number) =>
+      store.atomically({ flavorId: 'f' }, () => ({
+        change: {
+          transactions: [
+            {
+              transactionId: `t${n}`,
+              flavorId: 'f',
+              buyerId: 'b',
+              status: 'reserved' as const,
+              expiresAt: 9e12,
+              json: '{}',
+            },
+          ],
+        },
+        result: 0,
+      }));
+    const buy = (n: number) =>
+      store.atomically({ transactionId: `t${n}` }, (l) => ({ change: sale(n), result: l }));
+    // The first of each shape prepares its statements, one by one.
+    await hold(1);
+    await buy(1);
+    const sent: unknown[] = [];
+    const query = pgDriver.Client.prototype.query;
+    const spy = function (this: pgDriver.Client, ...args: unknown[]) {
+      sent.push(args[0]);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    pgDriver.Client.prototype.query = spy as typeof query;
+    try {
+      await hold(2);
+      expect(sent).toHaveLength(2);
+      const bought = await buy(2);
+      expect(sent).toHaveLength(4);
+      // What the pipelined lock read: the flavor, its holds and the transaction.
+      expect(bought.result.flavor?.flavorId).toBe('f');
+      expect(bought.result.transaction?.status).toBe('reserved');
+      expect(bought.result.holds.map((h) => h.transactionId)).toEqual(['t2']);
+      expect(bought.lastSeq).toBe(4);
+    } finally {
+      pgDriver.Client.prototype.query = query;
+    }
+    // The events got their seqs in their wires, in the order written.
+    expect((await store.eventsAfter(0, 10)).map((e) => [e.seq, e.wire, e.buyerId])).toEqual([
+      [1, '{"seq":1,"kind":"refresh"}', undefined],
+      [2, '{"seq":2,"kind":"confirm"}', 'b'],
+      [3, '{"seq":3,"kind":"refresh"}', undefined],
+      [4, '{"seq":4,"kind":"confirm"}', 'b'],
+    ]);
+    expect((await store.contract('c2'))?.transactionId).toBe('t2');
+    await store.close();
+  });
+
+  it('commits nothing of a pipeline whose write fails, takes no seq, and the connection goes on', async () => {
+    const store = await PostgresStore.open(await pg().createDatabase(), {
+      clock: systemClock,
+      poolSize: 1,
+    });
+    await store.atomically({}, () => ({ change: { flavors: [flavor('f')] }, result: 0 }));
+    // Prepared first, so the failing run below is pipelined.
+    await store.atomically({ flavorId: 'f' }, () => ({ change: sale(1), result: 0 }));
+    const broken = sale(2);
+    // A contract whose transaction no row holds: the foreign key fails the write statement.
+    (broken.contracts as StoredContract[])[0]!.transactionId = 'nowhere';
+    broken.flavors = [{ ...flavor('f'), json: '{"changed":true}' }];
+    await expect(
+      store.atomically({ flavorId: 'f' }, () => ({ change: broken, result: 0 })),
+    ).rejects.toMatchObject({ code: '23503' });
+    const after = await store.atomically({ flavorId: 'f' }, (l) => ({
+      change: sale(3),
+      result: l,
+    }));
+    expect(after.result.flavor?.json).toBe('{}');
+    expect(after.lastSeq).toBe(4);
+    expect(await store.contract('c2')).toBeUndefined();
+    expect((await store.eventsAfter(0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     await store.close();
   });
 });

@@ -1,16 +1,16 @@
 /**
  * P9's floor: the hub's two sale routes answered by a bare node:http server that runs, per
  * request, the same SQL statements the hub's PostgreSQL store runs for a reserve and for a
- * purchase (src/store/store-postgres.ts `atomically`, `lock`, `write`), on rows of the sizes
- * of one of the hub's own sales, through a `pg` pool of the hub's size — and nothing else:
- * no authentication, no domain, no catalog copy, no event feed, no signing. Each statement
- * with parameters is a named prepared statement, as the store sends it (pg-prepared.ts).
+ * purchase — the store's own (store-postgres.ts `lockSteps`, `commitSteps`), pipelined as the
+ * store sends them (pg-prepared.ts), on rows of the sizes of one of the hub's own sales,
+ * through a `pg` pool of the hub's size — and nothing else: no authentication, no domain, no
+ * catalog copy, no event feed, no signing.
  *
- *   reserve:  BEGIN; SELECT … FOR UPDATE; the json_agg read of holds, line and transaction;
- *             INSERT … json_populate_recordset (the hold); COMMIT
- *   purchase: BEGIN; SELECT flavor_id FROM transactions; SELECT … FOR UPDATE; the json_agg
- *             read; the flavor (with its summary), transaction and contract upserts; the
- *             seq counter UPDATE; the events INSERT; pg_notify; COMMIT
+ *   each request: BEGIN, SELECT … FOR UPDATE, the json_agg read of holds, line and
+ *                 transaction (one round trip); then its writes and COMMIT (another):
+ *   reserve:      the hold's row
+ *   purchase:     one statement of the flavor (with its summary), transaction and contract
+ *                 rows, the seq counter, the two events and pg_notify
  *
  * Each round runs on a fresh database (`use`), as the hubs' rounds do: the schema is the
  * hub's own migrations, the flavors rows those of the hub whose sale was sampled (`from`).
@@ -19,16 +19,22 @@ import { createServer, type IncomingMessage } from 'node:http';
 import pg from 'pg';
 import type * as PreparedModule from '../../../src/store/pg-prepared.js';
 import type * as MigrationsModule from '../../../src/store/postgres-migrations.js';
+import type { SharedFlavor, SharedTransaction } from '../../../src/store/shared-store.js';
+import type * as StoreModule from '../../../src/store/store-postgres.js';
+import type { StoredContract, UnnumberedEvent } from '../../../src/store/store.js';
 import { serve } from '../lib/proc.js';
 
 const { PG_MIGRATIONS } = (await import(
   new URL('../../../dist/src/store/postgres-migrations.js', import.meta.url).href
 )) as typeof MigrationsModule;
-// The store's statements are named prepared statements (parsed and planned once per
-// connection): the floor sends them the same way.
-const { prepared } = (await import(
+// The store's own statements, sent as it sends them: named prepared statements (parsed and
+// planned once per connection), pipelined.
+const { pipelined } = (await import(
   new URL('../../../dist/src/store/pg-prepared.js', import.meta.url).href
 )) as typeof PreparedModule;
+const { lockSteps, commitSteps } = (await import(
+  new URL('../../../dist/src/store/store-postgres.js', import.meta.url).href
+)) as typeof StoreModule;
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   /** The hub's pool size (store-postgres.ts default). */
@@ -40,7 +46,6 @@ type Row = Record<string, unknown>;
 /** What one of the hub's sales wrote, and the flavors it sold from. */
 interface Sample {
   flavorRows: Row[];
-  flavorById: Map<string, Row>;
   tx: Row;
   contract: Row;
   /** A sale's events: the flavor's REFRESH (with the flavor before) and the buyer's CONFIRM. */
@@ -74,7 +79,6 @@ async function copyFrom(url: string): Promise<Sample> {
     ).rows;
     return {
       flavorRows,
-      flavorById: new Map(flavorRows.map((f) => [f.flavor_id as string, f])),
       tx,
       contract,
       saleEvents,
@@ -94,7 +98,10 @@ let pool: pg.Pool | undefined;
 
 /** Switches to a fresh database (`from`: first copy the sample from a hub's database). */
 async function use(url: string, from: string | undefined): Promise<void> {
-  if (from) sample = await copyFrom(from);
+  if (from) {
+    sample = await copyFrom(from);
+    shaped = shape(sample);
+  }
   if (!sample) throw new Error('pg-floor: no sample to copy yet');
   const { flavorRows } = sample;
   await pool?.end();
@@ -115,110 +122,97 @@ async function use(url: string, from: string | undefined): Promise<void> {
   pool.on('connect', (client) => client.on('error', () => {}));
 }
 
-/** The statements of store-postgres.ts `lock`, after BEGIN. */
-async function lock(c: pg.PoolClient, flavorId: string, txId: string | null): Promise<void> {
-  await prepared(
-    c,
-    'SELECT flavor_id, provider_id, status, json, expires_at, auto_renew, ttl_seconds FROM flavors WHERE flavor_id = $1 FOR UPDATE',
-    [flavorId],
-  );
-  await prepared(
-    c,
-    `SELECT
-       (SELECT coalesce(json_agg(t), '[]') FROM transactions t
-          WHERE t.flavor_id = $1 AND t.status = 'reserved') AS holds,
-       (SELECT coalesce(json_agg(w ORDER BY w.line_pos), '[]') FROM waiters w
-          WHERE w.flavor_id = $1) AS waiters,
-       (SELECT row_to_json(t) FROM transactions t WHERE t.transaction_id = $2) AS tx`,
-    [flavorId, txId],
-  );
+/** One sale's rows as the hub's store receives them, copied from the sample's rows. */
+interface Shaped {
+  flavors: Map<string, SharedFlavor>;
+  tx: SharedTransaction;
+  contract: StoredContract;
+  events: UnnumberedEvent[];
 }
+let shaped: Shaped | undefined;
 
-const upsertTransactions = `INSERT INTO transactions (transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key, dialect)
-   SELECT transaction_id, flavor_id, buyer_id, status, expires_at, json, hold_key, dialect
-     FROM json_populate_recordset(null::transactions, $1)
-   ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status,
-     expires_at = excluded.expires_at, json = excluded.json`;
+function shape({ flavorRows, tx, contract, saleEvents }: Sample): Shaped {
+  const flavor = (r: Row): SharedFlavor => ({
+    flavorId: r.flavor_id as string,
+    providerId: r.provider_id as string,
+    status: r.status as SharedFlavor['status'],
+    json: r.json as string,
+    ...(r.summary ? { summary: r.summary as string } : {}),
+    expiresAt: Number(r.expires_at),
+    autoRenew: r.auto_renew as boolean,
+    ttlSeconds: Number(r.ttl_seconds),
+    ...(r.due_at !== null ? { dueAt: Number(r.due_at) } : {}),
+  });
+  return {
+    flavors: new Map(flavorRows.map((r) => [r.flavor_id as string, flavor(r)])),
+    tx: {
+      transactionId: tx.transaction_id as string,
+      flavorId: tx.flavor_id as string,
+      buyerId: tx.buyer_id as string,
+      status: 'reserved',
+      expiresAt: Number(tx.expires_at),
+      json: tx.json as string,
+      ...(tx.hold_key ? { holdKey: tx.hold_key as string } : {}),
+    },
+    contract: {
+      contractId: contract.contract_id as string,
+      transactionId: contract.transaction_id as string,
+      buyerId: contract.buyer_id as string,
+      sellerId: contract.seller_id as string,
+      createdAt: Number(contract.created_at),
+      json: contract.json as string,
+    },
+    // Each wire around its seq, as the hub's store receives it (UnnumberedEvent).
+    events: saleEvents.map((e) => {
+      const wire = e.wire as string;
+      const m = /"seq":\d+/.exec(wire) as RegExpExecArray;
+      return {
+        at: Number(e.at),
+        flavorId: e.flavor_id as string,
+        before: wire.slice(0, m.index + '"seq":'.length),
+        after: wire.slice(m.index + m[0].length),
+        ...(e.buyer_id ? { buyerId: e.buyer_id as string } : {}),
+      };
+    }),
+  };
+}
 
 async function reserve(flavorId: string): Promise<string> {
   const { tx, txAnswer } = sample as Sample;
-  const txId = id(tx.transaction_id as string, ++count);
+  const base = (shaped as Shaped).tx;
+  const txId = id(base.transactionId, ++count);
   await atomically(async (c) => {
-    await lock(c, flavorId, null);
-    await prepared(c, upsertTransactions, [
-      JSON.stringify([{ ...tx, transaction_id: txId, flavor_id: flavorId, status: 'reserved' }]),
-    ]);
+    await pipelined(c, lockSteps({ flavorId }));
+    await pipelined(c, commitSteps({ transactions: [{ ...base, transactionId: txId, flavorId }] }));
   });
   return txAnswer.replace(tx.transaction_id as string, txId);
 }
 
 async function purchase(txId: string): Promise<void> {
-  const { tx, contract, saleEvents, flavorById, flavorRows } = sample as Sample;
+  const { flavors, tx, contract, events } = shaped as Shaped;
   const k = ++count;
   await atomically(async (c) => {
-    const r = await prepared(c, 'SELECT flavor_id FROM transactions WHERE transaction_id = $1', [
-      txId,
-    ]);
-    const flavorId = r.rows[0]?.flavor_id as string;
-    await lock(c, flavorId, txId);
-    const flavor = flavorById.get(flavorId) ?? flavorRows[0];
-    await prepared(
+    const locked = await pipelined(c, lockSteps({ transactionId: txId }));
+    const flavorId = locked[1]?.rows[0]?.flavor_id as string;
+    const flavor = flavors.get(flavorId) ?? (flavors.values().next().value as SharedFlavor);
+    await pipelined(
       c,
-      `INSERT INTO flavors (flavor_id, provider_id, status, json, summary, expires_at, auto_renew, ttl_seconds, due_at)
-       SELECT flavor_id, provider_id, status, json, summary, expires_at, auto_renew, ttl_seconds, due_at
-         FROM json_populate_recordset(null::flavors, $1)
-       ON CONFLICT (flavor_id) DO UPDATE SET provider_id = excluded.provider_id,
-         status = excluded.status, json = excluded.json, summary = excluded.summary,
-         expires_at = excluded.expires_at, auto_renew = excluded.auto_renew,
-         ttl_seconds = excluded.ttl_seconds, due_at = excluded.due_at`,
-      [JSON.stringify([flavor])],
+      commitSteps({
+        flavors: [flavor],
+        transactions: [{ ...tx, transactionId: txId, flavorId, status: 'purchased' }],
+        contracts: [{ ...contract, contractId: id(contract.contractId, k), transactionId: txId }],
+        events: events.map((e) => ({ ...e, flavorId })),
+      }),
     );
-    await prepared(c, upsertTransactions, [
-      JSON.stringify([{ ...tx, transaction_id: txId, flavor_id: flavorId, status: 'purchased' }]),
-    ]);
-    await prepared(
-      c,
-      `INSERT INTO contracts (contract_id, transaction_id, buyer_id, seller_id, created_at, json)
-       SELECT contract_id, transaction_id, buyer_id, seller_id, created_at, json
-         FROM json_populate_recordset(null::contracts, $1)`,
-      [
-        JSON.stringify([
-          { ...contract, contract_id: id(contract.contract_id as string, k), transaction_id: txId },
-        ]),
-      ],
-    );
-    const s = await prepared(
-      c,
-      'UPDATE seq_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq',
-      [saleEvents.length],
-    );
-    const last = Number((s.rows[0] as Row).last_seq);
-    await prepared(
-      c,
-      `INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id)
-       SELECT seq, at, flavor_id, wire, prev, buyer_id
-         FROM json_populate_recordset(null::events, $1)`,
-      [
-        JSON.stringify(
-          saleEvents.map((e, i) => ({
-            ...e,
-            seq: last - saleEvents.length + 1 + i,
-            flavor_id: flavorId,
-          })),
-        ),
-      ],
-    );
-    await prepared(c, `SELECT pg_notify('rear_events', $1)`, [String(last)]);
   });
 }
 
+/** Runs fn's pipelines (the first BEGINs, the last COMMITs); ROLLBACK if one fails. */
 async function atomically(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
   if (!pool) throw new Error('pg-floor: no database yet');
   const c = await pool.connect();
   try {
-    await c.query('BEGIN');
     await fn(c);
-    await c.query('COMMIT');
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw err;
