@@ -676,7 +676,7 @@ function rowsAndEvents(change: SharedChange): Step | undefined {
   };
 }
 
-type Table = 'flavors' | 'transactions' | 'contracts' | 'waiters' | 'events';
+type Table = 'flavors' | 'transactions' | 'contracts' | 'waiters';
 
 /**
  * An INSERT of many rows: they travel as one JSON array (the parameter `param`) that
