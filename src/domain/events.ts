@@ -68,40 +68,28 @@ export type EventDraft =
  * counter, in the same statement), so it gets them in this form; `stamp` joins the same pieces.
  */
 export function unnumbered(draft: EventDraft, at: number): UnnumberedEvent & { after: string } {
-  const atText = JSON.stringify(new Date(at).toISOString());
-  const tail = `,"at":${atText}`;
+  const tail = `,"at":${JSON.stringify(new Date(at).toISOString())}`;
+  /** A flavor's event: its type, the flavor, then what the type adds. */
+  const ofFlavor = (type: string, entry: FlavorEntry, more = '') => {
+    const flavorId = entry.flavor.flavorId;
+    return {
+      at,
+      flavorId,
+      before: `{"type":"${type}","seq":`,
+      after: `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${entry.json}${more}}`,
+    };
+  };
   switch (draft.kind) {
-    case 'added': {
-      const flavorId = draft.flavor.flavor.flavorId;
-      return {
-        at,
-        flavorId,
-        before: '{"type":"FLAVOR_ADDED","seq":',
-        after: `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${draft.flavor.json}}`,
-      };
-    }
-    case 'refreshed': {
-      const flavorId = draft.flavor.flavor.flavorId;
-      return {
-        at,
-        flavorId,
-        before: '{"type":"REFRESH_FLAVOR","seq":',
-        after:
-          `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${draft.flavor.json}` +
-          `,"ModificationDetails":${JSON.stringify(draft.changes)}}`,
-      };
-    }
-    case 'withdrawn': {
-      const flavorId = draft.flavor.flavor.flavorId;
-      return {
-        at,
-        flavorId,
-        before: '{"type":"WITHDRAW_FLAVOR","seq":',
-        after:
-          `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${draft.flavor.json}` +
-          `,"Reason":${JSON.stringify(draft.reason)}}`,
-      };
-    }
+    case 'added':
+      return ofFlavor('FLAVOR_ADDED', draft.flavor);
+    case 'refreshed':
+      return ofFlavor(
+        'REFRESH_FLAVOR',
+        draft.flavor,
+        `,"ModificationDetails":${JSON.stringify(draft.changes)}`,
+      );
+    case 'withdrawn':
+      return ofFlavor('WITHDRAW_FLAVOR', draft.flavor, `,"Reason":${JSON.stringify(draft.reason)}`);
     case 'confirmed': {
       const { flavorId, contractId, transactionId, buyerId } = draft;
       return {

@@ -772,7 +772,8 @@ function unnumberedRow(e: UnnumberedEvent, i: number): Row {
   };
 }
 
-function toFlavor(r: Row): SharedFlavor {
+/** A flavors row as the store reads it (and P9's floor its sample). */
+export function toFlavor(r: Row): SharedFlavor {
   const f: SharedFlavor = {
     flavorId: r.flavor_id as string,
     providerId: r.provider_id as string,
@@ -787,7 +788,8 @@ function toFlavor(r: Row): SharedFlavor {
 }
 
 /** A transaction row with the shared market's hold key (the line's idempotency key). */
-function toTransaction(r: Row): SharedTransaction {
+/** A transactions row as the store reads it (and P9's floor its sample). */
+export function toTransaction(r: Row): SharedTransaction {
   const t: SharedTransaction = toStoredTransaction(r);
   if (typeof r.hold_key === 'string') t.holdKey = r.hold_key;
   return t;

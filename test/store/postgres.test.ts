@@ -59,6 +59,30 @@ const flavor = (id: string): StoredFlavor => ({
   ttlSeconds: 60,
 });
 
+/** Transaction tN purchased from flavorId, and its contract cN, as a sale writes them. */
+const purchased = (n: number, flavorId: string) => ({
+  transactions: [
+    {
+      transactionId: `t${n}`,
+      flavorId,
+      buyerId: 'b',
+      status: 'purchased' as const,
+      expiresAt: 1,
+      json: '{}',
+    },
+  ],
+  contracts: [
+    {
+      contractId: `c${n}`,
+      transactionId: `t${n}`,
+      buyerId: 'b',
+      sellerId: 'prov-a',
+      createdAt: n,
+      json: '{}',
+    },
+  ],
+});
+
 describe('PostgreSQL shared store', () => {
   it('decides under the flavor lock: concurrent deciders see each other, one at a time', async () => {
     const store = await open(await pg().createDatabase());
@@ -263,29 +287,7 @@ describe('PostgreSQL prepared statements', () => {
     const store = await PostgresStore.open(url, { clock: systemClock, poolSize: 1 });
     const { write } = opened(store);
     const sale = async (n: number) => {
-      await write({
-        flavors: [flavor(`f${n}`)],
-        transactions: [
-          {
-            transactionId: `t${n}`,
-            flavorId: `f${n}`,
-            buyerId: 'b',
-            status: 'purchased',
-            expiresAt: 1,
-            json: '{}',
-          },
-        ],
-        contracts: [
-          {
-            contractId: `c${n}`,
-            transactionId: `t${n}`,
-            buyerId: 'b',
-            sellerId: 'prov-a',
-            createdAt: n,
-            json: '{}',
-          },
-        ],
-      });
+      await write({ flavors: [flavor(`f${n}`)], ...purchased(n, `f${n}`) });
       await store.atomically({ flavorId: `f${n}` }, (locked) => ({ result: locked.flavor }));
       expect((await store.transaction(`t${n}`))?.status).toBe('purchased');
       expect((await store.contract(`c${n}`))?.transactionId).toBe(`t${n}`);
@@ -306,26 +308,7 @@ describe('PostgreSQL round trips (pg-prepared.ts pipelined)', () => {
   /** A purchase's shape: the transaction's flavor locked, rows of three tables, two events. */
   const sale = (n: number): SharedChange => ({
     flavors: [flavor('f')],
-    transactions: [
-      {
-        transactionId: `t${n}`,
-        flavorId: 'f',
-        buyerId: 'b',
-        status: 'purchased',
-        expiresAt: 1,
-        json: '{}',
-      },
-    ],
-    contracts: [
-      {
-        contractId: `c${n}`,
-        transactionId: `t${n}`,
-        buyerId: 'b',
-        sellerId: 'prov-a',
-        createdAt: n,
-        json: '{}',
-      },
-    ],
+    ...purchased(n, 'f'),
     events: [
       { at: n, flavorId: 'f', before: '{"seq":', after: ',"kind":"refresh"}' },
       { at: n, flavorId: 'f', buyerId: 'b', before: '{"seq":', after: ',"kind":"confirm"}' },

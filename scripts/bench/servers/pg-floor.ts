@@ -20,6 +20,7 @@ import pg from 'pg';
 import type * as PreparedModule from '../../../src/store/pg-prepared.js';
 import type * as MigrationsModule from '../../../src/store/postgres-migrations.js';
 import type { SharedFlavor, SharedTransaction } from '../../../src/store/shared-store.js';
+import type * as RowsModule from '../../../src/store/rows.js';
 import type * as StoreModule from '../../../src/store/store-postgres.js';
 import type { StoredContract, UnnumberedEvent } from '../../../src/store/store.js';
 import { serve } from '../lib/proc.js';
@@ -32,9 +33,12 @@ const { PG_MIGRATIONS } = (await import(
 const { pipelined } = (await import(
   new URL('../../../dist/src/store/pg-prepared.js', import.meta.url).href
 )) as typeof PreparedModule;
-const { lockSteps, commitSteps } = (await import(
+const { lockSteps, commitSteps, toFlavor, toTransaction } = (await import(
   new URL('../../../dist/src/store/store-postgres.js', import.meta.url).href
 )) as typeof StoreModule;
+const { toContract } = (await import(
+  new URL('../../../dist/src/store/rows.js', import.meta.url).href
+)) as typeof RowsModule;
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   /** The hub's pool size (store-postgres.ts default). */
@@ -132,36 +136,10 @@ interface Shaped {
 let shaped: Shaped | undefined;
 
 function shape({ flavorRows, tx, contract, saleEvents }: Sample): Shaped {
-  const flavor = (r: Row): SharedFlavor => ({
-    flavorId: r.flavor_id as string,
-    providerId: r.provider_id as string,
-    status: r.status as SharedFlavor['status'],
-    json: r.json as string,
-    ...(r.summary ? { summary: r.summary as string } : {}),
-    expiresAt: Number(r.expires_at),
-    autoRenew: r.auto_renew as boolean,
-    ttlSeconds: Number(r.ttl_seconds),
-    ...(r.due_at !== null ? { dueAt: Number(r.due_at) } : {}),
-  });
   return {
-    flavors: new Map(flavorRows.map((r) => [r.flavor_id as string, flavor(r)])),
-    tx: {
-      transactionId: tx.transaction_id as string,
-      flavorId: tx.flavor_id as string,
-      buyerId: tx.buyer_id as string,
-      status: 'reserved',
-      expiresAt: Number(tx.expires_at),
-      json: tx.json as string,
-      ...(tx.hold_key ? { holdKey: tx.hold_key as string } : {}),
-    },
-    contract: {
-      contractId: contract.contract_id as string,
-      transactionId: contract.transaction_id as string,
-      buyerId: contract.buyer_id as string,
-      sellerId: contract.seller_id as string,
-      createdAt: Number(contract.created_at),
-      json: contract.json as string,
-    },
+    flavors: new Map(flavorRows.map((r) => [r.flavor_id as string, toFlavor(r)])),
+    tx: { ...toTransaction(tx), status: 'reserved' },
+    contract: toContract(contract),
     // Each wire around its seq, as the hub's store receives it (UnnumberedEvent).
     events: saleEvents.map((e) => {
       const wire = e.wire as string;
