@@ -54,6 +54,7 @@ interface QueryInternals {
   portal: string;
   prepare(connection: unknown): void;
   _getRows(connection: unknown, rows: number | undefined): void;
+  handleError(err: Error, connection: unknown): void;
 }
 type Connection = {
   parsedStatements: Record<string, string>;
@@ -68,6 +69,7 @@ const QueryBase = pg.Query as unknown as new (
 
 class Pipeline extends QueryBase {
   private holdingSync = false;
+  private failed = false;
 
   constructor(
     private readonly steps: Array<{ name: string; text: string; values?: unknown[] }>,
@@ -83,6 +85,9 @@ class Pipeline extends QueryBase {
       this.text = step.text;
       this.values = step.values;
       super.prepare(connection);
+      // A value pg could not send fails the query at once and pg has sent the Sync itself: the
+      // statements after it are not sent (the caller rolls back what ran before it).
+      if (this.failed) return;
     }
     this.holdingSync = false;
     (connection as Connection).sync();
@@ -90,6 +95,14 @@ class Pipeline extends QueryBase {
     const first = this.steps[0] as { name: string; text: string };
     this.name = first.name;
     this.text = first.text;
+  }
+
+  override handleError(err: Error, connection: unknown): void {
+    // Failing while being sent (a value pg could not send), the statement was closed by pg on
+    // the server (Close) but is still marked prepared: forget it, so its next use prepares it.
+    if (this.holdingSync) delete (connection as Connection).parsedStatements[this.name];
+    this.failed = true;
+    super.handleError(err, connection);
   }
 
   override _getRows(connection: unknown, rows: number | undefined): void {

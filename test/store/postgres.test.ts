@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { HubError } from '../../src/errors.js';
 import type { SharedChange } from '../../src/store/shared-store.js';
+import { pipelined } from '../../src/store/pg-prepared.js';
 import { PostgresStore } from '../../src/store/store-postgres.js';
 import type { Change, StoredContract, StoredFlavor } from '../../src/store/store.js';
 import { startHub } from '../helpers/hub.js';
@@ -371,6 +372,46 @@ describe('PostgreSQL round trips (pg-prepared.ts pipelined)', () => {
     ]);
     expect((await store.contract('c2'))?.transactionId).toBe('t2');
     await store.close();
+  });
+
+  it('fails a pipeline at once on a value pg cannot send, sends nothing after it, and the connection goes on', async () => {
+    const client = new pgDriver.Client({ connectionString: await pg().createDatabase() });
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE t (v text)');
+      const steps = (value: unknown) => [
+        { text: 'BEGIN' },
+        { text: 'INSERT INTO t (v) VALUES ($1)', values: ['before'] },
+        { text: 'INSERT INTO t (v) VALUES ($1)', values: [value] },
+        { text: 'INSERT INTO t (v) VALUES ($1)', values: ['after'] },
+        { text: 'COMMIT' },
+      ];
+      // Prepared one by one first, so the next run is a pipeline.
+      await pipelined(client, steps('fine'));
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      await expect(pipelined(client, steps(circular))).rejects.toThrow(/circular/i);
+      await client.query('ROLLBACK');
+      const results = await pipelined(client, steps('again'));
+      expect(results.map((r) => r.command)).toEqual([
+        'BEGIN',
+        'INSERT',
+        'INSERT',
+        'INSERT',
+        'COMMIT',
+      ]);
+      const rows = await client.query('SELECT v FROM t ORDER BY v');
+      expect(rows.rows.map((r) => r.v)).toEqual([
+        'after',
+        'after',
+        'again',
+        'before',
+        'before',
+        'fine',
+      ]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('commits nothing of a pipeline whose write fails, takes no seq, and the connection goes on', async () => {
