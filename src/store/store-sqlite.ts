@@ -105,6 +105,8 @@ export class SqliteStore implements Store {
   private prefetch: { load: PendingLoad; stale: boolean } | undefined;
   private readonly stmt;
   private readonly observer: StoreObserver | undefined;
+  /** The writer thread has exited (a crash; or closed): close() must not wait for it. */
+  private writerGone = false;
 
   constructor(path: string, options: StoreOptions = {}) {
     this.observer = options.observer;
@@ -118,6 +120,11 @@ export class SqliteStore implements Store {
       this.worker = startWriter(path);
       this.worker.on('message', (m: WriterReply) => this.settle(m));
       this.worker.on('error', (err) => this.fail(err));
+      this.worker.once('exit', () => {
+        this.writerGone = true;
+        // Gone without being asked to close: nothing it held will be answered.
+        if (!this.closed) this.fail(new Error('the SQLite writer thread exited'));
+      });
       const load: PendingLoad = { each: undefined, kept: [], resolve: noop, reject: noop };
       this.prefetch = { load, stale: false };
       this.loads.push(load);
@@ -253,6 +260,7 @@ export class SqliteStore implements Store {
 
   commit(change: Change): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.writerGone) return Promise.reject(new Error('the SQLite writer thread exited'));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ change, resolve, reject });
       if (!this.flushScheduled) {
@@ -389,7 +397,7 @@ export class SqliteStore implements Store {
       await done;
     }
     if (this.loads.length > 0) await new Promise<void>((r) => (this.loadsDone = r));
-    if (this.worker) {
+    if (this.worker && !this.writerGone) {
       const worker = this.worker;
       worker.ref();
       await new Promise<void>((resolve) => {

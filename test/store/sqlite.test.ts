@@ -1,5 +1,6 @@
-import { afterAll } from 'vitest';
 import { rmSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import type { Change } from '../../src/store/store.js';
 import { tempDbPath } from '../helpers/hub.js';
@@ -21,4 +22,27 @@ storeSuite('SQLite file', {
     return { ...open(), reopen: async () => open() };
   },
   ordered: true,
+});
+
+describe('SQLite writer thread', () => {
+  it('gone without being asked (a crash): its pending commit fails, and close() still ends', async () => {
+    const { dir, path } = tempDbPath();
+    dirs.push(dir);
+    const store = new SqliteStore(path);
+    const worker = (store as unknown as { worker: Worker }).worker;
+    const flavor = {
+      flavorId: 'f',
+      providerId: 'p',
+      status: 'live' as const,
+      json: '{}',
+      expiresAt: 1,
+      autoRenew: false,
+      ttlSeconds: 60,
+    };
+    const pending = store.commit({ flavors: [flavor] });
+    await worker.terminate();
+    await expect(pending).rejects.toThrow(/writer thread exited/);
+    await expect(store.commit({ flavors: [flavor] })).rejects.toThrow();
+    await store.close();
+  });
 });
