@@ -51,10 +51,27 @@ function start(hub: TestHub | string, token: string | undefined, args: string[])
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-async function run(hub: TestHub | string, token: string | undefined, args: string[]) {
+/** Runs the command to its exit; one that has not exited within ms fails with what it printed. */
+async function run(hub: TestHub | string, token: string | undefined, args: string[], ms = 75_000) {
   const r = start(hub, token, args);
-  const code = await r.exit;
-  return { code, stdout: r.stdout(), stderr: r.stderr() };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `rear-hub ${args.join(' ')} has not exited after ${ms} ms; stdout: ${r.stdout()}; stderr: ${r.stderr()}`,
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    const code = await Promise.race([r.exit, late]);
+    return { code, stdout: r.stdout(), stderr: r.stderr() };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function lineMatching(r: Run, pred: (line: any) => boolean, ms = 15_000): Promise<any> {
