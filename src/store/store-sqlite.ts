@@ -107,6 +107,8 @@ export class SqliteStore implements Store {
   private readonly observer: StoreObserver | undefined;
   /** The writer thread has exited (a crash; or closed): close() must not wait for it. */
   private writerGone = false;
+  /** close() has asked the writer thread to end. */
+  private closeSent = false;
 
   constructor(path: string, options: StoreOptions = {}) {
     this.observer = options.observer;
@@ -122,8 +124,9 @@ export class SqliteStore implements Store {
       this.worker.on('error', (err) => this.fail(err));
       this.worker.once('exit', () => {
         this.writerGone = true;
-        // Gone without being asked to close: nothing it held will be answered.
-        if (!this.closed) this.fail(new Error('the SQLite writer thread exited'));
+        // Gone without being asked to close (even while close() drains it): nothing it held
+        // will be answered.
+        if (!this.closeSent) this.fail(new Error('the SQLite writer thread exited'));
       });
       const load: PendingLoad = { each: undefined, kept: [], resolve: noop, reject: noop };
       this.prefetch = { load, stale: false };
@@ -172,6 +175,7 @@ export class SqliteStore implements Store {
 
   async load(each: (flavor: LoadedFlavor) => void): Promise<Loaded> {
     if (this.closed) throw new Error('store is closed');
+    if (this.writerGone) throw new Error('the SQLite writer thread exited');
     const head = this.worker
       ? await this.loadThroughWriter(this.worker, each)
       : readSnapshot(this.db, this.stmt.load, (heads, ascii, jsons) =>
@@ -403,6 +407,7 @@ export class SqliteStore implements Store {
       await new Promise<void>((resolve) => {
         worker.once('message', () => resolve());
         worker.once('exit', () => resolve());
+        this.closeSent = true;
         worker.postMessage({ close: true });
       });
       await worker.terminate();

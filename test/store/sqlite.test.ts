@@ -39,10 +39,25 @@ describe('SQLite writer thread', () => {
       autoRenew: false,
       ttlSeconds: 60,
     };
+    // Ended while it still starts (loading its modules takes far longer than these calls), so
+    // nothing sent to it is answered.
     const pending = store.commit({ flavors: [flavor] });
     await worker.terminate();
     await expect(pending).rejects.toThrow(/writer thread exited/);
     await expect(store.commit({ flavors: [flavor] })).rejects.toThrow();
     await store.close();
+  });
+
+  it('gone while close() waits for its last commit: the commit fails and close() ends', async () => {
+    const { dir, path } = tempDbPath();
+    dirs.push(dir);
+    const store = new SqliteStore(path);
+    const worker = (store as unknown as { worker: Worker }).worker;
+    // close() sends the commit and waits for it; the thread, still starting, is ended first.
+    const pending = store.commit({ pruneEventsThrough: 0 });
+    const closing = store.close();
+    await worker.terminate();
+    await expect(pending).rejects.toThrow(/writer thread exited/);
+    await closing;
   });
 });
