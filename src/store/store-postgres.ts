@@ -625,12 +625,13 @@ export function commitSteps(change: SharedChange | undefined): Step[] {
  * data-modifying CTEs; undefined when the change writes none of them.
  */
 function rowsAndEvents(change: SharedChange): Step | undefined {
+  /** The statement's CTEs, each named. */
   const parts: string[] = [];
   const values: unknown[] = [];
   const add = (table: Table, rows: Row[] | undefined, onConflict?: string) => {
     if (!rows?.length) return;
     values.push(JSON.stringify(rows));
-    parts.push(insertInto(table, rows, `$${values.length}`, onConflict));
+    parts.push(`new_${table} AS (${insertInto(table, rows, `$${values.length}`, onConflict)})`);
   };
   add(
     'flavors',
@@ -655,22 +656,18 @@ function rowsAndEvents(change: SharedChange): Step | undefined {
     const n = `$${values.length - 1}::bigint`;
     const first = `s.last_seq - ${n} + 1 + e.i`;
     parts.push(
-      `UPDATE seq_counter SET last_seq = last_seq + ${n} WHERE id = 1 RETURNING last_seq`,
-      `INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id)
+      `s AS (UPDATE seq_counter SET last_seq = last_seq + ${n} WHERE id = 1 RETURNING last_seq)`,
+      `new_events AS (INSERT INTO events (seq, at, flavor_id, wire, prev, buyer_id)
          SELECT ${first}, e.at, e.flavor_id,
                 CASE WHEN e.after IS NULL THEN e.before ELSE e.before || (${first}) || e.after END,
                 e.prev, e.buyer_id
            FROM s, json_to_recordset($${values.length})
-             AS e(i bigint, at bigint, flavor_id text, before text, after text, prev text, buyer_id text)`,
+             AS e(i bigint, at bigint, flavor_id text, before text, after text, prev text, buyer_id text))`,
     );
   }
   if (parts.length === 0) return undefined;
-  const named = parts.map((p, i) => {
-    const isCounter = events.length > 0 && i === parts.length - 2;
-    return `${isCounter ? 's' : `w${i}`} AS (${p})`;
-  });
   return {
-    text: `WITH ${named.join(',\n')}
+    text: `WITH ${parts.join(',\n')}
       SELECT ${events.length > 0 ? "last_seq, pg_notify('rear_events', last_seq::text) FROM s" : '0 AS last_seq'}`,
     values,
   };
