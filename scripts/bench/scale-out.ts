@@ -228,6 +228,13 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
     total: r.requests.total,
     errors: r.non2xx + r.errors,
   });
+  // A floor that fails answers fast: its rate would measure its failures. Any failed answer
+  // makes the run invalid.
+  const floorResult = (r: Awaited<ReturnType<typeof sales>>) => {
+    const x = result(r);
+    if (x.errors) throw new Error(`P9: the floor failed ${x.errors} of ${x.total} requests`);
+    return x;
+  };
   // The SQLite hub under the same load, in the same rounds (started while the first round's
   // database is made).
   const sqliteStarting = kit.startHub({ seed: 'pool', n: z.flavors, file: true });
@@ -264,14 +271,17 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
       );
       await a.proc.kill();
 
-      // The floor, on a fresh database.
+      // The floor, on a fresh database holding this round's flavors: the load names the ids
+      // this round's hub made.
       const dbf = await c.createDatabase();
-      await use(floor.proc, dbf, i === 0 ? db1 : undefined);
+      await use(floor.proc, dbf, db1);
       await c.dropDatabase(dbName(db1));
       const f = floor;
       if (z.warm) await sales(f.url, ids, 1, z.warm);
       flo.push(
-        await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
+        await measured(c, [f.proc], async () =>
+          floorResult(await sales(f.url, ids, 10 + i, z.dur)),
+        ),
       );
       if (!kit.quick) {
         // The same floor with COMMIT not waiting for the WAL flush: what the flush costs.
@@ -280,7 +290,9 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
         await use(floor.proc, dbn);
         await sales(f.url, ids, 1, 1);
         noFlush.push(
-          await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
+          await measured(c, [f.proc], async () =>
+            floorResult(await sales(f.url, ids, 10 + i, z.dur)),
+          ),
         );
         await c.dropDatabase(dbName(dbn));
       }

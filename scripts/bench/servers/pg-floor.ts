@@ -160,7 +160,10 @@ async function reserve(flavorId: string): Promise<string> {
   const base = (shaped as Shaped).tx;
   const txId = id(base.transactionId, ++count);
   await atomically(async (c) => {
-    await pipelined(c, lockSteps({ flavorId }));
+    const locked = await pipelined(c, lockSteps({ flavorId }));
+    // A flavor this database does not hold: the hub would answer 404; so does the floor's
+    // load, as a failure (the bench refuses a floor that fails).
+    if (!locked[1]?.rows[0]) throw new Error(`pg-floor: no flavor ${flavorId}`);
     await pipelined(c, commitSteps({ transactions: [{ ...base, transactionId: txId, flavorId }] }));
   });
   return txAnswer.replace(tx.transaction_id as string, txId);
@@ -171,8 +174,9 @@ async function purchase(txId: string): Promise<void> {
   const k = ++count;
   await atomically(async (c) => {
     const locked = await pipelined(c, lockSteps({ transactionId: txId }));
-    const flavorId = locked[1]?.rows[0]?.flavor_id as string;
-    const flavor = flavors.get(flavorId) ?? (flavors.values().next().value as SharedFlavor);
+    const flavorId = locked[1]?.rows[0]?.flavor_id as string | undefined;
+    const flavor = flavorId === undefined ? undefined : flavors.get(flavorId);
+    if (!flavorId || !flavor) throw new Error(`pg-floor: no flavor for transaction ${txId}`);
     await pipelined(
       c,
       commitSteps({
