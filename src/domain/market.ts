@@ -193,7 +193,7 @@ export class Market {
     );
     feed.start();
     await store.listen({
-      events: (newest) => feed.wake(newest),
+      events: (newest, events) => feed.wake(newest, events),
       line: () => reservations.collect(),
       leader: (isLeader) => {
         sweeper.lead(isLeader);
