@@ -22,7 +22,7 @@ import type autocannon from 'autocannon';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDist, spawnProc, type Proc } from './lib/proc.js';
-import { listLoad, sampleAnswers } from './lib/lists.js';
+import { hubAnswers, listLoad } from './lib/lists.js';
 import { saleLoad } from './lib/sales.js';
 
 const arg = (name: string, def: number): number => {
@@ -143,12 +143,12 @@ async function saleCounts(): Promise<void> {
 
 /**
  * P1's load (LIST, 10,000 flavors) on the hub with LIST's kept answers, on the hub without
- * them (`--list-cache 0`), and on bare fastify sending the hub's own answers to 200 sampled
- * selectors in turn (run.ts's P1 baseline).
+ * them (`--list-cache 0`), and on bare fastify answering each query with the hub's own answer
+ * to it (run.ts's P1 baseline).
  */
 async function listCounts(): Promise<void> {
   const counted: Array<[string, Count]> = [];
-  const bodies: string[] = [];
+  let answers: Record<string, string> | undefined;
   for (const [name, listCache] of [
     ['hub', true],
     ['hub-uncached', false],
@@ -162,20 +162,20 @@ async function listCounts(): Promise<void> {
     );
     const { url } = await hub.once<{ url: string }>('ready', 900_000);
     counted.push([name, await count(hub, name, lists(url))]);
-    if (bodies.length === 0) bodies.push(...(await sampleAnswers(url, tokens[0] as string, 200)));
+    answers ??= await hubAnswers(url, tokens[0] as string);
     await hub.kill();
   }
-  const bodiesFile = join(dir, 'bodies.json');
-  writeFileSync(bodiesFile, JSON.stringify(bodies));
+  const answersFile = join(dir, 'answers.json');
+  writeFileSync(answersFile, JSON.stringify(answers));
   console.log('[instructions] bare fastify under callgrind');
   const base = spawnProc(
     'servers/baselines.ts',
-    [JSON.stringify({ kind: 'fastify', bodiesFile })],
+    [JSON.stringify({ kind: 'fastify', answersFile })],
     [],
     callgrind('base'),
   );
   const { url } = await base.once<{ url: string }>('ready', 900_000);
-  const b = await count(base, 'base', lists(url, '/list'));
+  const b = await count(base, 'base', lists(url));
   await base.kill();
   const per = (c: Count) => (c.main + c.others) / c.requests;
   console.log('\n| per LIST request | main thread | other threads | all ÷ bare fastify |');

@@ -3,11 +3,13 @@
  * `tsx scripts/bench/p9-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
  * its dist/ built. Prints, per build, the median sales/s and the hub processes' CPU per
  * request (both instances together) and PostgreSQL's, and the event table's reads per sale —
- * the figures P9's "two" row reads, without the floor. P9_ONE=1 runs one instance instead
- * (the same 64 connections); P9_PROFILE_DIR=<dir> writes each hub's CPU profile of the load.
+ * the figures P9's "two" row reads (the same pools: 5 connections each), without the floor.
+ * P9_ONE=1 runs one instance instead (the same 64 connections, its pool the default 10);
+ * P9_PROFILE_DIR=<dir> writes each hub's CPU profile of the load.
  */
 import pg from 'pg';
 import { findPgBinDir, startPostgres } from '../lib/pg-cluster.js';
+import { answered } from './lib/answered.js';
 import { median } from './lib/histogram.js';
 import { postgresCpuUs, processCpuUs, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
@@ -55,14 +57,18 @@ try {
   for (let i = 0; i < rounds; i++) {
     for (const tree of i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]) {
       const db = await cluster.createDatabase();
-      const a = await hub(tree, { seed: 'pool', n: 500, pg: db });
-      const b = one ? a : await hub(tree, { seed: 'pool', n: 0, pg: db });
+      // As P9's rows: one instance with the default pool (10), two with 5 each.
+      const a = await hub(tree, { seed: 'pool', n: 500, pg: db, ...(one ? {} : { pgPool: 5 }) });
+      const b = one ? a : await hub(tree, { seed: 'pool', n: 0, pg: db, pgPool: 5 });
       const procs = one ? [a.proc] : [a.proc, b.proc];
       const { ids } = await a.proc.ask<{ ids: string[] }>({ type: 'ids' });
       const { seq } = await a.proc.ask<{ seq: number }>({ type: 'seq' });
       while ((await b.proc.ask<{ seq: number }>({ type: 'seq' })).seq < seq) await sleep(50);
-      const load = (url: string, seed: number, s: number) =>
-        saleLoad({ url, flavorIds: ids, tokens, seed, seconds: s, connections: 32 });
+      const load = async (url: string, seed: number, s: number) =>
+        answered(
+          await saleLoad({ url, flavorIds: ids, tokens, seed, seconds: s, connections: 32 }),
+          url,
+        );
       await Promise.all([load(a.url, 1, 1), load(b.url, 2, 1)]);
       if (profileDir) await Promise.all(procs.map((p) => p.ask({ type: 'profile-start' })));
       await sleep(1500);
@@ -87,12 +93,11 @@ try {
       }
       const total = (ra?.requests.total ?? 0) + (rb?.requests.total ?? 0);
       const rps = (ra?.requests.average ?? 0) + (rb?.requests.average ?? 0);
-      const errors = (ra?.non2xx ?? 0) + (rb?.non2xx ?? 0) + (ra?.errors ?? 0) + (rb?.errors ?? 0);
       const list = results.get(tree) ?? [];
       list.push({ rps, us: used / total, pgUs: pgUsed / total, scans: scans / (total / 2) });
       results.set(tree, list);
       console.log(
-        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}, ${errors} errors`,
+        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}`,
       );
       await Promise.all(procs.map((p) => p.kill()));
       await cluster.dropDatabase(new URL(db).pathname.slice(1));

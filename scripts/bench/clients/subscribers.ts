@@ -108,6 +108,7 @@ serve((msg) => {
   switch (msg.type) {
     case 'reset':
       count = 0;
+      closedByServer = 0;
       latency = Boolean(msg.latency);
       hist = new Histogram();
       lastRecv = new Map();

@@ -54,7 +54,20 @@ export function randomSelectorQuery(r: () => number): string {
   const cpu = 58 + Math.floor(r() * 6);
   const mem = 210 + Math.floor(r() * 36);
   const arch = r() < 0.5 ? 'amd64' : 'arm64';
+  return selectorQuery(cpu, mem, arch);
+}
+
+function selectorQuery(cpu: number, mem: number, arch: string): string {
   return `filter[cpu][range][min]=${cpu}&filter[memory][range][min]=${mem}Gi&filter[architecture][match]=${arch}`;
+}
+
+/** Every query randomSelectorQuery makes (432), each equally likely. */
+export function allSelectorQueries(): string[] {
+  const all: string[] = [];
+  for (let cpu = 58; cpu < 64; cpu++)
+    for (let mem = 210; mem < 246; mem++)
+      for (const arch of ['amd64', 'arm64']) all.push(selectorQuery(cpu, mem, arch));
+  return all;
 }
 
 /** A partitionable slice with room for many sales (P2). */

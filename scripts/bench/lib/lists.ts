@@ -1,9 +1,9 @@
 /**
  * P1's load: LIST of k8slices with a random 3-field selector on every request (or one fixed
- * path: a baseline's own route), as one consumer.
+ * path), as one consumer.
  */
 import autocannon, { type Request as AcRequest } from 'autocannon';
-import { prng, randomSelectorQuery } from './catalog.js';
+import { allSelectorQueries, prng, randomSelectorQuery } from './catalog.js';
 
 export interface ListLoad {
   url: string;
@@ -38,17 +38,17 @@ export function listLoad(o: ListLoad): Promise<autocannon.Result> {
 }
 
 /**
- * The hub's answers to `n` sampled selectors of P1's kind (seed 7), as texts: P1's baseline
- * sends them in turn, so that it sends the same distribution of bytes.
+ * The hub's answer to every query of P1's load (allSelectorQueries), by query: P1's baseline
+ * answers each request with the hub's own answer to it, so both send the same bytes.
  */
-export async function sampleAnswers(url: string, token: string, n: number): Promise<string[]> {
-  const r = prng(7);
-  const bodies: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(`${url}/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`, {
+export async function hubAnswers(url: string, token: string): Promise<Record<string, string>> {
+  const answers: Record<string, string> = {};
+  for (const query of allSelectorQueries()) {
+    const res = await fetch(`${url}/api/v2/flavors/k8slices?${query}`, {
       headers: { authorization: `Bearer ${token}` },
     });
-    bodies.push(await res.text());
+    if (!res.ok) throw new Error(`LIST ?${query} answered ${res.status}`);
+    answers[query] = await res.text();
   }
-  return bodies;
+  return answers;
 }

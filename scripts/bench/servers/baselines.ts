@@ -1,7 +1,7 @@
 /**
  * The baselines, each doing the least work that produces the same bytes:
- * - `fastify`: GET /list answers pre-serialized JSON bodies in turn (P1: the hub's own answers
- *   to sampled selectors, so both send the same distribution of bytes); POST /post validates a
+ * - `fastify`: GET /api/v2/flavors/k8slices answers each query with the hub's own answer to
+ *   it and the hub's headers (P1: the same requests, the same bytes); POST /post validates a
  *   small JSON body and answers a small JSON (P2). POST /durable (P2's floor, with `db`) does
  *   the same and also commits one row through the hub's own store before answering: what one
  *   durable request costs here, with nothing of the hub's domain around it. With a sale sample,
@@ -34,9 +34,11 @@ import { windowProfiler } from '../lib/window-profiler.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   kind: 'fastify' | 'ws' | 'socketio';
-  body?: string;
-  /** A JSON array of bodies for GET /list to answer in turn (instead of `body`). */
-  bodiesFile?: string;
+  /**
+   * A JSON object of the hub's LIST answers by query string (lib/lists.ts hubAnswers): turns
+   * on GET /api/v2/flavors/k8slices, which answers each query with the hub's own answer.
+   */
+  answersFile?: string;
   /** A SQLite file for POST /durable and the sale floor. */
   db?: string;
   /** The rows of one of the hub's sales (servers/hub.ts `sample`): turns the sale floor on. */
@@ -152,14 +154,33 @@ let url: string;
 let clients = () => 0;
 if (opts.kind === 'fastify') {
   const app = Fastify({ logger: false });
-  const bodies = opts.bodiesFile
-    ? (JSON.parse(readFileSync(opts.bodiesFile, 'utf8')) as string[])
-    : [opts.body ?? '[]'];
-  let next = 0;
-  // A plain handler, as the hub's LIST is: no promise per request.
-  app.get('/list', (_req, reply) => {
-    reply.type('application/json; charset=utf-8').send(bodies[next++ % bodies.length]);
-  });
+  // The hub's answers carry its security headers and a request id: the baseline's carry the
+  // same, set the cheapest way (one hook, headers chosen once), so the bytes match.
+  const { securityHeaders } = (await import(
+    new URL('../../../dist/src/http/headers.js', import.meta.url).href
+  )) as typeof HeadersModule;
+  const security = await securityHeaders();
+  let requests = 0;
+  const likeTheHub = (scope: FastifyInstance) =>
+    scope.addHook('onRequest', (_req, reply, done) => {
+      reply.headers(security);
+      reply.header('request-id', `base-${(++requests).toString(36)}`);
+      done();
+    });
+  if (opts.answersFile) {
+    const answers = new Map(
+      Object.entries(JSON.parse(readFileSync(opts.answersFile, 'utf8')) as Record<string, string>),
+    );
+    await app.register(async (scope) => {
+      likeTheHub(scope);
+      // A plain handler, as the hub's LIST is: no promise per request.
+      scope.get('/api/v2/flavors/k8slices', (req, reply) => {
+        const body = answers.get(req.url.slice(req.url.indexOf('?') + 1));
+        if (body === undefined) reply.code(404).send();
+        else reply.type('application/json; charset=utf-8').send(body);
+      });
+    });
+  }
   app.post(
     '/post',
     {
@@ -202,19 +223,8 @@ if (opts.kind === 'fastify') {
     });
     const sale = opts.sale;
     if (sale) {
-      // The hub's answers carry its security headers and a request id: the floor's carry the
-      // same, set the cheapest way (one hook, headers chosen once), so the bytes match.
-      const { securityHeaders } = (await import(
-        new URL('../../../dist/src/http/headers.js', import.meta.url).href
-      )) as typeof HeadersModule;
-      const security = await securityHeaders();
-      let requests = 0;
       await app.register(async (scope) => {
-        scope.addHook('onRequest', (_req, reply, done) => {
-          reply.headers(security);
-          reply.header('request-id', `floor-${(++requests).toString(36)}`);
-          done();
-        });
+        likeTheHub(scope);
         saleFloor(scope, store, sale, '', 'signed');
         saleFloor(scope, store, sale, '/unsigned', 'unsigned');
         saleFloor(scope, store, sale, '/small', 'small');
