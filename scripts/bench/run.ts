@@ -219,20 +219,20 @@ async function p1(): Promise<void> {
   await listRps(hub.url, undefined, 10, 1, 1); // warm-up
   await listRps(cold.url, undefined, 10, 1, 1);
   await listRps(base.url, undefined, 10, 1, 1);
+  const series = [
+    { proc: hub.proc, url: hub.url, rps: hubRps, us: hubUs },
+    { proc: cold.proc, url: cold.url, rps: coldRps, us: coldUs },
+    { proc: base.proc, url: base.url, rps: baseRps, us: baseUs },
+  ];
+  // Whatever a series leaves behind (garbage, a busy kernel) lands on the next one: the order
+  // rotates round by round, so each takes each place in turn (as P3's series do).
   for (let i = 0; i < S.rounds; i++) {
-    const hr = await withServerCpu(hub.proc, () => listRps(hub.url, undefined, 10, S.dur, 100 + i));
-    hubRps.push(hr.rps);
-    hubUs.push(hr.usPerRequest);
-    const cr = await withServerCpu(cold.proc, () =>
-      listRps(cold.url, undefined, 10, S.dur, 100 + i),
-    );
-    coldRps.push(cr.rps);
-    coldUs.push(cr.usPerRequest);
-    const br = await withServerCpu(base.proc, () =>
-      listRps(base.url, undefined, 10, S.dur, 100 + i),
-    );
-    baseRps.push(br.rps);
-    baseUs.push(br.usPerRequest);
+    for (let k = 0; k < series.length; k++) {
+      const s = series[(i + k) % series.length] as (typeof series)[number];
+      const r = await withServerCpu(s.proc, () => listRps(s.url, undefined, 10, S.dur, 100 + i));
+      s.rps.push(r.rps);
+      s.us.push(r.usPerRequest);
+    }
   }
   await Promise.all([hub.proc.kill(), cold.proc.kill(), base.proc.kill()]);
   rmSync(bodiesDir, { recursive: true, force: true });
@@ -438,15 +438,23 @@ async function p2(): Promise<void> {
     whole?.push((m1.busyUs - m0.busyUs) / Math.max(1, r.total));
     return r;
   };
+  const floor = { proc: base.proc, into: cpu.floor };
+  let seed = 10;
+  const series: Array<() => Promise<unknown>> = [
+    async () =>
+      h.push((await measured('hub', seed, machine.hub, { proc: hub.proc, into: cpu.hub })).rps),
+    async () => b.push((await measured('base', seed, machine.base)).rps),
+    async () => f.push((await measured('floor', seed)).rps),
+    async () => sf.push((await measured('sale floor', seed, machine.saleFloor, floor)).rps),
+    async () => uf.push((await measured('unsigned floor', seed)).rps),
+    async () => sm.push((await measured('small floor', seed)).rps),
+  ];
+  // The order rotates round by round, as P1's and P3's do.
   for (let i = 0; i < S.rounds; i++) {
-    const hr = await measured('hub', 10 + i, machine.hub, { proc: hub.proc, into: cpu.hub });
-    h.push(hr.rps);
-    b.push((await measured('base', 10 + i, machine.base)).rps);
-    f.push((await measured('floor', 10 + i)).rps);
-    const floor = { proc: base.proc, into: cpu.floor };
-    sf.push((await measured('sale floor', 10 + i, machine.saleFloor, floor)).rps);
-    uf.push((await measured('unsigned floor', 10 + i)).rps);
-    sm.push((await measured('small floor', 10 + i)).rps);
+    seed = 10 + i;
+    for (let k = 0; k < series.length; k++) {
+      await (series[(i + k) % series.length] as () => Promise<unknown>)();
+    }
   }
   await Promise.all([hub.proc.kill(), base.proc.kill()]);
   rmSync(dbDir, { recursive: true, force: true });
