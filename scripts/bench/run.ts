@@ -1075,6 +1075,10 @@ async function p6(): Promise<void> {
   const n = S.p6Conns;
   log(`P6: memory per idle connection, ${n} connections (10 subscriptions each on the hub)`);
   const measure = async (server: { proc: Proc; url: string }, subs: Record<string, unknown>) => {
+    // A few connections first, closed again: what the first one costs once (the hub compiles
+    // a route's schemas on first use, http/lazy-compilers.ts) is start-up, not per connection.
+    const warm = await startSubscribers({ ...subs, url: server.url }, 10, 1);
+    await Promise.all(warm.map((g) => g.kill()));
     const before = (await server.proc.ask<{ mem: NodeJS.MemoryUsage }>({ type: 'mem' })).mem;
     const groups = await startSubscribers({ ...subs, url: server.url }, n, S.subProcs);
     // Let the connections' start-up garbage be collected and the allocator settle.
