@@ -6,8 +6,7 @@
  * it comes when it continues the cursor; any other starts a read (events a wake-up carried
  * while a read was under way are applied after it, those it returned skipped); a poll every
  * second covers one that was lost. A change made here is answered only once the feed has
- * passed it (`reached`), so a client reads its own writes on the instance it wrote through;
- * it waits for the wake-up that carries them, and reads them only if that is late.
+ * passed it (`reached`), so a client reads its own writes on the instance it wrote through.
  *
  * Each event read is parsed once, and a refresh's flavor before it is the catalog copy's:
  * events are applied in seq order, so the copy holds that version when its refresh arrives
@@ -25,11 +24,6 @@ import { factsOf } from './flavor-facts.js';
 
 const PAGE = 1000;
 const POLL_MS = 1000;
-/**
- * How long a change made here waits for the wake-up that carries its events (sent by the
- * database at its COMMIT, usually within a millisecond) before reading them instead.
- */
-const CARRY_WAIT_MS = 50;
 /** Carried events held past this many are dropped: the reads that fill a gap get them too. */
 const MAX_HELD = 10_000;
 
@@ -44,8 +38,6 @@ export class SharedFeed {
   private closed = false;
   private readonly waits: Array<{ seq: number; resolve: () => void }> = [];
   private poll: TimerHandle | undefined;
-  /** A read due if the events a change here awaits have not been carried by then. */
-  private late: TimerHandle | undefined;
   /**
    * Events applied so far (`carried`: of them, those a wake-up carried), reads of the store,
    * and gaps met (a history pruned past this instance's cursor).
@@ -95,12 +87,7 @@ export class SharedFeed {
   reached(seq: number): Promise<void> {
     if (seq <= this.cursor || this.closed) return Promise.resolve();
     const p = new Promise<void>((resolve) => this.waits.push({ seq, resolve }));
-    // Its wake-up is on its way with its events: read only if it is late.
-    this.newest = Math.max(this.newest, seq);
-    this.late ??= this.clock.setTimer(() => {
-      this.late = undefined;
-      if (!this.closed && !this.reading && this.cursor < this.newest) void this.read();
-    }, CARRY_WAIT_MS);
+    this.wake(seq);
     return p;
   }
 
@@ -108,7 +95,6 @@ export class SharedFeed {
     if (this.closed) return;
     this.closed = true;
     this.poll?.cancel();
-    this.late?.cancel();
     for (const w of this.waits.splice(0)) w.resolve();
   }
 

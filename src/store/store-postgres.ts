@@ -679,43 +679,21 @@ function rowsAndEvents(change: SharedChange): Step | undefined {
 /**
  * The wake-up on `rear_events` carries the events it announces, so an instance applies them
  * as they arrive instead of reading them back (a query per wake-up, on a pooled connection the
- * sales need, a round trip before a change here is answered). The payload is a line of JSON
- * (each event's seq, at, flavor, buyer, and whether a flavor before it follows) and then each
- * wire (and that flavor) as stored, one per line: the wires are JSON, which never holds a raw
- * newline, so they travel without a second escaping and are cut out, not parsed. NOTIFY takes
- * payloads shorter than 8000 bytes: a larger one, or one whose text holds a newline, carries
- * the newest seq alone, and the instance reads the events. eventsOfNotice reads both forms.
+ * sales need, a round trip before a change here is answered). NOTIFY takes payloads shorter
+ * than 8000 bytes: a larger one carries the last seq alone, and the instance reads the events.
+ * eventsOfNotice reads both forms.
  */
-const NOTICE_EVENTS = `SELECT json_agg(json_build_array(seq, at, flavor_id, buyer_id, prev IS NOT NULL)
-                ORDER BY seq)::text || E'\n' || string_agg(
-                  CASE WHEN prev IS NULL THEN wire ELSE wire || E'\n' || prev END, E'\n' ORDER BY seq) AS p,
-                bool_or(strpos(wire, E'\n') > 0 OR strpos(coalesce(prev, ''), E'\n') > 0) AS lines
-           FROM new_events`;
-const NOTICE =
-  'CASE WHEN octet_length(x.p) < 8000 AND NOT x.lines THEN x.p ELSE last_seq::text END';
+const NOTICE_EVENTS = `SELECT json_agg(json_build_array(seq, at, flavor_id, wire, prev, buyer_id)
+                ORDER BY seq)::text AS p FROM new_events`;
+const NOTICE = 'CASE WHEN octet_length(x.p) < 8000 THEN x.p ELSE last_seq::text END';
 
 /** A `rear_events` payload: the newest seq, and the events when it carries them. */
 export function eventsOfNotice(payload: string): { newest: number; events?: StoredEvent[] } {
-  const nl = payload.indexOf('\n');
-  if (nl < 0) return { newest: Number(payload) };
-  const heads = JSON.parse(payload.slice(0, nl)) as Array<
-    [number, number, string, string | null, boolean]
-  >;
-  const events: StoredEvent[] = [];
-  let at = nl + 1;
-  const line = (): string => {
-    let end = payload.indexOf('\n', at);
-    if (end < 0) end = payload.length;
-    const text = payload.slice(at, end);
-    at = end + 1;
-    return text;
-  };
-  for (const [seq, time, flavorId, buyerId, hasPrev] of heads) {
-    const e: StoredEvent = { seq: Number(seq), at: Number(time), flavorId, wire: line() };
-    if (hasPrev) e.prev = line();
-    if (buyerId !== null) e.buyerId = buyerId;
-    events.push(e);
-  }
+  if (!payload.startsWith('[')) return { newest: Number(payload) };
+  const events = (JSON.parse(payload) as unknown[][]).map(
+    ([seq, at, flavorId, wire, prev, buyerId]) =>
+      toEvent({ seq, at, flavor_id: flavorId, wire, prev, buyer_id: buyerId }),
+  );
   return { newest: events[events.length - 1]?.seq ?? 0, events };
 }
 

@@ -35,11 +35,6 @@ function flavor(id: string, cpu: number, amount = '1.00'): Flavor {
 }
 
 const entry = (f: Flavor): FlavorEntry => makeEntry(f, true, 60);
-/** Waits for `done` once the wait for a carrying wake-up (50 ms) has run out. */
-async function late<T>(clock: FakeClock, done: Promise<T>): Promise<T> {
-  clock.advance(50);
-  return done;
-}
 const row = (seq: number, draft: EventDraft): StoredEvent => stamp(draft, seq, 1000 + seq).record;
 const confirmed = (seq: number): StoredEvent =>
   row(seq, {
@@ -92,12 +87,12 @@ function setup(from = 0) {
   const feed = new SharedFeed(store as unknown as SharedStore, catalog, bus, clock, from, (err) =>
     errors.push(err),
   );
-  return { clock, store, catalog, feed, heard, errors, seqs: () => heard.map((e) => e.seq) };
+  return { store, catalog, feed, heard, errors, seqs: () => heard.map((e) => e.seq) };
 }
 
 describe('the shared feed', () => {
   it('keeps the copy as the events say; a refresh has the facts before it from the copy', async () => {
-    const { clock, store, catalog, feed, heard, seqs } = setup();
+    const { store, catalog, feed, heard, seqs } = setup();
     const v1 = entry(flavor('fa', 8));
     const v2 = entry(flavor('fa', 6, '2.00'));
     const other = entry(flavor('fb', 4));
@@ -112,8 +107,7 @@ describe('the shared feed', () => {
       }),
       confirmed(5),
     ];
-    // No wake-up carries them: they are read once it is late.
-    await late(clock, feed.reached(5));
+    await feed.reached(5);
     expect(seqs()).toEqual([1, 2, 3, 4, 5]);
     const refresh = heard[2] as DomainEvent & { kind: 'refreshed' };
     expect(refresh.kind).toBe('refreshed');
@@ -128,21 +122,20 @@ describe('the shared feed', () => {
   });
 
   it('reads page by page, and counts a pruned gap', async () => {
-    const { clock, store, feed, seqs } = setup(2);
+    const { store, feed, seqs } = setup(2);
     store.rows = Array.from({ length: 1500 }, (_, i) => confirmed(i + 5));
-    await late(clock, feed.reached(1504));
+    await feed.reached(1504);
     expect(seqs()).toEqual(Array.from({ length: 1500 }, (_, i) => i + 5));
     expect(store.reads).toEqual([2, 1004]);
     expect(feed.counts).toEqual({ events: 1500, carried: 0, reads: 2, gaps: 1 });
   });
 
   it('reads again from the same cursor after a failed read', async () => {
-    const { clock, store, feed, errors, seqs } = setup();
+    const { store, feed, errors, seqs } = setup();
     store.rows = [confirmed(1), confirmed(2)];
     store.fail = 1;
     let answered = false;
     const done = feed.reached(2).then(() => (answered = true));
-    clock.advance(50);
     await new Promise<void>((r) => setImmediate(r));
     expect(errors).toHaveLength(1);
     expect(answered).toBe(false);
@@ -196,26 +189,5 @@ describe('the shared feed', () => {
     expect(seqs()).toEqual([1, 2, 3]);
     expect(store.reads).toEqual([0]);
     expect(feed.counts).toMatchObject({ events: 3, carried: 2, reads: 1 });
-  });
-
-  it('answers a change made here once its carried wake-up comes; reads it only when that is late', async () => {
-    const { clock, store, feed, seqs } = setup();
-    store.rows = [confirmed(1), confirmed(2)];
-    let first = false;
-    const one = feed.reached(1).then(() => (first = true));
-    await new Promise<void>((r) => setImmediate(r));
-    expect(first).toBe(false);
-    feed.wake(1, [store.rows[0] as StoredEvent]);
-    await one;
-    expect(store.reads).toEqual([]);
-    let second = false;
-    const two = feed.reached(2).then(() => (second = true));
-    clock.advance(49);
-    await new Promise<void>((r) => setImmediate(r));
-    expect([second, store.reads]).toEqual([false, []]);
-    clock.advance(1);
-    await two;
-    expect(store.reads).toEqual([1]);
-    expect(seqs()).toEqual([1, 2]);
   });
 });
