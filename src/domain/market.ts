@@ -193,7 +193,7 @@ export class Market {
     );
     feed.start();
     await store.listen({
-      events: (newest, events) => feed.wake(newest, events),
+      events: (newest) => feed.wake(newest),
       line: () => reservations.collect(),
       leader: (isLeader) => {
         sweeper.lead(isLeader);

@@ -2,11 +2,9 @@
  * An instance's view of a shared market: it tails the store's event history by seq and, for
  * each event in order, updates the local catalog copy (what LIST and selector snapshots read)
  * and publishes the event on the local bus (what this instance's subscribers hear, and the
- * history they resume from). A wake-up from the store that carries its events is applied as
- * it comes when it continues the cursor; any other starts a read (events a wake-up carried
- * while a read was under way are applied after it, those it returned skipped); a poll every
- * second covers one that was lost. A change made here is answered only once the feed has
- * passed it (`reached`), so a client reads its own writes on the instance it wrote through.
+ * history they resume from). A wake-up from the store starts a read; a poll every second
+ * covers one that was lost. A change made here is answered only once the feed has passed it
+ * (`reached`), so a client reads its own writes on the instance it wrote through.
  *
  * Each event read is parsed once, and a refresh's flavor before it is the catalog copy's:
  * events are applied in seq order, so the copy holds that version when its refresh arrives
@@ -24,25 +22,16 @@ import { factsOf } from './flavor-facts.js';
 
 const PAGE = 1000;
 const POLL_MS = 1000;
-/** Carried events held past this many are dropped: the reads that fill a gap get them too. */
-const MAX_HELD = 10_000;
 
 export class SharedFeed {
   private cursor: number;
-  /** The newest seq a wake-up announced: reads go on until the cursor reaches it. */
-  private newest = 0;
-  /** Events wake-ups carried that could not be applied yet (a read under way, or a gap). */
-  private held: StoredEvent[] = [];
   private reading = false;
   private again = false;
   private closed = false;
   private readonly waits: Array<{ seq: number; resolve: () => void }> = [];
   private poll: TimerHandle | undefined;
-  /**
-   * Events applied so far (`carried`: of them, those a wake-up carried), reads of the store,
-   * and gaps met (a history pruned past this instance's cursor).
-   */
-  readonly counts = { events: 0, carried: 0, reads: 0, gaps: 0 };
+  /** Events read so far, and gaps met (a history pruned past this instance's cursor). */
+  readonly counts = { events: 0, gaps: 0 };
 
   constructor(
     private readonly store: SharedStore,
@@ -69,18 +58,14 @@ export class SharedFeed {
     this.poll = this.clock.setTimer(tick, POLL_MS);
   }
 
-  /**
-   * Something was committed (up to `newest`, when known; `events`, when the wake-up carried
-   * them): apply what continues the cursor, read the rest.
-   */
-  wake(newest: number | undefined, events?: readonly StoredEvent[]): void {
+  /** Something was committed (up to `newest`, when known): read what is new. */
+  wake(newest: number | undefined): void {
     if (this.closed || (newest !== undefined && newest <= this.cursor)) return;
-    if (newest === undefined) this.again = true;
-    else this.newest = Math.max(this.newest, newest);
-    if (events) this.hold(events);
-    if (this.reading) return;
-    this.applyHeld();
-    if (this.again || this.cursor < this.newest) void this.read();
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    void this.read();
   }
 
   /** Resolves once this instance has applied every event up to seq. */
@@ -98,30 +83,6 @@ export class SharedFeed {
     for (const w of this.waits.splice(0)) w.resolve();
   }
 
-  private hold(events: readonly StoredEvent[]): void {
-    for (const e of events) if (e.seq > this.cursor) this.held.push(e);
-    if (this.held.length > MAX_HELD) this.held = [];
-  }
-
-  /** Applies the held events that continue the cursor; keeps those past a gap. */
-  private applyHeld(): void {
-    if (this.held.length === 0) return;
-    // Wake-ups come in commit order, which is seq order; sorting costs nothing then.
-    this.held.sort((a, b) => a.seq - b.seq);
-    let i = 0;
-    for (; i < this.held.length; i++) {
-      const e = this.held[i] as StoredEvent;
-      if (e.seq <= this.cursor) continue;
-      if (e.seq !== this.cursor + 1) break;
-      this.apply(e);
-      this.cursor = e.seq;
-      this.counts.events++;
-      this.counts.carried++;
-    }
-    this.held = i === this.held.length ? [] : this.held.slice(i);
-    this.release();
-  }
-
   private async read(): Promise<void> {
     this.reading = true;
     try {
@@ -129,7 +90,6 @@ export class SharedFeed {
         this.again = false;
         let page;
         do {
-          this.counts.reads++;
           page = await this.store.eventsAfter(this.cursor, PAGE);
           if (this.closed) return;
           for (const record of page) {
@@ -138,13 +98,9 @@ export class SharedFeed {
             this.cursor = record.seq;
             this.counts.events++;
           }
-          this.applyHeld();
           this.release();
-          // Nothing newer to read (a wake-up announced more than is stored — never, unless
-          // the history was rewritten): the next wake-up or poll reads again.
-          if (page.length === 0) this.newest = this.cursor;
         } while (page.length === PAGE);
-      } while (this.again || this.cursor < this.newest);
+      } while (this.again);
     } catch (err) {
       // The store is unreachable: the next wake-up or poll reads from the same cursor.
       this.onError(err);

@@ -106,12 +106,8 @@ export interface Target {
 }
 
 export interface Wakeups {
-  /**
-   * New events were committed; the newest seq when known, and the events themselves when the
-   * wake-up carried them (in seq order, ending at newestSeq; a wake-up too large to carry them
-   * has only the seq, and the events are read with eventsAfter).
-   */
-  events(newestSeq: number | undefined, events?: StoredEvent[]): void;
+  /** New events were committed; the newest seq when known. */
+  events(newestSeq: number | undefined): void;
   /** A waiter of this instance was settled. */
   line(): void;
   /** The connection to the database came or went. */

@@ -16,7 +16,7 @@
  *   is held on the server alone, for the write and the commit's flush, never while this
  *   process's event loop gets round to sending the next statement.
  * - Wake-ups: NOTIFY in the same transaction (delivered at commit) on `rear_events` with the
- *   events it numbered (the newest seq alone when they do not fit), and on `rear_line` with the id of each instance whose waiter was settled. One
+ *   newest seq, and on `rear_line` with the id of each instance whose waiter was settled. One
  *   dedicated connection per instance LISTENs (node-postgres advises a Client, not a pooled
  *   one), pings every second, and holds the leader's session advisory lock: a dead instance
  *   loses it when its connection closes.
@@ -414,10 +414,8 @@ export class PostgresStore implements SharedStore {
     c.on('error', lost);
     c.on('end', lost);
     c.on('notification', (n) => {
-      if (n.channel === 'rear_events') {
-        const { newest, events } = eventsOfNotice(n.payload ?? '');
-        this.wakeups?.events(newest, events);
-      } else if (n.channel === 'rear_line' && n.payload === this.instanceId) this.wakeups?.line();
+      if (n.channel === 'rear_events') this.wakeups?.events(Number(n.payload));
+      else if (n.channel === 'rear_line' && n.payload === this.instanceId) this.wakeups?.line();
     });
     try {
       await c.connect();
@@ -623,7 +621,7 @@ export function commitSteps(change: SharedChange | undefined): Step[] {
  * The change's rows, one table each (they never share a row, so the statement's one snapshot
  * hides nothing from them), and its events: the seq counter row hands them their seqs and stays
  * locked to COMMIT, so seq order is commit order; each event's wire gets its seq here
- * (UnnumberedEvent), and the NOTIFY carries them (NOTICE). One statement, its parts
+ * (UnnumberedEvent), and the NOTIFY carries the last one. One statement, its parts
  * data-modifying CTEs; undefined when the change writes none of them.
  */
 function rowsAndEvents(change: SharedChange): Step | undefined {
@@ -664,37 +662,15 @@ function rowsAndEvents(change: SharedChange): Step | undefined {
                 CASE WHEN e.after IS NULL THEN e.before ELSE e.before || (${first}) || e.after END,
                 e.prev, e.buyer_id
            FROM s, json_to_recordset($${values.length})
-             AS e(i bigint, at bigint, flavor_id text, before text, after text, prev text, buyer_id text)
-         RETURNING seq, at, flavor_id, wire, prev, buyer_id)`,
+             AS e(i bigint, at bigint, flavor_id text, before text, after text, prev text, buyer_id text))`,
     );
   }
   if (parts.length === 0) return undefined;
   return {
     text: `WITH ${parts.join(',\n')}
-      SELECT ${events.length > 0 ? `last_seq, pg_notify('rear_events', ${NOTICE}) FROM s, (${NOTICE_EVENTS}) x` : '0 AS last_seq'}`,
+      SELECT ${events.length > 0 ? "last_seq, pg_notify('rear_events', last_seq::text) FROM s" : '0 AS last_seq'}`,
     values,
   };
-}
-
-/**
- * The wake-up on `rear_events` carries the events it announces, so an instance applies them
- * as they arrive instead of reading them back (a query per wake-up, on a pooled connection the
- * sales need, a round trip before a change here is answered). NOTIFY takes payloads shorter
- * than 8000 bytes: a larger one carries the last seq alone, and the instance reads the events.
- * eventsOfNotice reads both forms.
- */
-const NOTICE_EVENTS = `SELECT json_agg(json_build_array(seq, at, flavor_id, wire, prev, buyer_id)
-                ORDER BY seq)::text AS p FROM new_events`;
-const NOTICE = 'CASE WHEN octet_length(x.p) < 8000 THEN x.p ELSE last_seq::text END';
-
-/** A `rear_events` payload: the newest seq, and the events when it carries them. */
-export function eventsOfNotice(payload: string): { newest: number; events?: StoredEvent[] } {
-  if (!payload.startsWith('[')) return { newest: Number(payload) };
-  const events = (JSON.parse(payload) as unknown[][]).map(
-    ([seq, at, flavorId, wire, prev, buyerId]) =>
-      toEvent({ seq, at, flavor_id: flavorId, wire, prev, buyer_id: buyerId }),
-  );
-  return { newest: events[events.length - 1]?.seq ?? 0, events };
 }
 
 type Table = 'flavors' | 'transactions' | 'contracts' | 'waiters';

@@ -1,8 +1,7 @@
 /**
  * The PostgreSQL store on a throwaway cluster: the shared storage suite, then what only a
  * shared store promises — decisions under the flavor's lock, seqs in commit order under
- * concurrent writers, the events carried by their wake-ups, a rolled-back decision, the line
- * and its wake-ups.
+ * concurrent writers, a rolled-back decision, the line and its wake-ups.
  */
 import pgDriver from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { HubError } from '../../src/errors.js';
 import type { SharedChange } from '../../src/store/shared-store.js';
 import { pipelined } from '../../src/store/pg-prepared.js';
 import { PostgresStore } from '../../src/store/store-postgres.js';
-import type { Change, StoredContract, StoredEvent, StoredFlavor } from '../../src/store/store.js';
+import type { Change, StoredContract, StoredFlavor } from '../../src/store/store.js';
 import { startHub } from '../helpers/hub.js';
 import { withPostgres } from '../helpers/postgres.js';
 import { loadAll, storeSuite } from './store-suite.js';
@@ -148,49 +147,6 @@ describe('PostgreSQL shared store', () => {
     // Both events of one change are adjacent.
     expect(new Set(written.map((w) => w.lastSeq % 2))).toEqual(new Set([0]));
     await store.close();
-  });
-
-  it('wakes every instance with the events it committed, as stored; too large a wake-up carries the seq alone', async () => {
-    const url = await pg().createDatabase();
-    const a = await open(url);
-    const b = await open(url);
-    const heard: Array<{ newest: number | undefined; events?: StoredEvent[] }> = [];
-    await b.listen({
-      events: (newest, events) => heard.push({ newest, ...(events ? { events } : {}) }),
-      line: () => {},
-      health: () => {},
-      leader: () => {},
-    });
-    // Each listener wakes once on connecting (to catch up); count from here.
-    heard.length = 0;
-    const small = await a.atomically({}, () => ({
-      change: {
-        events: [
-          { at: 5, flavorId: 'f1', before: '{"seq":', after: ',"k":"refreshed"}', prev: '{"v":0}' },
-          { at: 6, flavorId: 'f1', buyerId: 'buyer-1', before: '{"seq":', after: '}' },
-        ],
-      },
-      result: 0,
-    }));
-    await expect.poll(() => heard.length).toBe(1);
-    expect(heard[0]).toEqual({ newest: small.lastSeq, events: await a.eventsAfter(0, 10) });
-    expect(heard[0]?.events?.map((e) => e.wire)).toEqual([
-      `{"seq":${small.lastSeq - 1},"k":"refreshed"}`,
-      `{"seq":${small.lastSeq}}`,
-    ]);
-    // NOTIFY refuses payloads of 8000 bytes or more: this one announces its seq only.
-    const large = await a.atomically({}, () => ({
-      change: {
-        events: [
-          { at: 7, flavorId: 'f2', before: '{"seq":', after: `,"x":"${'x'.repeat(9000)}"}` },
-        ],
-      },
-      result: 0,
-    }));
-    await expect.poll(() => heard.length).toBe(2);
-    expect(heard[1]).toEqual({ newest: large.lastSeq });
-    await a.close();
-    await b.close();
   });
 
   it('writes nothing when the decision throws, and passes the error on', async () => {

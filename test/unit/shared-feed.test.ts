@@ -1,8 +1,7 @@
 /**
  * The shared market's feed (shared-feed.ts) over a store that stands in for PostgreSQL: every
  * seq once and in order, the catalog copy kept as the events say, a refresh's facts before it
- * taken from the copy (the read leaves the stored flavor before it out); the events a wake-up
- * carries applied without a read when they continue the cursor.
+ * taken from the copy (the read leaves the stored flavor before it out).
  */
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
@@ -50,12 +49,9 @@ class FakeEvents {
   rows: StoredEvent[] = [];
   reads: number[] = [];
   fail = 0;
-  /** When set, a read waits for it before answering (a read under way). */
-  gate: Promise<void> | undefined;
 
   async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
     this.reads.push(after);
-    await this.gate;
     if (this.fail > 0) {
       this.fail--;
       throw new Error('unreachable');
@@ -118,7 +114,7 @@ describe('the shared feed', () => {
     expect(catalog.get('fb')).toBeUndefined();
     expect((heard[3] as DomainEvent & { kind: 'withdrawn' }).facts).toEqual(factsOf(other.flavor));
     expect(heard[4]).toMatchObject({ kind: 'confirmed', contractId: 'c5', buyerId: 'b' });
-    expect(feed.counts).toEqual({ events: 5, carried: 0, reads: 1, gaps: 0 });
+    expect(feed.counts).toEqual({ events: 5, gaps: 0 });
   });
 
   it('reads page by page, and counts a pruned gap', async () => {
@@ -127,7 +123,7 @@ describe('the shared feed', () => {
     await feed.reached(1504);
     expect(seqs()).toEqual(Array.from({ length: 1500 }, (_, i) => i + 5));
     expect(store.reads).toEqual([2, 1004]);
-    expect(feed.counts).toEqual({ events: 1500, carried: 0, reads: 2, gaps: 1 });
+    expect(feed.counts).toEqual({ events: 1500, gaps: 1 });
   });
 
   it('reads again from the same cursor after a failed read', async () => {
@@ -142,52 +138,5 @@ describe('the shared feed', () => {
     feed.wake(undefined);
     await done;
     expect(seqs()).toEqual([1, 2]);
-  });
-
-  it('applies the events a wake-up carries, in order, without reading them', async () => {
-    const { store, catalog, feed, seqs } = setup();
-    const v1 = entry(flavor('fa', 8));
-    store.rows = [row(1, { kind: 'added', flavor: v1 }), confirmed(2)];
-    feed.wake(2, store.rows);
-    expect(seqs()).toEqual([1, 2]);
-    expect(catalog.get('fa')?.json).toBe(v1.json);
-    await feed.reached(2);
-    expect(store.reads).toEqual([]);
-    expect(feed.counts).toEqual({ events: 2, carried: 2, reads: 0, gaps: 0 });
-    // A wake-up that repeats what was applied changes nothing.
-    feed.wake(2, store.rows);
-    expect(seqs()).toEqual([1, 2]);
-  });
-
-  it('reads what a carried run skips, then applies the run; a wake-up without events reads', async () => {
-    const { store, feed, seqs } = setup();
-    store.rows = [confirmed(1), confirmed(2), confirmed(3)];
-    // Seq 3 arrives carried while 1 and 2 were never announced: the gap is read.
-    feed.wake(3, [store.rows[2] as StoredEvent]);
-    await feed.reached(3);
-    expect(seqs()).toEqual([1, 2, 3]);
-    expect(store.reads).toEqual([0]);
-    store.rows.push(confirmed(4));
-    feed.wake(undefined);
-    await feed.reached(4);
-    expect(seqs()).toEqual([1, 2, 3, 4]);
-    expect(store.reads).toEqual([0, 3]);
-  });
-
-  it('applies the events carried during a read after it, without reading them again', async () => {
-    const { store, feed, seqs } = setup();
-    store.rows = [confirmed(1)];
-    let open!: () => void;
-    store.gate = new Promise<void>((r) => (open = r));
-    feed.wake(1);
-    // Committed while that read is under way: its answer holds only seq 1.
-    feed.wake(2, [confirmed(2)]);
-    feed.wake(3, [confirmed(3)]);
-    expect(seqs()).toEqual([]);
-    open();
-    await feed.reached(3);
-    expect(seqs()).toEqual([1, 2, 3]);
-    expect(store.reads).toEqual([0]);
-    expect(feed.counts).toMatchObject({ events: 3, carried: 2, reads: 1 });
   });
 });
