@@ -5,7 +5,9 @@
  * of several rounds, because the machine is shared and noisy. Servers and load clients run
  * in separate processes; all traffic stays on 127.0.0.1 and every loop is bounded in count
  * and time. Prints a table, writes bench-output/results.json, and (full mode) BENCHMARKS.md.
- * A missed target does not fail the run; a crash of the harness does.
+ * A missed target does not fail the run; a crash of the harness does, and so does a failed
+ * request in any load, hub's or baseline's (lib/answered.ts): a rate that counted failures
+ * would measure them.
  *
  * The scale-out rows (P1 pg, P9, P10, P11; `--only=P1pg,P9,P10,P11`) run hubs on a throwaway
  * PostgreSQL cluster started for the run and stopped at its end (scale-out.ts); without
