@@ -161,8 +161,8 @@ async function reserve(flavorId: string): Promise<string> {
   const txId = id(base.transactionId, ++count);
   await atomically(async (c) => {
     const locked = await pipelined(c, lockSteps({ flavorId }));
-    // A flavor this database does not hold: the hub would answer 404; so does the floor's
-    // load, as a failure (the bench refuses a floor that fails).
+    // A flavor this database does not hold: the hub would answer 404; the floor answers 500,
+    // and the bench refuses a floor that fails.
     if (!locked[1]?.rows[0]) throw new Error(`pg-floor: no flavor ${flavorId}`);
     await pipelined(c, commitSteps({ transactions: [{ ...base, transactionId: txId, flavorId }] }));
   });
