@@ -75,13 +75,12 @@ const sales =
       connections: CONNECTIONS,
     });
 
-/** P1's load: LIST with a random 3-field selector (path: the baseline's fixed route). */
+/** P1's load: LIST with a random 3-field selector. */
 const lists =
-  (url: string, path?: string): Load =>
+  (url: string): Load =>
   (amount, seed) =>
     listLoad({
       url,
-      ...(path !== undefined ? { path } : {}),
       token: tokens[0] as string,
       connections: 10,
       seconds: 3600,

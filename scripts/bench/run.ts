@@ -153,23 +153,10 @@ async function withServerCpu<R extends { total: number }>(
 
 // ---------------------------------------------------------------------------------------
 
-async function listRps(
-  url: string,
-  path: string | undefined,
-  connections: number,
-  duration: number,
-  seed: number,
-) {
+async function listRps(url: string, connections: number, duration: number, seed: number) {
   const result = answered(
-    await listLoad({
-      url,
-      ...(path !== undefined ? { path } : {}),
-      token: consumerToken(0),
-      connections,
-      seconds: duration,
-      seed,
-    }),
-    `LIST load on ${url}${path ?? ''}`,
+    await listLoad({ url, token: consumerToken(0), connections, seconds: duration, seed }),
+    `LIST load on ${url}`,
   );
   return {
     rps: result.requests.average,
@@ -208,8 +195,8 @@ async function p1(): Promise<void> {
   // the hub's headers: the same bytes. (Answers to 200 sampled selectors, sent in turn, were
   // ~7 % smaller than the load's, and without the headers; on loopback the bytes are much of
   // the cost.)
-  const bodiesDir = mkdtempSync(join(tmpdir(), 'rear-bench-p1-'));
-  const answersFile = join(bodiesDir, 'answers.json');
+  const answersDir = mkdtempSync(join(tmpdir(), 'rear-bench-p1-'));
+  const answersFile = join(answersDir, 'answers.json');
   writeFileSync(answersFile, JSON.stringify(sizes.answers));
   const base = await startBaseline({ kind: 'fastify', answersFile });
   const hubRps: number[] = [];
@@ -218,9 +205,9 @@ async function p1(): Promise<void> {
   const baseUs: number[] = [];
   const coldRps: number[] = [];
   const coldUs: number[] = [];
-  await listRps(hub.url, undefined, 10, 1, 1); // warm-up
-  await listRps(cold.url, undefined, 10, 1, 1);
-  await listRps(base.url, undefined, 10, 1, 1);
+  await listRps(hub.url, 10, 1, 1); // warm-up
+  await listRps(cold.url, 10, 1, 1);
+  await listRps(base.url, 10, 1, 1);
   const series = [
     { proc: hub.proc, url: hub.url, rps: hubRps, us: hubUs },
     { proc: cold.proc, url: cold.url, rps: coldRps, us: coldUs },
@@ -231,13 +218,13 @@ async function p1(): Promise<void> {
   for (let i = 0; i < S.rounds; i++) {
     for (let k = 0; k < series.length; k++) {
       const s = series[(i + k) % series.length] as (typeof series)[number];
-      const r = await withServerCpu(s.proc, () => listRps(s.url, undefined, 10, S.dur, 100 + i));
+      const r = await withServerCpu(s.proc, () => listRps(s.url, 10, S.dur, 100 + i));
       s.rps.push(r.rps);
       s.us.push(r.usPerRequest);
     }
   }
   await Promise.all([hub.proc.kill(), cold.proc.kill(), base.proc.kill()]);
-  rmSync(bodiesDir, { recursive: true, force: true });
+  rmSync(answersDir, { recursive: true, force: true });
   const h = median(hubRps);
   const b = median(baseRps);
   const c = median(coldRps);
@@ -363,42 +350,37 @@ async function p2(): Promise<void> {
   const { sample } = await hub.proc.ask<{ sample: unknown }>({ type: 'sample' });
   const dbDir = mkdtempSync(join(tmpdir(), 'rear-bench-floor-'));
   const base = await startBaseline({ kind: 'fastify', db: join(dbDir, 'floor.db'), sale: sample });
+  // P2's fixed small POST to bare fastify ('base') or its durable route ('floor').
+  const bare = (target: 'base' | 'floor', duration: number) =>
+    autocannon({
+      url: base.url,
+      connections: 64,
+      duration,
+      requests: [
+        {
+          method: 'POST',
+          path: target === 'base' ? '/post' : '/durable',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(
+            target === 'base'
+              ? { FlavorID: 'fl-0123456789abcdef' }
+              : {
+                  FlavorID: 'fl-0123456789abcdef',
+                  Configuration: { type: 'k8slice', data: { cpu: '2', memory: '2Gi', pods: '2' } },
+                },
+          ),
+        },
+      ],
+    });
   const run = async (
     target: 'hub' | 'base' | 'floor' | 'sale floor' | 'unsigned floor' | 'small floor',
     seed: number,
     duration: number,
   ) => {
-    if (target === 'base' || target === 'floor') {
-      const res = await autocannon({
-        url: base.url,
-        connections: 64,
-        duration,
-        requests: [
-          {
-            method: 'POST',
-            path: target === 'base' ? '/post' : '/durable',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(
-              target === 'base'
-                ? { FlavorID: 'fl-0123456789abcdef' }
-                : {
-                    FlavorID: 'fl-0123456789abcdef',
-                    Configuration: {
-                      type: 'k8slice',
-                      data: { cpu: '2', memory: '2Gi', pods: '2' },
-                    },
-                  },
-            ),
-          },
-        ],
-      });
-      answered(res, `P2 ${target}`);
-      return { rps: res.requests.average, total: res.requests.total };
-    }
-    const res =
-      target === 'hub'
-        ? await sales(hub.url, '', seed, duration)
-        : await sales(base.url, FLOOR_PREFIX[target], seed, duration);
+    let res: autocannon.Result;
+    if (target === 'base' || target === 'floor') res = await bare(target, duration);
+    else if (target === 'hub') res = await sales(hub.url, '', seed, duration);
+    else res = await sales(base.url, FLOOR_PREFIX[target], seed, duration);
     answered(res, `P2 ${target}`);
     return { rps: res.requests.average, total: res.requests.total };
   };
@@ -968,8 +950,8 @@ async function metricsCost(): Promise<void> {
     log('M1: P1 with metrics on vs off');
     const on = await startHub({ seed: 'list', n: S.listN });
     const off = await startHub({ seed: 'list', n: S.listN, metrics: false });
-    await listRps(on.url, undefined, 10, 1, 1);
-    await listRps(off.url, undefined, 10, 1, 1);
+    await listRps(on.url, 10, 1, 1);
+    await listRps(off.url, 10, 1, 1);
     const a: number[] = [];
     const b: number[] = [];
     const cpu = { on: [] as number[], off: [] as number[] };
@@ -977,9 +959,7 @@ async function metricsCost(): Promise<void> {
       // Alternate which goes first, so drift in the machine's load hits both alike.
       const order = i % 2 === 0 ? [on, off] : [off, on];
       for (const hub of order) {
-        const r = await withServerCpu(hub.proc, () =>
-          listRps(hub.url, undefined, 10, S.dur, 100 + i),
-        );
+        const r = await withServerCpu(hub.proc, () => listRps(hub.url, 10, S.dur, 100 + i));
         (hub === on ? a : b).push(r.rps);
         (hub === on ? cpu.on : cpu.off).push(r.usPerRequest);
       }

@@ -61,7 +61,6 @@ export interface Kit {
   ) => Promise<{ p50: number; p99: number; lastP99: number; deliveries: number; events: number }>;
   listRps: (
     url: string,
-    path: string | undefined,
     connections: number,
     duration: number,
     seed: number,
@@ -159,8 +158,8 @@ export async function p1pg(kit: Kit, listN: number, rounds: number, dur: number)
     kit.startHub({ seed: 'list', n: listN }),
   ]);
   if (!kit.quick) {
-    await kit.listRps(pgHub.url, undefined, 10, 1, 1);
-    await kit.listRps(sqlHub.url, undefined, 10, 1, 1);
+    await kit.listRps(pgHub.url, 10, 1, 1);
+    await kit.listRps(sqlHub.url, 10, 1, 1);
   }
   const p: number[] = [];
   const s: number[] = [];
@@ -168,10 +167,10 @@ export async function p1pg(kit: Kit, listN: number, rounds: number, dur: number)
   const sUs: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const pr = await measured(undefined, [pgHub.proc], () =>
-      kit.listRps(pgHub.url, undefined, 10, dur, 100 + i),
+      kit.listRps(pgHub.url, 10, dur, 100 + i),
     );
     const sr = await measured(undefined, [sqlHub.proc], () =>
-      kit.listRps(sqlHub.url, undefined, 10, dur, 100 + i),
+      kit.listRps(sqlHub.url, 10, dur, 100 + i),
     );
     p.push(pr.rps);
     s.push(sr.rps);

@@ -126,7 +126,7 @@ export class SqliteStore implements Store {
         this.writerGone = true;
         // Gone without being asked to close (even while close() drains it): nothing it held
         // will be answered.
-        if (!this.closeSent) this.fail(new Error('the SQLite writer thread exited'));
+        if (!this.closeSent) this.fail(writerExited());
       });
       const load: PendingLoad = { each: undefined, kept: [], resolve: noop, reject: noop };
       this.prefetch = { load, stale: false };
@@ -175,7 +175,7 @@ export class SqliteStore implements Store {
 
   async load(each: (flavor: LoadedFlavor) => void): Promise<Loaded> {
     if (this.closed) throw new Error('store is closed');
-    if (this.writerGone) throw new Error('the SQLite writer thread exited');
+    if (this.writerGone) throw writerExited();
     const head = this.worker
       ? await this.loadThroughWriter(this.worker, each)
       : readSnapshot(this.db, this.stmt.load, (heads, ascii, jsons) =>
@@ -264,7 +264,7 @@ export class SqliteStore implements Store {
 
   commit(change: Change): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    if (this.writerGone) return Promise.reject(new Error('the SQLite writer thread exited'));
+    if (this.writerGone) return Promise.reject(writerExited());
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ change, resolve, reject });
       if (!this.flushScheduled) {
@@ -425,3 +425,8 @@ function resolveAll(batch: Pending[], outcomes: Outcome[]): void {
 }
 
 function noop(): void {}
+
+/** What every commit or load fails with once the writer thread is gone without a close. */
+function writerExited(): Error {
+  return new Error('the SQLite writer thread exited');
+}

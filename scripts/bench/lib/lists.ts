@@ -1,14 +1,12 @@
 /**
- * P1's load: LIST of k8slices with a random 3-field selector on every request (or one fixed
- * path), as one consumer.
+ * P1's load: LIST of k8slices with a random 3-field selector on every request, as one
+ * consumer (the hub and P1's baseline alike: the baseline answers the same path).
  */
 import autocannon, { type Request as AcRequest } from 'autocannon';
 import { allSelectorQueries, prng, randomSelectorQuery } from './catalog.js';
 
 export interface ListLoad {
   url: string;
-  /** A fixed path instead of the hub's LIST with a random selector. */
-  path?: string;
   token: string;
   connections: number;
   seconds: number;
@@ -29,7 +27,7 @@ export function listLoad(o: ListLoad): Promise<autocannon.Result> {
         method: 'GET',
         setupRequest: (req: AcRequest): AcRequest => ({
           ...req,
-          path: o.path ?? `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`,
+          path: `/api/v2/flavors/k8slices?${randomSelectorQuery(r)}`,
           headers: { authorization: `Bearer ${o.token}` },
         }),
       },
