@@ -16,7 +16,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Server as SocketIOServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import type { Duplex } from 'node:stream';
@@ -101,9 +101,9 @@ function saleFloor(
   app.post(
     `${prefix}/api/v2/reservations`,
     { schema: { body: bodySchema } },
-    async (_req, reply) => {
+    async (req, reply) => {
       const txId = id(tx.transactionId, ++saleCount);
-      await store.commit({ transactions: [{ ...tx, transactionId: txId }] });
+      await store.commit({ transactions: [{ ...tx, transactionId: txId, buyerId: buyerOf(req) }] });
       return reply
         .type('application/json; charset=utf-8')
         .send(txAnswer.replace(tx.transactionId, txId));
@@ -127,12 +127,22 @@ function saleFloor(
       await store.commit({
         flavors: [{ ...flavor, flavorId: id(flavor.flavorId, k % 500) }],
         transactions: [status],
-        contracts: [{ ...contract, contractId, transactionId: txId, json }],
+        contracts: [{ ...contract, contractId, transactionId: txId, json, buyerId: buyerOf(req) }],
         events: events.map((e) => ({ ...e, seq: ++saleSeq })),
       });
       return reply.type('application/json; charset=utf-8').send(json);
     },
   );
+}
+
+/**
+ * The buyer a sale's rows name: the request's, as the hub's do (the bench's tokens are their
+ * buyers' node ids). With the sample's one buyer on every row, each contract landed at the end
+ * of one run of the contracts-by-buyer index, where the hub's 200 buyers spread them over 200:
+ * the floor wrote 12.0 KB per request where the hub writes 15.4.
+ */
+function buyerOf(req: FastifyRequest): string {
+  return (req.headers.authorization ?? '').slice('Bearer '.length);
 }
 
 const signingKey = generateKeyPairSync('ed25519').privateKey;

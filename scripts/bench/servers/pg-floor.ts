@@ -155,7 +155,7 @@ function shape({ flavorRows, tx, contract, saleEvents }: Sample): Shaped {
   };
 }
 
-async function reserve(flavorId: string): Promise<string> {
+async function reserve(flavorId: string, buyerId: string): Promise<string> {
   const { tx, txAnswer } = sample as Sample;
   const base = (shaped as Shaped).tx;
   const txId = id(base.transactionId, ++count);
@@ -164,12 +164,15 @@ async function reserve(flavorId: string): Promise<string> {
     // A flavor this database does not hold: the hub would answer 404; the floor answers 500,
     // and the bench refuses a floor that fails.
     if (!locked[1]?.rows[0]) throw new Error(`pg-floor: no flavor ${flavorId}`);
-    await pipelined(c, commitSteps({ transactions: [{ ...base, transactionId: txId, flavorId }] }));
+    await pipelined(
+      c,
+      commitSteps({ transactions: [{ ...base, transactionId: txId, flavorId, buyerId }] }),
+    );
   });
   return txAnswer.replace(tx.transaction_id as string, txId);
 }
 
-async function purchase(txId: string): Promise<void> {
+async function purchase(txId: string, buyerId: string): Promise<void> {
   const { flavors, tx, contract, events } = shaped as Shaped;
   const k = ++count;
   await atomically(async (c) => {
@@ -181,9 +184,11 @@ async function purchase(txId: string): Promise<void> {
       c,
       commitSteps({
         flavors: [flavor],
-        transactions: [{ ...tx, transactionId: txId, flavorId, status: 'purchased' }],
-        contracts: [{ ...contract, contractId: id(contract.contractId, k), transactionId: txId }],
-        events: events.map((e) => ({ ...e, flavorId })),
+        transactions: [{ ...tx, transactionId: txId, flavorId, buyerId, status: 'purchased' }],
+        contracts: [
+          { ...contract, contractId: id(contract.contractId, k), transactionId: txId, buyerId },
+        ],
+        events: events.map((e) => ({ ...e, flavorId, ...(e.buyerId ? { buyerId } : {}) })),
       }),
     );
   });
@@ -215,16 +220,20 @@ const server = createServer((req, res) => {
   void (async () => {
     try {
       const body = await readBody(req);
+      // The rows name the request's buyer, as the hub's do (the bench's tokens are their
+      // buyers' node ids): one buyer on every row would append each contract at one end of
+      // the contracts-by-buyer index, where the hub's 200 buyers spread them over 200.
+      const buyerId = (req.headers.authorization ?? '').slice('Bearer '.length);
       let answer: string;
       if (req.url === '/api/v2/reservations') {
-        answer = await reserve((JSON.parse(body) as { FlavorID: string }).FlavorID);
+        answer = await reserve((JSON.parse(body) as { FlavorID: string }).FlavorID, buyerId);
       } else {
         const m = /^\/api\/v2\/transactions\/([^/]+)\/purchase$/.exec(req.url ?? '');
         if (!m) {
           res.writeHead(404).end();
           return;
         }
-        await purchase(m[1] as string);
+        await purchase(m[1] as string, buyerId);
         answer = (sample as Sample).contract.json as string;
       }
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(answer);
