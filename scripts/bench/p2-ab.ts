@@ -49,7 +49,8 @@ try {
       const floor = spawnProc(`../../../..${tree}/scripts/bench/servers/baselines.ts`, [
         JSON.stringify({
           kind: 'fastify',
-          db: join(dir, `floor-${i}-${tree.length}.db`),
+          // Its own file: two trees' floors in one round must not share one (their ids collide).
+          db: join(dir, `floor-${i}-${tree === treeA ? 'a' : 'b'}.db`),
           sale: sample,
         }),
       ]);

@@ -10,7 +10,7 @@ export function answered<R extends autocannon.Result>(r: R, who: string): R {
   const failed = r.non2xx + r.errors + r.timeouts;
   if (failed > 0) {
     throw new Error(
-      `${who}: ${failed} of ${r.requests.total} requests failed (${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts): its figures would count them`,
+      `${who}: ${failed} of ${r.requests.total} requests failed (${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts; answers by status ${JSON.stringify(r.statusCodeStats)}): its figures would count them`,
     );
   }
   return r;
