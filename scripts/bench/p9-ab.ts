@@ -5,6 +5,8 @@
  * request (both instances together) and PostgreSQL's, and the event table's reads per sale —
  * the figures P9's "two" row reads (the same pools: 5 connections each), without the floor.
  * P9_ONE=1 runs one instance instead (the same 64 connections, its pool the default 10);
+ * P9_FOLLOW=1 loads only the first of the two instances (64 connections) and prints, beside,
+ * the CPU per request of the second, which only follows its changes;
  * P9_PROFILE_DIR=<dir> writes each hub's CPU profile of the load.
  */
 import pg from 'pg';
@@ -17,6 +19,8 @@ import { saleLoad } from './lib/sales.js';
 const profileDir = process.env.P9_PROFILE_DIR;
 /** P9_ONE=1: one instance under all 64 connections instead of two under 32 each. */
 const one = process.env.P9_ONE === '1';
+/** P9_FOLLOW=1: all 64 connections on instance A; B follows, idle. */
+const follow = process.env.P9_FOLLOW === '1';
 const [treeA, treeB] = process.argv.slice(2, 4) as [string, string];
 const rounds = Number(process.argv[4] ?? 4);
 const seconds = Number(process.argv[5] ?? 5);
@@ -52,7 +56,10 @@ async function eventScans(db: string): Promise<number> {
   return Number(r.rows[0]?.n ?? 0);
 }
 
-const results = new Map<string, Array<{ rps: number; us: number; pgUs: number; scans: number }>>();
+const results = new Map<
+  string,
+  Array<{ rps: number; us: number; pgUs: number; scans: number; followerUs: number }>
+>();
 try {
   for (let i = 0; i < rounds; i++) {
     for (const tree of i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]) {
@@ -69,18 +76,22 @@ try {
           await saleLoad({ url, flavorIds: ids, tokens, seed, seconds: s, connections: 32 }),
           url,
         );
-      await Promise.all([load(a.url, 1, 1), load(b.url, 2, 1)]);
+      // Following: both halves of the load on A.
+      const bUrl = follow ? a.url : b.url;
+      await Promise.all([load(a.url, 1, 1), load(bUrl, 2, 1)]);
       if (profileDir) await Promise.all(procs.map((p) => p.ask({ type: 'profile-start' })));
       await sleep(1500);
       const scans0 = await eventScans(db);
       const pg0 = postgresCpuUs(cluster.dataDir);
       const sys0 = await sysUs(procs);
       const before = await processCpuUs(procs);
+      const bBefore = await processCpuUs([b.proc]);
       const [ra, rb] = await Promise.all([
         load(a.url, 10 + i, seconds),
-        load(b.url, 50 + i, seconds),
+        load(bUrl, 50 + i, seconds),
       ]);
       const used = (await processCpuUs(procs)) - before;
+      const bUsed = (await processCpuUs([b.proc])) - bBefore;
       const sys = (await sysUs(procs)) - sys0;
       const pgUsed = postgresCpuUs(cluster.dataDir) - pg0;
       await sleep(1500);
@@ -94,10 +105,16 @@ try {
       const total = (ra?.requests.total ?? 0) + (rb?.requests.total ?? 0);
       const rps = (ra?.requests.average ?? 0) + (rb?.requests.average ?? 0);
       const list = results.get(tree) ?? [];
-      list.push({ rps, us: used / total, pgUs: pgUsed / total, scans: scans / (total / 2) });
+      list.push({
+        rps,
+        us: used / total,
+        pgUs: pgUsed / total,
+        scans: scans / (total / 2),
+        followerUs: bUsed / total,
+      });
       results.set(tree, list);
       console.log(
-        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}`,
+        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}${follow ? `; the follower ${Math.round(bUsed / total)} µs/request` : ''}`,
       );
       await Promise.all(procs.map((p) => p.kill()));
       await cluster.dropDatabase(new URL(db).pathname.slice(1));
@@ -108,7 +125,7 @@ try {
 }
 for (const [tree, list] of results) {
   console.log(
-    `${tree}: median ${median(list.map((x) => x.rps)).toFixed(1)} req/s, hubs ${Math.round(median(list.map((x) => x.us)))} µs/request, PostgreSQL ${Math.round(median(list.map((x) => x.pgUs)))} µs/request, event reads per sale ${median(list.map((x) => x.scans)).toFixed(2)}`,
+    `${tree}: median ${median(list.map((x) => x.rps)).toFixed(1)} req/s, hubs ${Math.round(median(list.map((x) => x.us)))} µs/request, PostgreSQL ${Math.round(median(list.map((x) => x.pgUs)))} µs/request, event reads per sale ${median(list.map((x) => x.scans)).toFixed(2)}${follow ? `, the follower ${Math.round(median(list.map((x) => x.followerUs)))} µs/request` : ''}`,
   );
 }
 process.exit(0);

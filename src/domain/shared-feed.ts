@@ -22,6 +22,8 @@ import { factsOf } from './flavor-facts.js';
 
 const PAGE = 1000;
 const POLL_MS = 1000;
+/** How long a follower's wake-ups are gathered before one read (see above). */
+export const GATHER_MS = 5;
 
 export class SharedFeed {
   private cursor: number;
@@ -30,6 +32,8 @@ export class SharedFeed {
   private closed = false;
   private readonly waits: Array<{ seq: number; resolve: () => void }> = [];
   private poll: TimerHandle | undefined;
+  /** A read gathering wake-ups, due at the end of its window. */
+  private gathering: TimerHandle | undefined;
   /** Events read so far, and gaps met (a history pruned past this instance's cursor). */
   readonly counts = { events: 0, gaps: 0 };
 
@@ -40,6 +44,7 @@ export class SharedFeed {
     private readonly clock: Clock,
     from: number,
     private readonly onError: (err: unknown) => void,
+    private readonly gatherMs = GATHER_MS,
   ) {
     this.cursor = from;
   }
@@ -65,6 +70,16 @@ export class SharedFeed {
       this.again = true;
       return;
     }
+    if (this.waits.length === 0 && this.gatherMs > 0) {
+      this.gathering ??= this.clock.setTimer(() => {
+        this.gathering = undefined;
+        if (!this.reading) void this.read();
+        else this.again = true;
+      }, this.gatherMs);
+      return;
+    }
+    this.gathering?.cancel();
+    this.gathering = undefined;
     void this.read();
   }
 
@@ -80,6 +95,7 @@ export class SharedFeed {
     if (this.closed) return;
     this.closed = true;
     this.poll?.cancel();
+    this.gathering?.cancel();
     for (const w of this.waits.splice(0)) w.resolve();
   }
 
@@ -88,6 +104,8 @@ export class SharedFeed {
     try {
       do {
         this.again = false;
+        this.gathering?.cancel();
+        this.gathering = undefined;
         let page;
         do {
           page = await this.store.eventsAfter(this.cursor, PAGE);
@@ -100,12 +118,17 @@ export class SharedFeed {
           }
           this.release();
         } while (page.length === PAGE);
-      } while (this.again);
+        // Heard of during the read: read on at once if a change of ours waits, else gather.
+      } while (this.again && this.waits.length > 0);
     } catch (err) {
       // The store is unreachable: the next wake-up or poll reads from the same cursor.
       this.onError(err);
     } finally {
       this.reading = false;
+    }
+    if (this.again) {
+      this.again = false;
+      this.wake(undefined);
     }
   }
 

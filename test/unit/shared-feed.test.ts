@@ -1,7 +1,8 @@
 /**
  * The shared market's feed (shared-feed.ts) over a store that stands in for PostgreSQL: every
  * seq once and in order, the catalog copy kept as the events say, a refresh's facts before it
- * taken from the copy (the read leaves the stored flavor before it out).
+ * taken from the copy (the read leaves the stored flavor before it out), and wake-ups gathered
+ * into one read while no change of the instance's own waits.
  */
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
@@ -10,7 +11,7 @@ import { MemoryEventBus } from '../../src/domain/event-bus-memory.js';
 import { stamp, type DomainEvent, type EventDraft } from '../../src/domain/events.js';
 import { makeEntry, type FlavorEntry } from '../../src/domain/flavor-entry.js';
 import { factsOf } from '../../src/domain/flavor-facts.js';
-import { SharedFeed } from '../../src/domain/shared-feed.js';
+import { GATHER_MS, SharedFeed } from '../../src/domain/shared-feed.js';
 import type { SharedStore } from '../../src/store/shared-store.js';
 import type { StoredEvent } from '../../src/store/store.js';
 import type { Flavor } from '../../src/types/wire.js';
@@ -83,8 +84,10 @@ function setup(from = 0) {
   const feed = new SharedFeed(store as unknown as SharedStore, catalog, bus, clock, from, (err) =>
     errors.push(err),
   );
-  return { store, catalog, feed, heard, errors, seqs: () => heard.map((e) => e.seq) };
+  return { clock, store, catalog, feed, heard, errors, seqs: () => heard.map((e) => e.seq) };
 }
+
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 describe('the shared feed', () => {
   it('keeps the copy as the events say; a refresh has the facts before it from the copy', async () => {
@@ -138,5 +141,63 @@ describe('the shared feed', () => {
     feed.wake(undefined);
     await done;
     expect(seqs()).toEqual([1, 2]);
+  });
+
+  it('gathers the wake-ups a follower hears into one read, GATHER_MS after the first', async () => {
+    const { clock, store, feed, seqs } = setup();
+    store.rows = [confirmed(1)];
+    feed.wake(1);
+    await nextTurn();
+    expect(store.reads).toEqual([]);
+    store.rows.push(confirmed(2), confirmed(3));
+    feed.wake(2);
+    feed.wake(3);
+    clock.advance(GATHER_MS - 1);
+    await nextTurn();
+    expect(store.reads).toEqual([]);
+    clock.advance(1);
+    await nextTurn();
+    expect(store.reads).toEqual([0]);
+    expect(seqs()).toEqual([1, 2, 3]);
+  });
+
+  it('reads at once for a change of its own, ending a gathering', async () => {
+    const { clock, store, feed, seqs } = setup();
+    store.rows = [confirmed(1)];
+    feed.wake(1);
+    store.rows.push(confirmed(2));
+    await feed.reached(2);
+    expect(store.reads).toEqual([0]);
+    expect(seqs()).toEqual([1, 2]);
+    // The gathering it ended does not read again when its window would have closed.
+    clock.advance(GATHER_MS);
+    await nextTurn();
+    expect(store.reads).toEqual([0]);
+  });
+
+  it('gathers what it hears during a read when no change of its own waits', async () => {
+    const { clock, store, feed, seqs } = setup();
+    store.rows = [confirmed(1)];
+    const first = feed.reached(1);
+    // Heard while that read is under way: after it, a gathering, not a second read at once.
+    store.rows.push(confirmed(2));
+    feed.wake(2);
+    await first;
+    await nextTurn();
+    expect(store.reads).toEqual([0]);
+    clock.advance(GATHER_MS);
+    await nextTurn();
+    expect(store.reads).toEqual([0, 1]);
+    expect(seqs()).toEqual([1, 2]);
+  });
+
+  it('reads nothing more once closed, a gathering included', async () => {
+    const { clock, store, feed } = setup();
+    store.rows = [confirmed(1)];
+    feed.wake(1);
+    feed.close();
+    clock.advance(GATHER_MS * 2);
+    await nextTurn();
+    expect(store.reads).toEqual([]);
   });
 });
