@@ -6,6 +6,11 @@
  * covers one that was lost. A change made here is answered only once the feed has passed it
  * (`reached`), so a client reads its own writes on the instance it wrote through.
  *
+ * While no change made here waits on the feed, the wake-ups of a few milliseconds are gathered
+ * into one read: an instance that only follows another's sales would otherwise read once per
+ * commit it hears of (0.98 reads per sale, a third of its CPU per sale sold elsewhere) to
+ * deliver a few ms sooner. A change of its own ends the gathering and reads at once.
+ *
  * Each event read is parsed once, and a refresh's flavor before it is the catalog copy's:
  * events are applied in seq order, so the copy holds that version when its refresh arrives
  * (new rows keep no copy of it).
@@ -44,7 +49,6 @@ export class SharedFeed {
     private readonly clock: Clock,
     from: number,
     private readonly onError: (err: unknown) => void,
-    private readonly gatherMs = GATHER_MS,
   ) {
     this.cursor = from;
   }
@@ -70,12 +74,12 @@ export class SharedFeed {
       this.again = true;
       return;
     }
-    if (this.waits.length === 0 && this.gatherMs > 0) {
+    if (this.waits.length === 0) {
       this.gathering ??= this.clock.setTimer(() => {
         this.gathering = undefined;
         if (!this.reading) void this.read();
         else this.again = true;
-      }, this.gatherMs);
+      }, GATHER_MS);
       return;
     }
     this.gathering?.cancel();
