@@ -6,10 +6,12 @@
  * covers one that was lost. A change made here is answered only once the feed has passed it
  * (`reached`), so a client reads its own writes on the instance it wrote through.
  *
- * While no change made here waits on the feed, the wake-ups of a few milliseconds are gathered
- * into one read: an instance that only follows another's sales would otherwise read once per
+ * While no change made here waits on the feed, it reads at most once per GATHER_MS: a wake-up
+ * that comes sooner after the last read is gathered with the others of that window into one
+ * read at its end. An instance that only follows another's sales would otherwise read once per
  * commit it hears of (0.98 reads per sale, a third of its CPU per sale sold elsewhere) to
- * deliver a few ms sooner. A change of its own ends the gathering and reads at once.
+ * deliver a few ms sooner; a change heard after a quiet spell is still read at once, and a
+ * change of the instance's own ends a gathering and reads at once.
  *
  * Each event read is parsed once, and a refresh's flavor before it is the catalog copy's:
  * events are applied in seq order, so the copy holds that version when its refresh arrives
@@ -27,8 +29,8 @@ import { factsOf } from './flavor-facts.js';
 
 const PAGE = 1000;
 const POLL_MS = 1000;
-/** How long a follower's wake-ups are gathered before one read (see above). */
-export const GATHER_MS = 5;
+/** A follower's reads are at least this far apart, in ms (see above). */
+export const GATHER_MS = 10;
 
 export class SharedFeed {
   private cursor: number;
@@ -39,6 +41,8 @@ export class SharedFeed {
   private poll: TimerHandle | undefined;
   /** A read gathering wake-ups, due at the end of its window. */
   private gathering: TimerHandle | undefined;
+  /** When the last read started (clock ms). */
+  private lastRead = -Infinity;
   /** Events read so far, and gaps met (a history pruned past this instance's cursor). */
   readonly counts = { events: 0, gaps: 0 };
 
@@ -74,12 +78,17 @@ export class SharedFeed {
       this.again = true;
       return;
     }
-    if (this.waits.length === 0) {
-      this.gathering ??= this.clock.setTimer(() => {
-        this.gathering = undefined;
-        if (!this.reading) void this.read();
-        else this.again = true;
-      }, GATHER_MS);
+    const since = this.clock.now() - this.lastRead;
+    if (this.waits.length === 0 && since < GATHER_MS) {
+      // A clock set back makes `since` negative: the window is still GATHER_MS at most.
+      this.gathering ??= this.clock.setTimer(
+        () => {
+          this.gathering = undefined;
+          if (!this.reading) void this.read();
+          else this.again = true;
+        },
+        GATHER_MS - Math.max(0, since),
+      );
       return;
     }
     this.gathering?.cancel();
@@ -108,6 +117,7 @@ export class SharedFeed {
     try {
       do {
         this.again = false;
+        this.lastRead = this.clock.now();
         this.gathering?.cancel();
         this.gathering = undefined;
         let page;

@@ -2,7 +2,7 @@
  * The shared market's feed (shared-feed.ts) over a store that stands in for PostgreSQL: every
  * seq once and in order, the catalog copy kept as the events say, a refresh's facts before it
  * taken from the copy (the read leaves the stored flavor before it out), and wake-ups gathered
- * into one read while no change of the instance's own waits.
+ * into reads at most GATHER_MS apart while no change of the instance's own waits.
  */
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
@@ -143,36 +143,46 @@ describe('the shared feed', () => {
     expect(seqs()).toEqual([1, 2]);
   });
 
-  it('gathers the wake-ups a follower hears into one read, GATHER_MS after the first', async () => {
+  it('reads at once after a quiet spell, then at most once per GATHER_MS while it only follows', async () => {
     const { clock, store, feed, seqs } = setup();
     store.rows = [confirmed(1)];
     feed.wake(1);
     await nextTurn();
-    expect(store.reads).toEqual([]);
+    expect(store.reads).toEqual([0]);
+    // Heard within the window of that read: gathered into one read at the window's end.
     store.rows.push(confirmed(2), confirmed(3));
     feed.wake(2);
     feed.wake(3);
     clock.advance(GATHER_MS - 1);
     await nextTurn();
-    expect(store.reads).toEqual([]);
+    expect(store.reads).toEqual([0]);
     clock.advance(1);
     await nextTurn();
-    expect(store.reads).toEqual([0]);
-    expect(seqs()).toEqual([1, 2, 3]);
+    expect(store.reads).toEqual([0, 1]);
+    // After a quiet spell, at once again.
+    clock.advance(GATHER_MS);
+    store.rows.push(confirmed(4));
+    feed.wake(4);
+    await nextTurn();
+    expect(store.reads).toEqual([0, 1, 3]);
+    expect(seqs()).toEqual([1, 2, 3, 4]);
   });
 
   it('reads at once for a change of its own, ending a gathering', async () => {
     const { clock, store, feed, seqs } = setup();
     store.rows = [confirmed(1)];
     feed.wake(1);
+    await nextTurn();
     store.rows.push(confirmed(2));
-    await feed.reached(2);
-    expect(store.reads).toEqual([0]);
-    expect(seqs()).toEqual([1, 2]);
+    feed.wake(2);
+    store.rows.push(confirmed(3));
+    await feed.reached(3);
+    expect(store.reads).toEqual([0, 1]);
+    expect(seqs()).toEqual([1, 2, 3]);
     // The gathering it ended does not read again when its window would have closed.
     clock.advance(GATHER_MS);
     await nextTurn();
-    expect(store.reads).toEqual([0]);
+    expect(store.reads).toEqual([0, 1]);
   });
 
   it('gathers what it hears during a read when no change of its own waits', async () => {
@@ -195,9 +205,12 @@ describe('the shared feed', () => {
     const { clock, store, feed } = setup();
     store.rows = [confirmed(1)];
     feed.wake(1);
+    await nextTurn();
+    store.rows.push(confirmed(2));
+    feed.wake(2);
     feed.close();
     clock.advance(GATHER_MS * 2);
     await nextTurn();
-    expect(store.reads).toEqual([]);
+    expect(store.reads).toEqual([0]);
   });
 });
