@@ -37,7 +37,7 @@ async function measure(proc: Proc, url: string, ids: string[], seed: number) {
 const results = new Map<string, Array<{ rps: number; ratio: number; mainUs: number }>>();
 try {
   for (let i = 0; i < rounds; i++) {
-    for (const tree of i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]) {
+    for (const [k, tree] of (i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]).entries()) {
       const hub = spawnProc(`../../../..${tree}/scripts/bench/servers/hub.ts`, [
         JSON.stringify({ seed: 'pool', n: 200, file: true, consumers: 200 }),
       ]);
@@ -49,8 +49,9 @@ try {
       const floor = spawnProc(`../../../..${tree}/scripts/bench/servers/baselines.ts`, [
         JSON.stringify({
           kind: 'fastify',
-          // Its own file: two trees' floors in one round must not share one (their ids collide).
-          db: join(dir, `floor-${i}-${tree === treeA ? 'a' : 'b'}.db`),
+          // Its own file: two floors in one round must not share one (their ids would collide),
+          // even when both run the same tree.
+          db: join(dir, `floor-${i}-${k}.db`),
           sale: sample,
         }),
       ]);
