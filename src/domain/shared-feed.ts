@@ -80,19 +80,14 @@ export class SharedFeed {
     }
     const since = this.clock.now() - this.lastRead;
     if (this.waits.length === 0 && since < GATHER_MS) {
-      // A clock set back makes `since` negative: the window is still GATHER_MS at most.
+      // A clock set back makes `since` negative: the window is still GATHER_MS at most. Only
+      // a read ends a window (it cancels it), and none runs while one is open.
       this.gathering ??= this.clock.setTimer(
-        () => {
-          this.gathering = undefined;
-          if (!this.reading) void this.read();
-          else this.again = true;
-        },
+        () => void this.read(),
         GATHER_MS - Math.max(0, since),
       );
       return;
     }
-    this.gathering?.cancel();
-    this.gathering = undefined;
     void this.read();
   }
 
@@ -114,12 +109,12 @@ export class SharedFeed {
 
   private async read(): Promise<void> {
     this.reading = true;
+    this.gathering?.cancel();
+    this.gathering = undefined;
     try {
       do {
         this.again = false;
         this.lastRead = this.clock.now();
-        this.gathering?.cancel();
-        this.gathering = undefined;
         let page;
         do {
           page = await this.store.eventsAfter(this.cursor, PAGE);

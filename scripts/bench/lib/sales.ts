@@ -5,6 +5,7 @@
  * with the server, so it takes as little as it can.
  */
 import autocannon, { type Request as AcRequest } from 'autocannon';
+import { bearer } from './buyers.js';
 import { prng } from './catalog.js';
 
 /** autocannon's per-connection context across the two requests. */
@@ -34,7 +35,7 @@ export function saleLoad(o: SaleLoad): Promise<autocannon.Result> {
   const prefix = o.prefix ?? '';
   const plan = Array.from({ length: 4096 }, () => {
     const cpu = String(1 + Math.floor(r() * 4));
-    const authorization = `Bearer ${o.tokens[Math.floor(r() * o.tokens.length)] ?? ''}`;
+    const authorization = bearer(o.tokens[Math.floor(r() * o.tokens.length)] ?? '');
     return {
       headers: { authorization, 'content-type': 'application/json' },
       purchase: { authorization },

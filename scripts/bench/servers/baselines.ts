@@ -16,7 +16,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Server as SocketIOServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import type { Duplex } from 'node:stream';
@@ -29,6 +29,7 @@ import type {
   StoredFlavor,
   StoredTransaction,
 } from '../../../src/store/store.js';
+import { buyerOf } from '../lib/buyers.js';
 import { serve } from '../lib/proc.js';
 import { windowProfiler } from '../lib/window-profiler.js';
 
@@ -103,7 +104,9 @@ function saleFloor(
     { schema: { body: bodySchema } },
     async (req, reply) => {
       const txId = id(tx.transactionId, ++saleCount);
-      await store.commit({ transactions: [{ ...tx, transactionId: txId, buyerId: buyerOf(req) }] });
+      await store.commit({
+        transactions: [{ ...tx, transactionId: txId, buyerId: buyerOf(req.headers.authorization) }],
+      });
       return reply
         .type('application/json; charset=utf-8')
         .send(txAnswer.replace(tx.transactionId, txId));
@@ -124,25 +127,16 @@ function saleFloor(
         mode === 'signed'
           ? await signed(unsigned.replace(contract.contractId, contractId))
           : contract.json;
+      const buyerId = buyerOf(req.headers.authorization);
       await store.commit({
         flavors: [{ ...flavor, flavorId: id(flavor.flavorId, k % 500) }],
         transactions: [status],
-        contracts: [{ ...contract, contractId, transactionId: txId, json, buyerId: buyerOf(req) }],
-        events: events.map((e) => ({ ...e, seq: ++saleSeq })),
+        contracts: [{ ...contract, contractId, transactionId: txId, json, buyerId }],
+        events: events.map((e) => ({ ...e, seq: ++saleSeq, ...(e.buyerId ? { buyerId } : {}) })),
       });
       return reply.type('application/json; charset=utf-8').send(json);
     },
   );
-}
-
-/**
- * The buyer a sale's rows name: the request's, as the hub's do (the bench's tokens are their
- * buyers' node ids). With the sample's one buyer on every row, each contract landed at the end
- * of one run of the contracts-by-buyer index, where the hub's 200 buyers spread them over 200:
- * the floor wrote 12.0 KB per request where the hub writes 15.4.
- */
-function buyerOf(req: FastifyRequest): string {
-  return (req.headers.authorization ?? '').slice('Bearer '.length);
 }
 
 const signingKey = generateKeyPairSync('ed25519').privateKey;

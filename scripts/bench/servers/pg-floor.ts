@@ -23,6 +23,7 @@ import type { SharedFlavor, SharedTransaction } from '../../../src/store/shared-
 import type * as RowsModule from '../../../src/store/rows.js';
 import type * as StoreModule from '../../../src/store/store-postgres.js';
 import type { StoredContract, UnnumberedEvent } from '../../../src/store/store.js';
+import { buyerOf } from '../lib/buyers.js';
 import { serve } from '../lib/proc.js';
 
 const { PG_MIGRATIONS } = (await import(
@@ -220,10 +221,8 @@ const server = createServer((req, res) => {
   void (async () => {
     try {
       const body = await readBody(req);
-      // The rows name the request's buyer, as the hub's do (the bench's tokens are their
-      // buyers' node ids): one buyer on every row would append each contract at one end of
-      // the contracts-by-buyer index, where the hub's 200 buyers spread them over 200.
-      const buyerId = (req.headers.authorization ?? '').slice('Bearer '.length);
+      // The rows name the request's buyer, as the hub's do (lib/buyers.ts).
+      const buyerId = buyerOf(req.headers.authorization);
       let answer: string;
       if (req.url === '/api/v2/reservations') {
         answer = await reserve((JSON.parse(body) as { FlavorID: string }).FlavorID, buyerId);
