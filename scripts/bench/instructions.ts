@@ -13,7 +13,7 @@
  * Each server runs under callgrind with one count per thread. After a warm-up its counters are
  * zeroed (callgrind_control -z), the requests are sent, and the counters dumped (-d): the main
  * thread (the event loop, which bounds P2's throughput) is reported apart from the others (the
- * SQLite writer, libuv's pool, V8's helpers), and V8's optimizing compiler apart from all of
+ * SQLite writer, the signing thread, V8's helpers), and V8's optimizing compiler apart from all of
  * them: after a warm-up this short it is still compiling, so it measures start-up, not requests
  * (three fifths of the hub's "other threads" and half of the floor's before it was split out).
  * Valgrind runs code about 50× slower: a run takes a few minutes. Needs valgrind (Debian's
@@ -60,7 +60,10 @@ interface Count {
   main: number;
   /** Every other thread, V8's optimizing compiler left out (see `compile`). */
   others: number;
-  /** Of `others`: libuv's thread pool (the contracts' signatures) and V8's helpers (GC). */
+  /**
+   * Of `others`: the contracts' signatures (the hub's signing thread, or libuv's thread pool
+   * where a build signs there) and V8's helpers (GC).
+   */
   pool: number;
   v8: number;
   /**
@@ -124,7 +127,7 @@ async function count(proc: Proc, name: string, load: Load): Promise<Count> {
       c.v8 += n - compile;
       c.others += n - compile;
     } else {
-      if (text.includes('ThreadPoolWork::ScheduleWork')) c.pool += n;
+      if (text.includes('ThreadPoolWork::ScheduleWork') || /ed25519/i.test(text)) c.pool += n;
       c.others += n;
     }
   }
@@ -251,7 +254,7 @@ async function compare(h: Count, hub: Proc, ids: string[]): Promise<void> {
   row('other threads', per(h, 'others'), per(f, 'others'));
   const rest = (c: Count) => (c.others - c.pool - c.v8) / c.requests;
   row('— the SQLite writer (and any other thread)', rest(h), rest(f));
-  row("— libuv's thread pool (signatures)", per(h, 'pool'), per(f, 'pool'));
+  row("— the signatures (signing thread, or libuv's pool)", per(h, 'pool'), per(f, 'pool'));
   row("— V8's helpers (garbage collection)", per(h, 'v8'), per(f, 'v8'));
   const all = (c: Count) => (c.main + c.others) / c.requests;
   row('all threads', all(h), all(f));

@@ -2,7 +2,8 @@
  * P2's load on two builds, alternated round by round, with the sale floor in every round:
  * `tsx scripts/bench/p2-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
  * its dist/ built. Per round and build: req/s, the hub's ratio to the floor measured next to
- * it, and the main thread's CPU per request; at the end the medians. The two builds' hubs
+ * it, the main thread's CPU per request, and context switches per request (the main thread's
+ * preemptions, and every thread's switches); at the end the medians. The two builds' hubs
  * run one after the other, each beside a fresh floor, so a noisy stretch of the shared
  * machine lands on both in turn rather than on one build.
  */
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answered } from './lib/answered.js';
 import { median } from './lib/histogram.js';
-import { spawnProc, threadCpu, type Proc } from './lib/proc.js';
+import { contextSwitches, spawnProc, threadCpu, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 const [treeA, treeB] = process.argv.slice(2, 4) as [string, string];
@@ -26,15 +27,24 @@ const mainCpu = (pid: number) => (threadCpu(pid).get('main') ?? 0) * 1e6;
 async function measure(proc: Proc, url: string, ids: string[], seed: number) {
   const pid = proc.child.pid as number;
   const t0 = mainCpu(pid);
+  const s0 = contextSwitches(pid);
   // A failed request fails the run (lib/answered.ts): a floor that fails answers fast.
   const r = answered(await saleLoad({ url, flavorIds: ids, tokens, seed, seconds }), url);
+  const s1 = contextSwitches(pid);
+  const n = r.requests.total;
   return {
     rps: r.requests.average,
-    mainUs: (mainCpu(pid) - t0) / r.requests.total,
+    mainUs: (mainCpu(pid) - t0) / n,
+    /** The main thread's cores taken from it, and all threads' switches, per request. */
+    preempted: (s1.mainInvoluntary - s0.mainInvoluntary) / n,
+    switches: (s1.all - s0.all) / n,
   };
 }
 
-const results = new Map<string, Array<{ rps: number; ratio: number; mainUs: number }>>();
+const results = new Map<
+  string,
+  Array<{ rps: number; ratio: number; mainUs: number; preempted: number; switches: number }>
+>();
 try {
   for (let i = 0; i < rounds; i++) {
     for (const [k, tree] of (i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]).entries()) {
@@ -60,10 +70,16 @@ try {
       const h = await measure(hub, url, ids, 10 + i);
       const f = await measure(floor, floorUrl, ids, 10 + i);
       const list = results.get(tree) ?? [];
-      list.push({ rps: h.rps, ratio: h.rps / f.rps, mainUs: h.mainUs });
+      list.push({
+        rps: h.rps,
+        ratio: h.rps / f.rps,
+        mainUs: h.mainUs,
+        preempted: h.preempted,
+        switches: h.switches,
+      });
       results.set(tree, list);
       console.log(
-        `round ${i + 1} ${tree}: ${Math.round(h.rps)} req/s (main ${Math.round(h.mainUs)} µs/req), floor ${Math.round(f.rps)} (main ${Math.round(f.mainUs)}) → ${(h.rps / f.rps).toFixed(2)}×`,
+        `round ${i + 1} ${tree}: ${Math.round(h.rps)} req/s (main ${Math.round(h.mainUs)} µs/req, preempted ${h.preempted.toFixed(2)}/req, switches ${h.switches.toFixed(2)}/req), floor ${Math.round(f.rps)} (main ${Math.round(f.mainUs)}, preempted ${f.preempted.toFixed(2)}, switches ${f.switches.toFixed(2)}) → ${(h.rps / f.rps).toFixed(2)}×`,
       );
       await Promise.all([hub.kill(), floor.kill()]);
     }
@@ -73,7 +89,7 @@ try {
 }
 for (const [tree, list] of results) {
   console.log(
-    `${tree}: median ${Math.round(median(list.map((x) => x.rps)))} req/s, ${median(list.map((x) => x.ratio)).toFixed(2)}× the floor, main ${Math.round(median(list.map((x) => x.mainUs)))} µs/request`,
+    `${tree}: median ${Math.round(median(list.map((x) => x.rps)))} req/s, ${median(list.map((x) => x.ratio)).toFixed(2)}× the floor, main ${Math.round(median(list.map((x) => x.mainUs)))} µs/request, main thread preempted ${median(list.map((x) => x.preempted)).toFixed(2)} and all threads ${median(list.map((x) => x.switches)).toFixed(2)} context switches per request`,
   );
 }
 process.exit(0);

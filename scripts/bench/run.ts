@@ -485,7 +485,7 @@ async function p2(): Promise<void> {
   });
   rows.push({
     id: 'P2 sale floor',
-    what: `the same reserve + purchase requests, from the same load generator, answered with bodies of the hub's size and its headers (security headers, request id) after durably committing the rows of one of the hub's sales (held transaction; then status, contract, flavor, two events) through the hub's own store, the contract signed as the hub signs it (Ed25519, on the thread pool), with no authentication, bookkeeping or serialization: the least work that produces the same bytes (its process: ${Math.round(median(cpu.floor.pct))} % of a core, ${Math.round(median(cpu.floor.us))} µs of CPU per request; ${ceiling(machine.saleFloor)})`,
+    what: `the same reserve + purchase requests, from the same load generator, answered with bodies of the hub's size and its headers (security headers, request id) after durably committing the rows of one of the hub's sales (held transaction; then status, contract, flavor, two events) through the hub's own store, the contract signed as the hub signs it (Ed25519, on the hub's signing thread, a turn's contracts in one batch), with no authentication, bookkeeping or serialization: the least work that produces the same bytes (its process: ${Math.round(median(cpu.floor.pct))} % of a core, ${Math.round(median(cpu.floor.us))} µs of CPU per request; ${ceiling(machine.saleFloor)})`,
     hub: sfm,
     baseline: bm,
     ratio: sfm / bm,

@@ -4,25 +4,21 @@
  * without `Signature` — exactly the bytes the hub stores and answers up to that field. Anyone
  * holding the hub's JWK Set (`GET /api/v2/keys`) can check it with any JWS library.
  *
- * Ed25519 costs about 50 µs of CPU per signature. The single-process sale signs on libuv's
- * thread pool (`signAsync`), so that time is spent beside the event loop, not on it (P2); the
- * journal keeps commits in seq order while a signature is pending (journal.ts). The shared
+ * Ed25519 costs about 50 µs of CPU per signature. The single-process sale signs on a thread
+ * of its own, a turn's sales in one batch (`signAsync`, signing-thread.ts), so that time is
+ * spent beside the event loop, not on it (P2); the journal keeps commits in seq order while a
+ * signature is pending (journal.ts). The shared
  * market signs synchronously under the flavor's row lock (`sign`), where PostgreSQL, not the
  * hub's CPU, bounds a sale (P9). Keys live in the store (StoredKey): the
  * first start makes one, `rear-hub keys rotate` adds one, the newest signs and every key stays
  * published. A running hub re-reads the store's keys (`refresh`, every KEY_REFRESH_MS in
  * app.ts), so a key added by a rotation, or by another instance, is picked up without restart.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { StoreBase, StoredKey } from '../store/store.js';
 import type { Contract, ContractKey, JwkSet } from '../types/wire.js';
+import { compactJws, type SigningKey } from './jws.js';
+import { SigningThread } from './signing-thread.js';
 
 /** How often a running hub re-reads the store's keys, ms. */
 export const KEY_REFRESH_MS = 30_000;
@@ -60,7 +56,9 @@ function newest(keys: readonly StoredKey[]): StoredKey | undefined {
 }
 
 export class ContractSigner {
-  private signing!: { kid: string; key: KeyObject; header: string };
+  private signing!: SigningKey & { kid: string };
+  /** Started by the first `signAsync`: the shared market never needs it. */
+  private thread: SigningThread | undefined;
   private published!: JwkSet;
   private known = '';
 
@@ -100,21 +98,18 @@ export class ContractSigner {
 
   /** The compact JWS of `payloadJson` (header.payload.signature, base64url). */
   sign(payloadJson: string): string {
-    const input = `${this.signing.header}.${Buffer.from(payloadJson).toString('base64url')}`;
-    const signature = sign(null, Buffer.from(input), this.signing.key);
-    return `${input}.${signature.toString('base64url')}`;
+    return compactJws(this.signing, payloadJson);
   }
 
-  /** `sign`, computed on libuv's thread pool: the event loop only prepares and collects it. */
+  /** `sign`, computed on the signing thread: the event loop only queues it and collects it. */
   signAsync(payloadJson: string): Promise<string> {
-    const input = `${this.signing.header}.${Buffer.from(payloadJson).toString('base64url')}`;
-    const key = this.signing.key;
-    return new Promise((resolve, reject) =>
-      sign(null, Buffer.from(input), key, (err, signature) => {
-        if (err) reject(err);
-        else resolve(`${input}.${signature.toString('base64url')}`);
-      }),
-    );
+    this.thread ??= new SigningThread();
+    return this.thread.sign(this.signing, payloadJson);
+  }
+
+  /** Ends the signing thread once what it was asked to sign is signed. Safe twice. */
+  close(): void {
+    this.thread?.close();
   }
 
   private use(keys: readonly StoredKey[]): void {
@@ -147,7 +142,7 @@ export function signedContractJson(contract: Contract, signer: ContractSigner): 
   return withSignature(payload, signer.sign(payload));
 }
 
-/** `signedContractJson`, signed on the thread pool (`ContractSigner.signAsync`). */
+/** `signedContractJson`, signed on the signing thread (`ContractSigner.signAsync`). */
 export async function signContractJson(
   contract: Contract,
   signer: ContractSigner,

@@ -259,11 +259,13 @@ export class Market {
 
   /**
    * Answers every waiter and stops every timer (the catalog's renewals and retractions
-   * included); the store is closed by its owner. Safe twice.
+   * included) and the signing thread, once what it was asked to sign is signed; the store is
+   * closed by its owner. Safe twice.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.stop();
+    this.signer.close();
   }
 }

@@ -465,7 +465,7 @@ export class ReservationEngine implements Reservations {
     const owner = entry.flavor.owner;
     const contract = makeContract(hold.tx, sold, owner, now, this.options.contractMs);
     // Signed before it is stored: the stored bytes, signature included, are every answer's.
-    // The signature is computed on the thread pool while this turn goes on; the journal
+    // The signature is computed on the signing thread while this turn goes on; the journal
     // holds the change (and every write after it) back until it is ready.
     const signed = signContractJson(contract, this.options.signer);
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404

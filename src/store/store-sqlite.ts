@@ -10,11 +10,10 @@
  * between threads, so it is written and loaded inline.
  */
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { startThread } from '../threads.js';
 import { cutFlavors, prepareLoad, readSnapshot, type SnapshotHead } from './sqlite-load.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { configure, openWriter, type Outcome } from './sqlite-writes.js';
@@ -69,19 +68,6 @@ interface PendingLoad {
 /** Batches with the writer at once: one being written and the next one. */
 const MAX_IN_FLIGHT = 2;
 
-const WRITER = new URL(
-  `./sqlite-writer${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-  import.meta.url,
-);
-
-function startWriter(path: string): Worker {
-  if (!WRITER.pathname.endsWith('.ts')) return new Worker(WRITER, { workerData: { path } });
-  // Run from TypeScript sources (tests, tsx): the worker registers the same loader first.
-  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
-  const code = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(WRITER))});`;
-  return new Worker(code, { eval: true, workerData: { path } });
-}
-
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -119,7 +105,7 @@ export class SqliteStore implements Store {
     if (path === ':memory:') {
       this.writeInline = openWriter(this.db);
     } else {
-      this.worker = startWriter(path);
+      this.worker = startThread(import.meta.url, 'sqlite-writer', { path });
       this.worker.on('message', (m: WriterReply) => this.settle(m));
       this.worker.on('error', (err) => this.fail(err));
       this.worker.once('exit', () => {

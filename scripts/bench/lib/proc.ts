@@ -154,6 +154,37 @@ export function threadCpu(pid: number): Map<string, number> {
 }
 
 /**
+ * Context switches so far of a process's threads (/proc/<pid>/task/<tid>/status): the main
+ * thread's taken from it (involuntary: it was runnable and another thread or process got its
+ * core) and given up (voluntary: it waited), and every thread's together.
+ */
+export function contextSwitches(pid: number): {
+  mainInvoluntary: number;
+  mainVoluntary: number;
+  all: number;
+} {
+  const out = { mainInvoluntary: 0, mainVoluntary: 0, all: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    const voluntary = field('voluntary_ctxt_switches');
+    const involuntary = field('nonvoluntary_ctxt_switches');
+    out.all += voluntary + involuntary;
+    if (tid === String(pid)) {
+      out.mainVoluntary = voluntary;
+      out.mainInvoluntary = involuntary;
+    }
+  }
+  return out;
+}
+
+/**
  * The CPU the whole PostgreSQL cluster has used, µs: the postmaster's own and that of its
  * children it has reaped (backends that ended), plus that of every backend alive now.
  */

@@ -13,7 +13,7 @@
  * - `socketio`: a Socket.IO server (websocket transport, no compression); POST /fire emits
  *   the parsed body to every client (P4).
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -21,6 +21,7 @@ import { Server as SocketIOServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import type { Duplex } from 'node:stream';
 import type * as StoreModule from '../../../src/store/store-sqlite.js';
+import type * as SigningModule from '../../../src/domain/signing-thread.js';
 import type * as FrameModule from '../../../src/ws/frame.js';
 import type * as HeadersModule from '../../../src/http/headers.js';
 import type {
@@ -81,8 +82,9 @@ let saleSeq = 0;
  * through the hub's own store (a held transaction; then its purchase: the transaction's new
  * status, the contract, the flavor's new row and the sale's two events) — with none of the
  * hub's authentication, bookkeeping or serialization. The contract it stores and answers is
- * signed as the hub's are (§12: Ed25519 over the contract's JSON, a compact JWS), on libuv's
- * thread pool: a signature is part of the bytes, and no cheaper way makes it. Under /unsigned
+ * signed as the hub's are (§12: Ed25519 over the contract's JSON, a compact JWS), on the hub's
+ * own signing thread, a turn's contracts in one batch (src/domain/signing-thread.ts): a
+ * signature is part of the bytes, and no cheaper way makes it. Under /unsigned
  * the purchase stores and answers the sample's contract as it is (the floor before §12);
  * under /small it commits only the transaction's new status: what the stored bytes take.
  */
@@ -139,19 +141,19 @@ function saleFloor(
   );
 }
 
-const signingKey = generateKeyPairSync('ed25519').privateKey;
-const jwsHeader = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'floor' })).toString('base64url');
+// The hub's signing thread as it ships (tsc build), with a key of the floor's own.
+const { SigningThread } = (await import(
+  new URL('../../../dist/src/domain/signing-thread.js', import.meta.url).href
+)) as typeof SigningModule;
+const signing = {
+  key: generateKeyPairSync('ed25519').privateKey,
+  header: Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'floor' })).toString('base64url'),
+};
+const signer = new SigningThread();
 
-/** The contract JSON with its Signature appended, signed on the thread pool. */
-function signed(payload: string): Promise<string> {
-  const input = `${jwsHeader}.${Buffer.from(payload).toString('base64url')}`;
-  return new Promise((resolve, reject) =>
-    sign(null, Buffer.from(input), signingKey, (err, sig) =>
-      err
-        ? reject(err)
-        : resolve(`${payload.slice(0, -1)},"Signature":"${input}.${sig.toString('base64url')}"}`),
-    ),
-  );
+/** The contract JSON with its Signature appended, signed on the signing thread. */
+async function signed(payload: string): Promise<string> {
+  return `${payload.slice(0, -1)},"Signature":"${await signer.sign(signing, payload)}"}`;
 }
 
 let url: string;
