@@ -1,7 +1,7 @@
 /**
  * P2's load on two builds, alternated round by round, with the sale floor in every round:
  * `tsx scripts/bench/p2-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
- * its dist/ built. Per round and build: req/s, the hub's ratio to the floor measured next to
+ * its dist/ built (P2AB_HUB_FLAGS_B='--flag …' runs the second one's hub with node flags). Per round and build: req/s, the hub's ratio to the floor measured next to
  * it, the main thread's CPU per request, and context switches per request (the main thread's
  * preemptions, and every thread's switches); at the end the medians. The two builds' hubs
  * run one after the other, each beside a fresh floor, so a noisy stretch of the shared
@@ -16,6 +16,12 @@ import { contextSwitches, spawnProc, threadCpu, type Proc } from './lib/proc.js'
 import { saleLoad } from './lib/sales.js';
 
 const [treeA, treeB] = process.argv.slice(2, 4) as [string, string];
+/** P2AB_HUB_FLAGS_B: node flags for the second build's hub only (a V8 flag's A/B, one tree twice). */
+const flagsB = process.env.P2AB_HUB_FLAGS_B?.split(' ').filter(Boolean) ?? [];
+const builds = [
+  { name: treeA, tree: treeA, flags: [] as string[] },
+  { name: flagsB.length > 0 ? `${treeB} ${flagsB.join(' ')}` : treeB, tree: treeB, flags: flagsB },
+];
 const rounds = Number(process.argv[4] ?? 4);
 const seconds = Number(process.argv[5] ?? 5);
 const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
@@ -47,10 +53,15 @@ const results = new Map<
 >();
 try {
   for (let i = 0; i < rounds; i++) {
-    for (const [k, tree] of (i % 2 === 0 ? [treeA, treeB] : [treeB, treeA]).entries()) {
-      const hub = spawnProc(`../../../..${tree}/scripts/bench/servers/hub.ts`, [
-        JSON.stringify({ seed: 'pool', n: 200, file: true, consumers: 200 }),
-      ]);
+    for (const [k, { name, tree, flags }] of (i % 2 === 0
+      ? builds
+      : [...builds].reverse()
+    ).entries()) {
+      const hub = spawnProc(
+        `../../../..${tree}/scripts/bench/servers/hub.ts`,
+        [JSON.stringify({ seed: 'pool', n: 200, file: true, consumers: 200 })],
+        flags,
+      );
       const { url } = await hub.once<{ url: string }>('ready');
       const { ids } = await hub.ask<{ ids: string[] }>({ type: 'ids' });
       await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: 2 });
@@ -69,7 +80,7 @@ try {
       await saleLoad({ url: floorUrl, flavorIds: ids, tokens, seed: 2, seconds: 2 });
       const h = await measure(hub, url, ids, 10 + i);
       const f = await measure(floor, floorUrl, ids, 10 + i);
-      const list = results.get(tree) ?? [];
+      const list = results.get(name) ?? [];
       list.push({
         rps: h.rps,
         ratio: h.rps / f.rps,
@@ -77,9 +88,9 @@ try {
         preempted: h.preempted,
         switches: h.switches,
       });
-      results.set(tree, list);
+      results.set(name, list);
       console.log(
-        `round ${i + 1} ${tree}: ${Math.round(h.rps)} req/s (main ${Math.round(h.mainUs)} µs/req, preempted ${h.preempted.toFixed(2)}/req, switches ${h.switches.toFixed(2)}/req), floor ${Math.round(f.rps)} (main ${Math.round(f.mainUs)}, preempted ${f.preempted.toFixed(2)}, switches ${f.switches.toFixed(2)}) → ${(h.rps / f.rps).toFixed(2)}×`,
+        `round ${i + 1} ${name}: ${Math.round(h.rps)} req/s (main ${Math.round(h.mainUs)} µs/req, preempted ${h.preempted.toFixed(2)}/req, switches ${h.switches.toFixed(2)}/req), floor ${Math.round(f.rps)} (main ${Math.round(f.mainUs)}, preempted ${f.preempted.toFixed(2)}, switches ${f.switches.toFixed(2)}) → ${(h.rps / f.rps).toFixed(2)}×`,
       );
       await Promise.all([hub.kill(), floor.kill()]);
     }

@@ -7,12 +7,12 @@
  * Ed25519 costs about 50 µs of CPU per signature. The single-process sale signs on a thread
  * of its own, a turn's sales in one batch (`signAsync`, signing-thread.ts), so that time is
  * spent beside the event loop, not on it (P2); the journal keeps commits in seq order while a
- * signature is pending (journal.ts). The shared
- * market signs synchronously under the flavor's row lock (`sign`), where PostgreSQL, not the
- * hub's CPU, bounds a sale (P9). Keys live in the store (StoredKey): the
- * first start makes one, `rear-hub keys rotate` adds one, the newest signs and every key stays
- * published. A running hub re-reads the store's keys (`refresh`, every KEY_REFRESH_MS in
- * app.ts), so a key added by a rotation, or by another instance, is picked up without restart.
+ * signature is pending (journal.ts). The shared market signs synchronously under the flavor's
+ * row lock (`sign`), where PostgreSQL, not the hub's CPU, bounds a sale (P9). Keys live in the
+ * store (StoredKey): the first start makes one, `rear-hub keys rotate` adds one, the newest
+ * signs and every key stays published. A running hub re-reads the store's keys (`refresh`,
+ * every KEY_REFRESH_MS in app.ts), so a key added by a rotation, or by another instance, is
+ * picked up without restart.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { StoreBase, StoredKey } from '../store/store.js';
