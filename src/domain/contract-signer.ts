@@ -107,9 +107,12 @@ export class ContractSigner {
     return this.thread.sign(this.signing, payloadJson);
   }
 
-  /** Ends the signing thread once what it was asked to sign is signed. Safe twice. */
+  /**
+   * Ends the signing thread once what it was asked to sign is signed; `signAsync` refuses from
+   * now on (a thread that never started is never started). Safe twice.
+   */
   close(): void {
-    this.thread?.close();
+    (this.thread ??= new SigningThread()).close();
   }
 
   private use(keys: readonly StoredKey[]): void {

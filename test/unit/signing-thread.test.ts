@@ -112,5 +112,9 @@ describe('ContractSigner.signAsync', () => {
     );
     signer.close();
     await expect(signer.signAsync(payload)).rejects.toThrow(/closed/);
+    // One closed before it ever signed asynchronously starts no thread for a later sale.
+    const unused = await ContractSigner.open(store, 1000);
+    unused.close();
+    await expect(unused.signAsync(payload)).rejects.toThrow(/closed/);
   });
 });
