@@ -284,6 +284,9 @@ describe('several instances, one market', () => {
       [A, B, A, B].map((h) => publish(h, k8slice({ cpu: '8', memory: '32Gi' }, {}))),
     );
     const ids = flavors.map((f) => f.flavorId as string);
+    // Every copy holds every flavor before anyone subscribes: an instance that had not yet read
+    // another's publish would tell its subscriber of it as an addition, in no other stream.
+    for (const h of [A, B, Cc]) for (const id of ids) await seenOn(h, id);
     const selector = { type: 'k8slice', filter: { cpu: { range: { min: '7' } } } };
     const subs = await Promise.all([A, B, Cc].map((h) => WsClient.open(h.wsUrl, C(60))));
     for (const s of subs) {
