@@ -132,16 +132,23 @@ export function machineCpu(): { busyUs: number; totalUs: number } {
   return { busyUs: (total - idle) * 10_000, totalUs: total * 10_000 };
 }
 
+/** Each thread's /proc/<pid>/task/<tid>/<file> as read now, with its tid (ended threads skipped). */
+function threadFiles(pid: number, file: 'stat' | 'status'): Array<[tid: string, text: string]> {
+  const out: Array<[string, string]> = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push([tid, readFileSync(`/proc/${pid}/task/${tid}/${file}`, 'utf8')]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /** CPU seconds so far of each thread of a process, by name/tid ("main" for the event loop). */
 export function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
+  for (const [tid, stat] of threadFiles(pid, 'stat')) {
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime, in ticks of 10 ms
@@ -154,32 +161,17 @@ export function threadCpu(pid: number): Map<string, number> {
 }
 
 /**
- * Context switches so far of a process's threads (/proc/<pid>/task/<tid>/status): the main
- * thread's taken from it (involuntary: it was runnable and another thread or process got its
- * core) and given up (voluntary: it waited), and every thread's together.
+ * Context switches so far of a process: its main thread's involuntary ones (it was runnable
+ * and another thread or process got its core), and every thread's, voluntary or not.
  */
-export function contextSwitches(pid: number): {
-  mainInvoluntary: number;
-  mainVoluntary: number;
-  all: number;
-} {
-  const out = { mainInvoluntary: 0, mainVoluntary: 0, all: 0 };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let status: string;
-    try {
-      status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
+export function contextSwitches(pid: number): { mainInvoluntary: number; all: number } {
+  const out = { mainInvoluntary: 0, all: 0 };
+  for (const [tid, status] of threadFiles(pid, 'status')) {
     const field = (name: string) =>
       Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    const voluntary = field('voluntary_ctxt_switches');
     const involuntary = field('nonvoluntary_ctxt_switches');
-    out.all += voluntary + involuntary;
-    if (tid === String(pid)) {
-      out.mainVoluntary = voluntary;
-      out.mainInvoluntary = involuntary;
-    }
+    out.all += field('voluntary_ctxt_switches') + involuntary;
+    if (tid === String(pid)) out.mainInvoluntary = involuntary;
   }
   return out;
 }
