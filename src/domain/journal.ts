@@ -6,9 +6,9 @@
  * must stop and rebuild from the store (fail-stop), never answer as if it succeeded.
  *
  * A change may still be in the making when it is written (a sale's contract is signed on the
- * signing thread): its seqs are taken at the call all the same, and it, and every write after it,
- * reaches the store only once it is ready, so the store receives changes in seq order — the
- * order their flavor rows must be applied in, and the order events are published in.
+ * signing thread): its seqs are taken at the call all the same, and it, and every write after
+ * it, reaches the store only once it is ready, so the store receives changes in seq order —
+ * the order their flavor rows must be applied in, and the order events are published in.
  */
 import type { Clock } from '../clock.js';
 import type { Change, Store } from '../store/store.js';
