@@ -76,6 +76,8 @@ export class SigningThread {
     this.inFlight.set(id, this.waiting);
     this.queue = [];
     this.waiting = [];
+    // While a batch is out the process stays up for its answer, as for any pending I/O.
+    this.worker.ref();
     this.worker.postMessage(batch);
   }
 
@@ -99,6 +101,7 @@ export class SigningThread {
       if (jws === undefined) w.reject(error);
       else w.resolve(jws);
     });
+    if (this.inFlight.size === 0) this.worker?.unref();
     this.endIfIdle();
   }
 

@@ -5,7 +5,12 @@
  * thread cannot sign with fails its batch instead of answering.
  */
 import { compactVerify, createLocalJWKSet } from 'jose';
+import { execFileSync } from 'node:child_process';
 import { createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ContractSigner,
@@ -95,6 +100,36 @@ describe('SigningThread', () => {
     for (const f of failed) await expect(f).rejects.toThrow(/contract signing failed/);
     const a = signingKey('a');
     expect(await t.sign(a.signing, '{"n":3}')).toBe(compactJws(a.signing, '{"n":3}'));
+  });
+
+  it('a batch on its way keeps the process up until it is answered; an idle thread does not', () => {
+    // A process whose only pending work is a signature: it must print it, then exit by itself
+    // (the idle thread does not hold it: execFileSync would time out).
+    const module = fileURLToPath(new URL('../../src/domain/signing-thread.ts', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'rear-signing-'));
+    const script = join(dir, 'sign-once.mts');
+    writeFileSync(
+      script,
+      // The second signature is asked for once the thread runs and is idle, from a timer: then
+      // nothing but its batch is pending.
+      `import { generateKeyPairSync } from 'node:crypto';
+      import { SigningThread } from ${JSON.stringify(module)};
+      const signing = { key: generateKeyPairSync('ed25519').privateKey, header: 'h' };
+      const thread = new SigningThread();
+      await thread.sign(signing, '{}');
+      setTimeout(() => {
+        void thread.sign(signing, '{"n":2}').then((jws) => console.log(jws.split('.').length));
+      }, 100);`,
+    );
+    try {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', script], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(out.trim()).toBe('3');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
