@@ -13,9 +13,10 @@
  * Each server runs under callgrind with one count per thread. After a warm-up its counters are
  * zeroed (callgrind_control -z), the requests are sent, and the counters dumped (-d): the main
  * thread (the event loop, which bounds P2's throughput) is reported apart from the others (the
- * SQLite writer, the signing thread, V8's helpers), and V8's optimizing compiler apart from all of
- * them: after a warm-up this short it is still compiling, so it measures start-up, not requests
- * (three fifths of the hub's "other threads" and half of the floor's before it was split out).
+ * SQLite writer, the signing thread, V8's helpers), and V8's optimizing compiler apart from all
+ * of them: after a warm-up this short it is still compiling, so it measures start-up, not
+ * requests (three fifths of the hub's "other threads" and half of the floor's before it was
+ * split out).
  * Valgrind runs code about 50× slower: a run takes a few minutes. Needs valgrind (Debian's
  * package).
  */

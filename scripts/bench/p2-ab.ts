@@ -1,11 +1,12 @@
 /**
  * P2's load on two builds, alternated round by round, with the sale floor in every round:
  * `tsx scripts/bench/p2-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
- * its dist/ built (P2AB_HUB_FLAGS_B='--flag …' runs the second one's hub with node flags). Per round and build: req/s, the hub's ratio to the floor measured next to
- * it, the main thread's CPU per request, and context switches per request (the main thread's
- * preemptions, and every thread's switches); at the end the medians. The two builds' hubs
- * run one after the other, each beside a fresh floor, so a noisy stretch of the shared
- * machine lands on both in turn rather than on one build.
+ * its dist/ built (P2AB_HUB_FLAGS_B='--flag …' runs the second one's hub with node flags).
+ * Per round and build: req/s, the hub's ratio to the floor measured next to it, the main
+ * thread's CPU per request, and context switches per request (the main thread's preemptions,
+ * and every thread's switches); at the end the medians. The two builds' hubs run one after
+ * the other, each beside a fresh floor, so a noisy stretch of the shared machine lands on both
+ * in turn rather than on one build.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -95,11 +95,12 @@ export class SigningThread {
     const batch = this.inFlight.get(m.id);
     if (!batch) return;
     this.inFlight.delete(m.id);
-    const error = new Error(`contract signing failed: ${m.error ?? 'no signature'}`);
+    // The error is made only for a batch that failed: answering a good one allocates nothing.
+    let error: Error | undefined;
     batch.forEach((w, i) => {
       const jws = m.jws?.[i];
-      if (jws === undefined) w.reject(error);
-      else w.resolve(jws);
+      if (jws !== undefined) w.resolve(jws);
+      else w.reject((error ??= new Error(`contract signing failed: ${m.error ?? 'no signature'}`)));
     });
     if (this.inFlight.size === 0) this.worker?.unref();
     this.endIfIdle();

@@ -84,9 +84,9 @@ let saleSeq = 0;
  * hub's authentication, bookkeeping or serialization. The contract it stores and answers is
  * signed as the hub's are (§12: Ed25519 over the contract's JSON, a compact JWS), on the hub's
  * own signing thread, a turn's contracts in one batch (src/domain/signing-thread.ts): a
- * signature is part of the bytes, and no cheaper way makes it. Under /unsigned
- * the purchase stores and answers the sample's contract as it is (the floor before §12);
- * under /small it commits only the transaction's new status: what the stored bytes take.
+ * signature is part of the bytes, and no cheaper way makes it. Under /unsigned the purchase
+ * stores and answers the sample's contract as it is (the floor before §12); under /small it
+ * commits only the transaction's new status: what the stored bytes take.
  */
 function saleFloor(
   app: FastifyInstance,
