@@ -78,7 +78,35 @@ export class FakeClock implements Clock {
   }
 }
 
-/** RFC 3339 in UTC with milliseconds. */
+/**
+ * The text of a few recent seconds, up to their milliseconds: a sale writes four or five
+ * times (its hold's end, the contract's start and end, its events'), each in one of a few
+ * seconds, and `toISOString` was a visible share of a sale's event-loop time.
+ */
+const SECONDS = 4;
+const secondKeys: number[] = new Array<number>(SECONDS).fill(NaN);
+const secondTexts: string[] = new Array<string>(SECONDS).fill('');
+let nextSlot = 0;
+/** Date's range: ±100,000,000 days from the epoch, in ms. */
+const MAX_TIME = 8.64e15;
+
+/** RFC 3339 in UTC with milliseconds: exactly `new Date(ms).toISOString()`. */
 export function toRfc3339(ms: number): string {
-  return new Date(ms).toISOString();
+  // Date keeps whole milliseconds, truncated toward zero (TimeClip).
+  const t = Math.trunc(ms);
+  // NaN and times out of Date's range throw, as toISOString does.
+  if (!(Math.abs(t) <= MAX_TIME)) return new Date(ms).toISOString();
+  // Exact: below 2^53 a correctly rounded quotient never crosses a whole number.
+  const second = Math.floor(t / 1000);
+  let slot = secondKeys.indexOf(second);
+  if (slot < 0) {
+    const text = new Date(second * 1000).toISOString();
+    slot = nextSlot;
+    nextSlot = (nextSlot + 1) % SECONDS;
+    secondKeys[slot] = second;
+    // Everything but the milliseconds and the Z ("…:ss.").
+    secondTexts[slot] = text.slice(0, -4);
+  }
+  const milli = t - second * 1000;
+  return `${secondTexts[slot] as string}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }

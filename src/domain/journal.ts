@@ -8,7 +8,8 @@
  * A change may still be in the making when it is written (a sale's contract is signed on the
  * signing thread): its seqs are taken at the call all the same, and it, and every write after
  * it, reaches the store only once it is ready, so the store receives changes in seq order —
- * the order their flavor rows must be applied in, and the order events are published in.
+ * the order their flavor rows must be applied in, and the order events are published in. A
+ * new hold's row alone (`writeNew`: no events, no row anyone else writes) goes at once.
  */
 import type { Clock } from '../clock.js';
 import type { Change, Store } from '../store/store.js';
@@ -17,13 +18,25 @@ import { stamp, type EventDraft } from './events.js';
 
 export type FatalHandler = (err: unknown) => void;
 
+/** A write waiting for its change to be made, or for an earlier write's. */
+interface Queued {
+  /** The change, once made. */
+  change: Change | undefined;
+  readonly complete: (c: Change) => Change;
+  readonly stamped: Stamped[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export class Journal {
   private seq: number;
   private storePrunedThrough: number;
-  /** Writes called and not yet handed to the store (waiting for themselves or an earlier one). */
-  private waiting = 0;
-  /** Settles once every write called so far has been handed to the store. */
-  private handed: Promise<void> = Promise.resolve();
+  /**
+   * Writes called and not yet handed to the store, in call order: each waits for its own
+   * change and for every write ahead of it. A queue, not a chain of promises: a sale's write
+   * passed through five of them.
+   */
+  private readonly queue: Queued[] = [];
 
   constructor(
     private readonly store: Store,
@@ -47,14 +60,47 @@ export class Journal {
       this.storePrunedThrough = pruned;
     }
     const complete = (c: Change): Change => {
-      if (stamped.length > 0) c.events = [...(c.events ?? []), ...stamped.map((s) => s.record)];
+      if (stamped.length > 0) {
+        const records = stamped.map((s) => s.record);
+        c.events = c.events ? [...c.events, ...records] : records;
+      }
       if (prune !== undefined) c.pruneEventsThrough = prune;
       return c;
     };
     // Nothing ahead of it: straight to the store, in this turn.
-    if (this.waiting === 0 && !(change instanceof Promise))
+    if (this.queue.length === 0 && !(change instanceof Promise))
       return this.commit(complete(change), stamped);
-    return this.handOff(change, complete, stamped);
+    return new Promise<void>((resolve, reject) => {
+      const queued: Queued = { change: undefined, complete, stamped, resolve, reject };
+      this.queue.push(queued);
+      if (!(change instanceof Promise)) {
+        queued.change = change;
+        return;
+      }
+      change.then(
+        (c) => {
+          queued.change = c;
+          this.handOff();
+        },
+        (err: unknown) => {
+          // Fatal; the writes behind it go on to the store all the same.
+          this.queue.splice(this.queue.indexOf(queued), 1);
+          this.onFatal(err);
+          reject(err);
+          this.handOff();
+        },
+      );
+    });
+  }
+
+  /**
+   * Commits a change that carries no events and touches only rows no write before it touches
+   * (a new hold's transaction) at once, ahead of writes still waiting for their change to be
+   * made: nothing needs it after them, and a reservation made in the same turn as a sale need
+   * not wait for the sale's signature to be stored. Resolves once durable.
+   */
+  writeNew(change: Change): Promise<void> {
+    return this.commit(change, []);
   }
 
   /**
@@ -78,28 +124,16 @@ export class Journal {
   }
 
   /**
-   * Hands the change to the store once it is ready and every earlier write has been handed
-   * over; resolves once it is durable and published.
+   * Hands the made changes at the head of the queue to the store, in order, in this turn: a
+   * ready write behind a pending one joins its group commit.
    */
-  private handOff(
-    change: Promise<Change> | Change,
-    complete: (c: Change) => Change,
-    stamped: Stamped[],
-  ): Promise<void> {
-    this.waiting++;
-    // The commit's promise travels wrapped: `handed` must settle at the hand-off, not when
-    // the commit is durable, so the next write joins this one's group commit.
-    const handed = Promise.all([this.handed, change]).then(
-      ([, c]) => ({ published: this.commit(complete(c), stamped) }),
-      (err: unknown) => this.fatal(err),
-    );
-    // The next write waits for this hand-off, whether or not it succeeded (a failure is
-    // fatal and reported by the write itself).
-    const done = () => {
-      this.waiting--;
-    };
-    this.handed = handed.then(done, done);
-    return handed.then(({ published }) => published);
+  private handOff(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0] as Queued;
+      if (head.change === undefined) return;
+      this.queue.shift();
+      this.commit(head.complete(head.change), head.stamped).then(head.resolve, head.reject);
+    }
   }
 
   private fatal(err: unknown): never {

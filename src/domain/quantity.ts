@@ -40,8 +40,25 @@ function digits(text: string): { n: bigint; scale: number } {
   return { n: BigInt((whole || '0') + frac), scale: frac.length };
 }
 
+/**
+ * Quantities already parsed, by text: every reservation parses its Configuration's five, and
+ * a market's buyers ask for the same few sizes. Bounded (emptied when full), since the texts
+ * come from clients.
+ */
+const parsed = new Map<string, bigint | undefined>();
+const PARSED_MAX = 4096;
+
 /** Parses a Kubernetes quantity into nano-units; undefined when it does not parse. */
 export function parseQuantity(text: string): bigint | undefined {
+  const known = parsed.get(text);
+  if (known !== undefined || parsed.has(text)) return known;
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  const value = parse(text);
+  parsed.set(text, value);
+  return value;
+}
+
+function parse(text: string): bigint | undefined {
   if (text.length === 0 || text.length > 64) return undefined;
   const m = QUANTITY_RE.exec(text);
   if (!m) return undefined;
@@ -85,15 +102,40 @@ const DECIMAL_SI: Array<[string, bigint]> = (['E', 'P', 'T', 'G', 'M', 'k'] as c
 export function formatQuantity(nanos: bigint, binary = false): string {
   if (nanos === 0n) return '0';
   if (nanos % NANO === 0n) {
+    const whole = nanos / NANO;
+    // A sale writes its remainder's amounts: whole units below 2^53, done in doubles, exactly.
+    if (whole > 0n && whole <= MAX_SAFE) return formatWhole(Number(whole), binary);
     const tables = binary ? [BINARY, DECIMAL_SI] : [DECIMAL_SI];
     for (const table of tables) {
       for (const [suffix, mult] of table) {
         if (nanos % mult === 0n) return `${nanos / mult}${suffix}`;
       }
     }
-    return `${nanos / NANO}`;
+    return `${whole}`;
   }
   if (nanos % 1_000_000n === 0n) return `${nanos / 1_000_000n}m`;
   if (nanos % 1_000n === 0n) return `${nanos / 1_000n}u`;
   return `${nanos}n`;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const BINARY_UP = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
+const DECIMAL_UP = ['', 'k', 'M', 'G', 'T', 'P', 'E'];
+
+/** `formatQuantity` of a positive whole number of units below 2^53: the largest suffix that divides it. */
+function formatWhole(units: number, binary: boolean): string {
+  let n = units;
+  let k = 0;
+  if (binary) {
+    while (k < 6 && n % 1024 === 0) {
+      n /= 1024;
+      k++;
+    }
+    if (k > 0) return `${n}${BINARY_UP[k] as string}`;
+  }
+  while (k < 6 && n % 1000 === 0) {
+    n /= 1000;
+    k++;
+  }
+  return `${n}${DECIMAL_UP[k] as string}`;
 }

@@ -336,7 +336,8 @@ export class ReservationEngine implements Reservations {
     const tx = newTransaction(newTransactionId(now), buyer, flavorId, expiresAt, configuration);
     const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect);
     this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
-    await this.journal.write({ transactions: [stored] });
+    // A new row, no events: it need not wait behind sales whose contracts are being signed.
+    await this.journal.writeNew({ transactions: [stored] });
     return tx;
   }
 

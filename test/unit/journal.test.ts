@@ -111,4 +111,26 @@ describe('Journal', () => {
     await next;
     expect(seen).toEqual([2]);
   });
+
+  it('commits a new row at once, ahead of a sale still being made, and its events keep their order', async () => {
+    const { store, handed, commitAll } = recordingStore();
+    const { journal, seen } = journalOver(store);
+    let finish!: (c: Change) => void;
+    const sale = journal.write(new Promise<Change>((r) => (finish = r)), [confirmed(1)]);
+    const hold = { transactionId: 'tx-new' } as unknown as NonNullable<
+      Change['transactions']
+    >[number];
+    const reserved = journal.writeNew({ transactions: [hold] });
+    const after = journal.write({}, [confirmed(2)]);
+    // The new row is with the store in this turn; the write after the sale still waits for it.
+    expect(handed).toEqual([{ transactions: [hold] }]);
+    commitAll();
+    await reserved;
+    finish({});
+    await flush();
+    expect(handed.slice(1).map((c) => c.events?.map((e) => e.seq))).toEqual([[1], [2]]);
+    commitAll();
+    await Promise.all([sale, after]);
+    expect(seen).toEqual([1, 2]);
+  });
 });

@@ -93,3 +93,69 @@ describe('formatQuantity', () => {
     expect(parseQuantity(text)).toBe(nanos);
   });
 });
+
+/** formatQuantity as it was first written, all in bigints: what the fast path must equal. */
+function referenceFormat(nanos: bigint, binary: boolean): string {
+  if (nanos === 0n) return '0';
+  if (nanos % NANO === 0n) {
+    const bin = ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'].map(
+      (s, i) => [s, 1024n ** BigInt(6 - i)] as const,
+    );
+    const dec = ['E', 'P', 'T', 'G', 'M', 'k'].map((s, i) => [s, 1000n ** BigInt(6 - i)] as const);
+    for (const table of binary ? [bin, dec] : [dec]) {
+      for (const [suffix, mult] of table) {
+        if (nanos % (mult * NANO) === 0n) return `${nanos / (mult * NANO)}${suffix}`;
+      }
+    }
+    return `${nanos / NANO}`;
+  }
+  if (nanos % 1_000_000n === 0n) return `${nanos / 1_000_000n}m`;
+  if (nanos % 1_000n === 0n) return `${nanos / 1_000n}u`;
+  return `${nanos}n`;
+}
+
+describe('formatQuantity against its all-bigint form', () => {
+  it('writes the same text for whole, fractional, binary, decimal and huge amounts', () => {
+    let seed = 12345;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const values: bigint[] = [
+      1n,
+      NANO,
+      2n ** 53n * NANO,
+      (2n ** 53n - 1n) * NANO,
+      2n ** 70n * NANO,
+    ];
+    for (let i = 0; i < 5000; i++) {
+      const base = BigInt(next(5000) + 1);
+      const power = BigInt(next(8));
+      const scaled = [
+        base * 1024n ** power * NANO,
+        base * 1000n ** power * NANO,
+        base * 2n ** BigInt(next(80)) * NANO,
+        base * 10n ** BigInt(next(12)),
+      ];
+      values.push(...scaled);
+    }
+    for (const v of values)
+      for (const binary of [false, true])
+        expect(formatQuantity(v, binary), `${v} ${binary}`).toBe(referenceFormat(v, binary));
+  });
+});
+
+describe('parseQuantity, parsed before', () => {
+  it('answers a text parsed before, or refused before, as the first time', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(parseQuantity('2Gi')).toBe(2n * 1024n ** 3n * NANO);
+      expect(parseQuantity('1.5')).toBe(NANO + NANO / 2n);
+      expect(parseQuantity('-1')).toBeUndefined();
+    }
+  });
+
+  it('stays right past the number of texts it keeps', () => {
+    for (let i = 0; i < 10_000; i++) expect(parseQuantity(`${i}m`)).toBe(BigInt(i) * 1_000_000n);
+    expect(parseQuantity('3Ki')).toBe(3n * 1024n * NANO);
+  });
+});
