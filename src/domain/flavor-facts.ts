@@ -299,9 +299,12 @@ export function factsOf(flavor: Flavor): FlavorFacts {
  */
 export function withUnsold(facts: FlavorFacts, left: readonly bigint[]): FlavorFacts {
   const nums = { ...facts.nums };
-  K8SLICE_RESOURCES.forEach((r, i) => {
+  for (let i = 0; i < K8SLICE_RESOURCES.length; i++) {
+    const r = K8SLICE_RESOURCES[i] as K8SliceResource;
     const f = nums[r];
-    if (f) nums[r] = numFact({ ...f.grid, max: left[i] as bigint });
-  });
+    const max = left[i] as bigint;
+    // A resource the sale took none of (most often storage and gpu) keeps its fact.
+    if (f && f.grid.max !== max) nums[r] = numFact({ ...f.grid, max });
+  }
   return { ...facts, nums };
 }
