@@ -45,6 +45,11 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as {
   db?: string;
   /** The rows of one of the hub's sales (servers/hub.ts `sample`): turns the sale floor on. */
   sale?: SaleSample;
+  /**
+   * µs of busy-waiting the sale floor's routes add to each request, before its commit: the
+   * floor with the hub's event-loop time and none of its work (scripts/bench/floor-spin.ts).
+   */
+  spinUs?: number;
 };
 
 interface SaleSample {
@@ -74,6 +79,14 @@ const bodySchema = {
 
 let saleCount = 0;
 let saleSeq = 0;
+const spinNs = BigInt(Math.round((opts.spinUs ?? 0) * 1000));
+
+/** Holds the event loop for `spinUs`, as the hub's own work on a request would. */
+function spin(): void {
+  if (spinNs === 0n) return;
+  const end = process.hrtime.bigint() + spinNs;
+  while (process.hrtime.bigint() < end);
+}
 
 /**
  * The sale floor: the hub's two sale routes doing the least work that produces the same
@@ -105,6 +118,7 @@ function saleFloor(
     `${prefix}/api/v2/reservations`,
     { schema: { body: bodySchema } },
     async (req, reply) => {
+      spin();
       const txId = id(tx.transactionId, ++saleCount);
       await store.commit({
         transactions: [{ ...tx, transactionId: txId, buyerId: buyerOf(req.headers.authorization) }],
@@ -118,6 +132,7 @@ function saleFloor(
     `${prefix}/api/v2/transactions/:id/purchase`,
     async (req, reply) => {
       const txId = req.params.id;
+      spin();
       const k = ++saleCount;
       const status = { ...tx, transactionId: txId, status: 'purchased' } as const;
       if (mode === 'small') {
