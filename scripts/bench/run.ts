@@ -423,6 +423,7 @@ async function p2(): Promise<void> {
     } else r = await go();
     const m1 = machineCpu();
     whole?.push((m1.busyUs - m0.busyUs) / Math.max(1, r.total));
+    log(`P2 round ${seed - 9}, ${target}: ${Math.round(r.rps)} req/s`);
     return r;
   };
   const floor = { proc: base.proc, into: cpu.floor };

@@ -47,9 +47,12 @@ function digits(text: string): { n: bigint; scale: number } {
  */
 const parsed = new Map<string, bigint | undefined>();
 const PARSED_MAX = 4096;
+const LONGEST = 64;
 
 /** Parses a Kubernetes quantity into nano-units; undefined when it does not parse. */
 export function parseQuantity(text: string): bigint | undefined {
+  // Longer texts are refused unread, and are not kept.
+  if (text.length > LONGEST) return undefined;
   const known = parsed.get(text);
   if (known !== undefined || parsed.has(text)) return known;
   if (parsed.size >= PARSED_MAX) parsed.clear();
@@ -59,7 +62,7 @@ export function parseQuantity(text: string): bigint | undefined {
 }
 
 function parse(text: string): bigint | undefined {
-  if (text.length === 0 || text.length > 64) return undefined;
+  if (text.length === 0) return undefined;
   const m = QUANTITY_RE.exec(text);
   if (!m) return undefined;
   const { n, scale } = digits(m[1] as string);
@@ -122,7 +125,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const BINARY_UP = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
 const DECIMAL_UP = ['', 'k', 'M', 'G', 'T', 'P', 'E'];
 
-/** `formatQuantity` of a positive whole number of units below 2^53: the largest suffix that divides it. */
+/** `formatQuantity` of a positive whole number of units below 2^53: its largest exact suffix. */
 function formatWhole(units: number, binary: boolean): string {
   let n = units;
   let k = 0;
