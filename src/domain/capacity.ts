@@ -22,7 +22,7 @@ import {
 import type { FlavorEntry } from './flavor-entry.js';
 import { templateValidator } from './flavor-rules.js';
 import { gridMiss, type NumFact } from './grid.js';
-import { formatQuantity, parseQuantity } from './quantity.js';
+import { formatQuantity, parseKnownQuantity } from './quantity.js';
 
 /** A hold's share: the whole flavor, or amounts of its pool's resources. */
 export type Need =
@@ -135,7 +135,7 @@ function k8sliceNeed(entry: FlavorEntry, data: K8Slice, raw: Configuration['data
       if (r === 'storage' || r === 'gpu') return 0n;
       throw invalid(`Configuration.data.${r} is required`);
     }
-    const v = parseQuantity(text) as bigint;
+    const v = parseKnownQuantity(text) as bigint;
     if ((r === 'storage' || r === 'gpu') && v === 0n) return 0n;
     const miss = gridMiss((nums[r] as NumFact).grid, v);
     if (miss) throw invalid(`${r} ${text} is ${miss}`);

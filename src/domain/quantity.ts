@@ -41,9 +41,8 @@ function digits(text: string): { n: bigint; scale: number } {
 }
 
 /**
- * Quantities already parsed, by text: every reservation parses its Configuration's five, and
- * a market's buyers ask for the same few sizes. Bounded (emptied when full), since the texts
- * come from clients.
+ * Quantities already parsed, by text, for `parseKnownQuantity`. Bounded (emptied when full),
+ * since the texts come from clients.
  */
 const parsed = new Map<string, bigint | undefined>();
 const PARSED_MAX = 4096;
@@ -51,6 +50,16 @@ const LONGEST = 64;
 
 /** Parses a Kubernetes quantity into nano-units; undefined when it does not parse. */
 export function parseQuantity(text: string): bigint | undefined {
+  return text.length > LONGEST ? undefined : parse(text);
+}
+
+/**
+ * `parseQuantity`, remembering the texts it parsed: for a reservation's Configuration (five
+ * quantities each time, and a market's buyers ask for the same few sizes). A flavor's own
+ * quantities are parsed once per change, and a restart parses 100,000 flavors' of every
+ * size: those go through `parseQuantity`, which keeps nothing.
+ */
+export function parseKnownQuantity(text: string): bigint | undefined {
   // Longer texts are refused unread, and are not kept.
   if (text.length > LONGEST) return undefined;
   const known = parsed.get(text);

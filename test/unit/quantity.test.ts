@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatQuantity, parseDecimal, parseQuantity } from '../../src/domain/quantity.js';
+import {
+  formatQuantity,
+  parseDecimal,
+  parseKnownQuantity,
+  parseQuantity,
+} from '../../src/domain/quantity.js';
 
 const NANO = 1_000_000_000n;
 
@@ -145,17 +150,19 @@ describe('formatQuantity against its all-bigint form', () => {
   });
 });
 
-describe('parseQuantity, parsed before', () => {
-  it('answers a text parsed before, or refused before, as the first time', () => {
+describe('parseKnownQuantity: parseQuantity, remembered', () => {
+  it('answers a text parsed before, or refused before, as parseQuantity does', () => {
     for (let round = 0; round < 2; round++) {
-      expect(parseQuantity('2Gi')).toBe(2n * 1024n ** 3n * NANO);
-      expect(parseQuantity('1.5')).toBe(NANO + NANO / 2n);
-      expect(parseQuantity('-1')).toBeUndefined();
+      expect(parseKnownQuantity('2Gi')).toBe(2n * 1024n ** 3n * NANO);
+      expect(parseKnownQuantity('1.5')).toBe(NANO + NANO / 2n);
+      expect(parseKnownQuantity('-1')).toBeUndefined();
+      expect(parseKnownQuantity('1'.repeat(70))).toBeUndefined();
     }
   });
 
   it('stays right past the number of texts it keeps', () => {
-    for (let i = 0; i < 10_000; i++) expect(parseQuantity(`${i}m`)).toBe(BigInt(i) * 1_000_000n);
-    expect(parseQuantity('3Ki')).toBe(3n * 1024n * NANO);
+    for (let i = 0; i < 10_000; i++)
+      expect(parseKnownQuantity(`${i}m`)).toBe(BigInt(i) * 1_000_000n);
+    expect(parseKnownQuantity('3Ki')).toBe(3n * 1024n * NANO);
   });
 });
