@@ -81,12 +81,17 @@ let saleCount = 0;
 let saleSeq = 0;
 const spinNs = BigInt(Math.round((opts.spinUs ?? 0) * 1000));
 
-/** Holds the event loop for `spinUs`, as the hub's own work on a request would. */
-function spin(): void {
-  if (spinNs === 0n) return;
-  const end = process.hrtime.bigint() + spinNs;
-  while (process.hrtime.bigint() < end);
-}
+/**
+ * Holds the event loop for `spinUs`, as the hub's own work on a request would. Without a spin
+ * it is an empty function, which V8 inlines away: the floor itself does no more than before.
+ */
+const spin =
+  spinNs === 0n
+    ? () => {}
+    : () => {
+        const end = process.hrtime.bigint() + spinNs;
+        while (process.hrtime.bigint() < end);
+      };
 
 /**
  * The sale floor: the hub's two sale routes doing the least work that produces the same
