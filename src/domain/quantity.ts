@@ -24,7 +24,10 @@ const SUFFIX: Record<string, bigint> = {
   Pi: 1n << 50n,
   Ei: 1n << 60n,
 };
-for (const k of ['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei']) SUFFIX[k] = (SUFFIX[k] as bigint) * NANO;
+/** The suffixes by power: 1024^k (or 1000^k) units is 1 of the k-th. */
+const BINARY_UP = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'] as const;
+const DECIMAL_UP = ['', 'k', 'M', 'G', 'T', 'P', 'E'] as const;
+for (const k of BINARY_UP.slice(1)) SUFFIX[k] = (SUFFIX[k] as bigint) * NANO;
 
 const QUANTITY_RE = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|([numkMGTPE]|[KMGTPE]i))?$/;
 const DECIMAL_RE = /^\+?(\d+(?:\.\d*)?|\.\d+)$/;
@@ -98,14 +101,14 @@ export function fromInteger(n: number): bigint {
   return BigInt(Math.trunc(n)) * NANO;
 }
 
-const BINARY: Array<[string, bigint]> = (['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'] as const).map((s) => [
-  s,
-  SUFFIX[s] as bigint,
-]);
-const DECIMAL_SI: Array<[string, bigint]> = (['E', 'P', 'T', 'G', 'M', 'k'] as const).map((s) => [
-  s,
-  SUFFIX[s] as bigint,
-]);
+/** The suffixes and their nano-unit multiples, largest first (amounts past 2^53 units). */
+const largestFirst = (names: readonly string[]): Array<[string, bigint]> =>
+  names
+    .slice(1)
+    .reverse()
+    .map((s) => [s, SUFFIX[s] as bigint]);
+const BINARY = largestFirst(BINARY_UP);
+const DECIMAL_SI = largestFirst(DECIMAL_UP);
 
 /**
  * Writes nano-units as a quantity string. `binary` prefers Ki…Ei (memory, storage); both
@@ -131,8 +134,6 @@ export function formatQuantity(nanos: bigint, binary = false): string {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const BINARY_UP = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
-const DECIMAL_UP = ['', 'k', 'M', 'G', 'T', 'P', 'E'];
 
 /** `formatQuantity` of a positive whole number of units below 2^53: its largest exact suffix. */
 function formatWhole(units: number, binary: boolean): string {
