@@ -7,7 +7,9 @@
  * time, then the most inclusive time (a function's own samples and its callees', counted once
  * per stack), with µs per request (per delivery for push). The .cpuprofile stays in dir for a flame graph (e.g.
  * speedscope). On a busy machine the profile over-weights system calls and thread-pool
- * hand-offs: a descheduled thread is sampled where it waits.
+ * hand-offs: a descheduled thread is sampled where it waits. With `--alloc`, the window's
+ * allocations instead (sampled, collected ones included): bytes per request by function and by
+ * file, which is what sets how often the young generation is scavenged.
  */
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,8 @@ buildDist();
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const scenario = args[0] ?? 'list';
 const dir = args[1] ?? 'bench-output/profiles';
+/** An allocation profile instead of a CPU one: bytes allocated per request, by function. */
+const alloc = process.argv.includes('--alloc');
 const seconds = Number(
   process.argv.find((a) => a.startsWith('--seconds='))?.slice('--seconds='.length) ?? 5,
 );
@@ -71,10 +75,14 @@ const load = async (s: number): Promise<number> => {
   return res.requests.total;
 };
 await load(2); // warm-up: the JIT, the pools, the first sales
-await proc.ask({ type: 'profile-start' });
+await proc.ask({ type: 'profile-start', alloc });
 const requests = await load(seconds);
 const { file } = await proc.ask<{ file: string }>({ type: 'profile-stop', dir });
 await proc.kill();
+if (alloc) {
+  allocationTables(file, requests);
+  process.exit(0);
+}
 
 const prof = JSON.parse(readFileSync(file, 'utf8')) as {
   nodes: Array<{
@@ -187,4 +195,37 @@ async function pushLoad(
   }
   await Promise.all(groups.map((g) => g.kill()));
   return delivered;
+}
+
+/** Prints a sampled allocation profile's bytes per unit, by function (self) and by file. */
+function allocationTables(file: string, units: number): void {
+  interface HeapNode {
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    selfSize: number;
+    children: HeapNode[];
+  }
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let all = 0;
+  const walk = (n: HeapNode) => {
+    const f = n.callFrame;
+    const where = f.url.replace(/.*node_modules\//, '').replace(/.*\/dist\//, '') || '(native)';
+    const fn = `${f.functionName || '(anon)'} ${where}:${f.lineNumber}`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + n.selfSize);
+    const fileKey = where.startsWith('src/') || where.startsWith('node:') ? where : where.split('/')[0] ?? where;
+    byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + n.selfSize);
+    all += n.selfSize;
+    for (const c of n.children) walk(c);
+  };
+  walk(head);
+  console.log(`${units} ${unit}s; ${(all / units / 1024).toFixed(1)} KiB allocated per ${unit}`);
+  const table = (title: string, m: Map<string, number>) => {
+    console.log(`\n${title}: % of bytes, bytes per ${unit}`);
+    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 40))
+      console.log(((v / all) * 100).toFixed(1).padStart(5), (v / units).toFixed(0).padStart(7), k);
+  };
+  table('by function', byFn);
+  table('by file', byFile);
+  console.log(`\nprofile: ${file}`);
 }

@@ -8,6 +8,7 @@ import { lazyValidator } from '../schemas.js';
 import type {
   Configuration,
   Flavor,
+  ModificationDetail,
   K8Slice,
   K8SliceConfigurationData,
   ServiceConfigurationData,
@@ -19,7 +20,8 @@ import {
   type FlavorFacts,
   type K8SliceResource,
 } from './flavor-facts.js';
-import type { FlavorEntry } from './flavor-entry.js';
+import { diffFields } from './events.js';
+import { remainderOf, type FlavorEntry } from './flavor-entry.js';
 import { templateValidator } from './flavor-rules.js';
 import { gridMiss, type NumFact } from './grid.js';
 import { formatQuantity, parseKnownQuantity } from './quantity.js';
@@ -170,6 +172,28 @@ export function possible(need: Need, unsoldAmounts: readonly bigint[] | undefine
 export interface Remainder {
   readonly flavor: Flavor;
   readonly facts: FlavorFacts;
+}
+
+/** The JSON of a sale's flavor as sold (`sale`'s `sold`): the entry's, or spliced from it. */
+export function soldJson(entry: FlavorEntry, sold: Flavor): string {
+  return sold === entry.flavor ? entry.json : entry.withType(sold.type);
+}
+
+/**
+ * The remainder as the flavor's next entry (flavor-entry.ts remainderOf), and the
+ * ModificationDetails of the sale. `sale` builds a remainder as `{ ...flavor, type }`, so only
+ * the type is compared: what the whole flavor's comparison finds, in the same order, without
+ * walking the fields a sale never changes.
+ */
+export function remainderEntry(
+  entry: FlavorEntry,
+  remainder: Remainder,
+): { next: FlavorEntry; changes: ModificationDetail[] } {
+  const { flavor, facts } = remainder;
+  return {
+    next: remainderOf(entry, flavor, facts),
+    changes: diffFields(entry.flavor.type, flavor.type, 'type'),
+  };
 }
 
 /**

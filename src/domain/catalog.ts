@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Change, StoredFlavor } from '../store/store.js';
 import type { Flavor, FlavorPublish, FlavorRefresh, WithdrawReason } from '../types/wire.js';
-import type { Remainder } from './capacity.js';
+import { remainderEntry, type Remainder } from './capacity.js';
 import type { DeadlineQueue } from './deadlines.js';
 import { jsonArrayBytes, makeEntry, type FlavorEntry } from './flavor-entry.js';
 import type { FlavorFacts } from './flavor-facts.js';
@@ -234,9 +234,9 @@ export class Catalog implements CatalogWrites {
     remainder: Remainder | undefined,
   ): { flavors: StoredFlavor[]; drafts: EventDraft[] } {
     if (remainder) {
-      const next = makeEntry(remainder.flavor, entry.autoRenew, entry.ttlSeconds, remainder.facts);
-      this.index(next);
-      const changes = diffFields(entry.flavor, remainder.flavor);
+      const { next, changes } = remainderEntry(entry, remainder);
+      // The remainder keeps the flavor's expiry: its deadline, when already set, stays.
+      this.index(next, this.deadlines?.at(scheduleKey(next.flavorId)) !== dueAt(next));
       return {
         flavors: [storedFlavor(next)],
         drafts: [{ kind: 'refreshed', flavor: next, prev: entry, changes }],

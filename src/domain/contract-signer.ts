@@ -139,9 +139,15 @@ export class ContractSigner {
  * The signed Contract's JSON: `contract` serialized once, then `Signature` (the JWS of exactly
  * those bytes) appended as its last field. Every sale path calls this and stores the result,
  * so a replay answers the same bytes. A `Signature` already on `contract` is ignored.
+ * `flavorJson`, when the caller has it, is JSON.stringify(contract.Flavor) (a sale's flavor,
+ * spliced from its entry's JSON: FlavorEntry.withType), and is not serialized again.
  */
-export function signedContractJson(contract: Contract, signer: ContractSigner): string {
-  const payload = payloadOf(contract);
+export function signedContractJson(
+  contract: Contract,
+  signer: ContractSigner,
+  flavorJson?: string,
+): string {
+  const payload = payloadOf(contract, flavorJson);
   return withSignature(payload, signer.sign(payload));
 }
 
@@ -149,17 +155,32 @@ export function signedContractJson(contract: Contract, signer: ContractSigner): 
 export async function signContractJson(
   contract: Contract,
   signer: ContractSigner,
+  flavorJson?: string,
 ): Promise<string> {
-  const payload = payloadOf(contract);
+  const payload = payloadOf(contract, flavorJson);
   return withSignature(payload, await signer.signAsync(payload));
 }
 
-function payloadOf(contract: Contract): string {
-  if (contract.Signature === undefined) return JSON.stringify(contract);
-  const { Signature: _ignored, ...rest } = contract;
-  return JSON.stringify(rest);
+const FLAVOR_MARK = '"Flavor":0';
+
+/** JSON.stringify(contract) without its Signature, with `flavorJson` as its Flavor's JSON. */
+export function payloadOf(contract: Contract, flavorJson?: string): string {
+  if (flavorJson === undefined) {
+    if (contract.Signature === undefined) return JSON.stringify(contract);
+    const { Signature: _ignored, ...rest } = contract;
+    return JSON.stringify(rest);
+  }
+  // The Flavor serialized as 0, in its place, then its JSON put there. An undefined value is
+  // left out as the absent Signature would be. The mark can only be the Flavor key's: a
+  // string's quotes are escaped, and a second one (a nested object's key) is not spliced.
+  const text = JSON.stringify({ ...contract, Flavor: 0, Signature: undefined });
+  const at = text.indexOf(FLAVOR_MARK);
+  if (at < 0 || text.indexOf(FLAVOR_MARK, at + 1) >= 0) return payloadOf(contract);
+  const value = at + FLAVOR_MARK.length - 1;
+  return text.slice(0, value) + flavorJson + text.slice(value + 1);
 }
 
+/** A compact JWS is base64url parts and dots: nothing in it needs escaping in a JSON string. */
 function withSignature(payload: string, jws: string): string {
-  return `${payload.slice(0, -1)},"Signature":${JSON.stringify(jws)}}`;
+  return `${payload.slice(0, -1)},"Signature":"${jws}"}`;
 }

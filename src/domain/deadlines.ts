@@ -57,6 +57,11 @@ export class DeadlineQueue {
     this.live.delete(key);
   }
 
+  /** When the deadline held under key is due (ms since epoch); undefined when none is. */
+  at(key: string): number | undefined {
+    return this.live.get(key)?.at;
+  }
+
   isClosed(): boolean {
     return this.closed;
   }

@@ -31,6 +31,36 @@ export interface FlavorEntry {
    * a loaded entry's are the bytes the store read, and its text is made from them.
    */
   bytes: Buffer | undefined;
+  /**
+   * JSON.stringify({ ...flavor, type }): this flavor with another type, serialized by putting
+   * that type's JSON in place of its own in the entry's JSON. A sale's flavors (the part sold,
+   * the remainder) differ from the flavor only in their type, so the rest is not serialized
+   * again.
+   */
+  withType(type: Flavor['type']): string;
+}
+
+/** An entry's JSON around the value of its top-level `type`. */
+interface TypeSplit {
+  readonly before: string;
+  readonly after: string;
+}
+
+const TYPE_KEY = '"type":';
+
+/**
+ * Where the flavor's type sits in its JSON: the one place `"type":` is followed by the type's
+ * own JSON. Null when that text is not found exactly once (a nested object holding a `type`
+ * key with the same value, or JSON not written by JSON.stringify): then nothing is spliced.
+ */
+function splitAtType(json: string, type: Flavor['type']): TypeSplit | null {
+  const typeJson = TYPE_KEY + JSON.stringify(type);
+  const at = json.indexOf(typeJson);
+  if (at < 0 || json.indexOf(typeJson, at + 1) >= 0) return null;
+  return {
+    before: json.slice(0, at + TYPE_KEY.length),
+    after: json.slice(at + typeJson.length),
+  };
 }
 
 /** The entry's JSON as bytes (memoized). */
@@ -67,6 +97,8 @@ export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
 class Entry implements FlavorEntry {
   current = false;
   private own: Buffer | undefined = undefined;
+  /** Found on the first sale (undefined until then); a remainder's is its flavor's. */
+  split: TypeSplit | null | undefined = undefined;
 
   constructor(
     private parsed: Flavor | undefined,
@@ -103,6 +135,37 @@ class Entry implements FlavorEntry {
   get flavor(): Flavor {
     return (this.parsed ??= JSON.parse(this.json) as Flavor);
   }
+
+  withType(type: Flavor['type']): string {
+    if (this.split === undefined) this.split = splitAtType(this.json, this.flavor.type);
+    const s = this.split;
+    return s ? s.before + JSON.stringify(type) + s.after : JSON.stringify({ ...this.flavor, type });
+  }
+}
+
+/**
+ * What stays on offer after a sale, as the flavor's next entry: `flavor` is the entry's with
+ * another type (capacity.ts sale), so its JSON is spliced (withType) and the place of its type
+ * carried over; its expiry and schedule are the entry's.
+ */
+export function remainderOf(entry: FlavorEntry, flavor: Flavor, facts: FlavorFacts): FlavorEntry {
+  const json = entry.withType(flavor.type);
+  const next = new Entry(
+    flavor,
+    json,
+    undefined,
+    0,
+    0,
+    flavor.flavorId,
+    flavor.availability,
+    facts,
+    entry.expiresAt,
+    entry.autoRenew,
+    entry.ttlSeconds,
+  );
+  // Its JSON is the same two parts around its own type's.
+  if (entry instanceof Entry) next.split = entry.split;
+  return next;
 }
 
 export function makeEntry(

@@ -16,11 +16,21 @@ import type {
 import type {
   Configuration,
   Flavor,
+  ModificationDetail,
   NodeIdentity,
   Transaction,
   WithdrawReason,
 } from '../types/wire.js';
-import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
+import {
+  fits,
+  needFor,
+  possible,
+  remainderEntry,
+  sale,
+  soldJson,
+  unsold,
+  type Need,
+} from './capacity.js';
 import { signedContractJson, type ContractSigner } from './contract-signer.js';
 import { diffFields, unnumbered, type EventDraft } from './events.js';
 import { makeEntry, type FlavorEntry } from './flavor-entry.js';
@@ -206,7 +216,7 @@ export class LockedLine {
     const { sold, remainder } = sale(entry, hold.need, hold.tx.Configuration);
     const contract = makeContract(hold.tx, sold, entry.flavor.owner, this.now, contractMs);
     // Signed before it is stored: the stored bytes, signature included, are every answer's.
-    const contractJson = signedContractJson(contract, signer);
+    const contractJson = signedContractJson(contract, signer, soldJson(entry, sold));
     this.holds = this.holds.filter((h) => h !== hold);
     this.write({ ...hold.row, status: 'purchased' });
     (this.change.contracts ??= []).push({
@@ -218,8 +228,8 @@ export class LockedLine {
       json: contractJson,
     });
     if (remainder) {
-      const next = makeEntry(remainder.flavor, entry.autoRenew, entry.ttlSeconds, remainder.facts);
-      this.replace(next);
+      const { next, changes } = remainderEntry(entry, remainder);
+      this.replace(next, changes);
       const left = unsold(next);
       for (const p of [...this.pending])
         if (!p.need || !possible(p.need, left)) this.settle(p, 'not_found');
@@ -238,7 +248,7 @@ export class LockedLine {
   }
 
   /** The flavor changes in place (refresh, renewal, a sale's remainder): REFRESH_FLAVOR. */
-  replace(next: FlavorEntry): void {
+  replace(next: FlavorEntry, changes?: ModificationDetail[]): void {
     const prev = this.entry as FlavorEntry;
     this.entry = next;
     (this.change.flavors ??= []).push(storedFlavor(next));
@@ -246,7 +256,7 @@ export class LockedLine {
       kind: 'refreshed',
       flavor: next,
       prev,
-      changes: diffFields(prev.flavor, next.flavor),
+      changes: changes ?? diffFields(prev.flavor, next.flavor),
     });
     this.serve();
   }

@@ -12,7 +12,7 @@ import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Change, Store, StoredTransaction } from '../store/store.js';
 import type { Configuration, NodeIdentity, Reservation, Transaction } from '../types/wire.js';
-import { fits, needFor, possible, sale, unsold, type Need } from './capacity.js';
+import { fits, needFor, possible, sale, soldJson, unsold, type Need } from './capacity.js';
 import type { Catalog } from './catalog.js';
 import { signContractJson, type ContractSigner } from './contract-signer.js';
 import type { DeadlineQueue } from './deadlines.js';
@@ -468,7 +468,7 @@ export class ReservationEngine implements Reservations {
     // Signed before it is stored: the stored bytes, signature included, are every answer's.
     // The signature is computed on the signing thread while this turn goes on; the journal
     // holds the change (and every write after it) back until it is ready.
-    const signed = signContractJson(contract, this.options.signer);
+    const signed = signContractJson(contract, this.options.signer, soldJson(entry, sold));
     // Waiters whose need the remainder can no longer meet leave the line now; they hear 404
     // only once the sale is durable.
     const pool = this.pool(flavorId);

@@ -316,9 +316,10 @@ if (opts.kind === 'fastify') {
 }
 
 // Profiles only the window the orchestrator asks for (profile.ts push-raw).
-const profiler = windowProfiler();
+let profiler = windowProfiler();
 serve(async (msg) => {
   if (msg.type === 'profile-start') {
+    profiler = windowProfiler(msg.alloc === true);
     await profiler.start();
     return {};
   }

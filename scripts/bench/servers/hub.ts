@@ -77,7 +77,7 @@ const url = await app.listen({ host: '127.0.0.1', port: 0 });
 // used yet compile now, so no measured window pays their first use.
 await app.compileSchemas();
 // Profiles only the window the orchestrator asks for (profile.ts): the load, not the start-up.
-const profiler = windowProfiler();
+let profiler = windowProfiler();
 
 serve(async (msg) => {
   switch (msg.type) {
@@ -93,6 +93,7 @@ serve(async (msg) => {
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
     case 'profile-start':
+      profiler = windowProfiler(msg.alloc === true);
       await profiler.start();
       return {};
     case 'profile-stop':
