@@ -213,7 +213,10 @@ function allocationTables(file: string, units: number): void {
     const where = f.url.replace(/.*node_modules\//, '').replace(/.*\/dist\//, '') || '(native)';
     const fn = `${f.functionName || '(anon)'} ${where}:${f.lineNumber}`;
     byFn.set(fn, (byFn.get(fn) ?? 0) + n.selfSize);
-    const fileKey = where.startsWith('src/') || where.startsWith('node:') ? where : where.split('/')[0] ?? where;
+    const fileKey =
+      where.startsWith('src/') || where.startsWith('node:')
+        ? where
+        : (where.split('/')[0] ?? where);
     byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + n.selfSize);
     all += n.selfSize;
     for (const c of n.children) walk(c);
