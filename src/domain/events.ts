@@ -12,6 +12,7 @@ import type { StoredEvent, UnnumberedEvent } from '../store/store.js';
 import type { Flavor, ModificationDetail, ServerMessage, WithdrawReason } from '../types/wire.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import { factsOf, type FlavorFacts } from './flavor-facts.js';
+import { jsonId } from './ids.js';
 
 interface Base {
   readonly seq: number;
@@ -73,12 +74,12 @@ export function unnumbered(draft: EventDraft, at: number): UnnumberedEvent & { a
   const tail = `,"at":"${toRfc3339(at)}"`;
   /** A flavor's event: its type, the flavor, then what the type adds. */
   const ofFlavor = (type: string, entry: FlavorEntry, more = '') => {
-    const flavorId = entry.flavor.flavorId;
+    const flavorId = entry.flavorId;
     return {
       at,
       flavorId,
       before: `{"type":"${type}","seq":`,
-      after: `${tail},"flavorId":${JSON.stringify(flavorId)},"Flavor":${entry.json}${more}}`,
+      after: `${tail},"flavorId":${jsonId(flavorId)},"Flavor":${entry.json}${more}}`,
     };
   };
   switch (draft.kind) {
@@ -100,8 +101,8 @@ export function unnumbered(draft: EventDraft, at: number): UnnumberedEvent & { a
         buyerId,
         before: '{"type":"CONFIRM_RESERVATION","seq":',
         after:
-          `${tail},"ContractID":${JSON.stringify(contractId)},` +
-          `"TransactionID":${JSON.stringify(transactionId)},"FlavorID":${JSON.stringify(flavorId)}}`,
+          `${tail},"ContractID":${jsonId(contractId)},` +
+          `"TransactionID":${jsonId(transactionId)},"FlavorID":${jsonId(flavorId)}}`,
       };
     }
   }

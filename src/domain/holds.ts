@@ -59,22 +59,35 @@ export function newTransaction(
   };
 }
 
-/** A new hold's row; a request in the FLUIDOS node's dialect (§13) is remembered as such. */
+/** The end of a new hold's Transaction JSON: newTransaction writes Status last. */
+const RESERVED_TAIL = ',"Status":"reserved"}';
+
+/**
+ * A new hold's row; a request in the FLUIDOS node's dialect (§13) is remembered as such.
+ * `answer`, when the caller has it, is JSON.stringify(tx): the row's JSON is the same without
+ * Status (which lives in its own column), cut from it rather than serialized again.
+ */
 export function storedTx(
   tx: Transaction,
   buyerId: string,
   expiresAt: number,
   dialect?: 'fluidos',
+  answer?: string,
 ): StoredTransaction {
-  // Status lives in its own column; `delete` would turn the copy into a slow dictionary object.
-  const { Status: _status, ...rest } = tx;
+  let json: string;
+  if (answer?.endsWith(RESERVED_TAIL)) json = `${answer.slice(0, -RESERVED_TAIL.length)}}`;
+  else {
+    // `delete` would turn the copy into a slow dictionary object.
+    const { Status: _status, ...rest } = tx;
+    json = JSON.stringify(rest);
+  }
   return {
     transactionId: tx.TransactionID,
     flavorId: tx.FlavorID,
     buyerId,
     status: 'reserved',
     expiresAt,
-    json: JSON.stringify(rest),
+    json,
     // Only a dialect request's row carries the field (§13).
     ...(dialect ? { dialect } : {}),
   };

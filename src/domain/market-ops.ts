@@ -55,6 +55,11 @@ export interface TransactionView {
 /** RESERVE_FLAVOR and PURCHASE_FLAVOR (§5, §6). */
 export interface Reservations {
   reserve(principal: Principal, body: Reservation, opts?: ReserveOptions): Promise<Transaction>;
+  /**
+   * JSON.stringify(tx), for a Transaction this object answered: the JSON it already made of a
+   * hold's, when it keeps one.
+   */
+  transactionJson(tx: Transaction): string;
   transaction(principal: Principal, id: string): Promise<Transaction>;
   /** The transaction with the dialect it was reserved in. */
   transactionView(principal: Principal, id: string): Promise<TransactionView>;

@@ -52,6 +52,8 @@ interface Hold {
   readonly key: string;
   /** Its stored row as reserved; every later status reuses the JSON. */
   readonly stored: StoredTransaction;
+  /** The Transaction's JSON as answered while reserved (the row's, with its Status). */
+  readonly answer: string;
   /** The sale in progress, resolving to the Contract's JSON once durable. */
   purchasing?: Promise<string>;
   /**
@@ -126,6 +128,7 @@ export class ReservationEngine implements Reservations {
         need,
         key: holdKey(st.buyerId, st.flavorId, tx.Configuration),
         stored: { ...st, status: 'reserved' },
+        answer: JSON.stringify(tx),
       });
     }
     if (ended.length > 0) await this.journal.write({ transactions: ended });
@@ -168,6 +171,11 @@ export class ReservationEngine implements Reservations {
       opts.signal?.(),
       opts.dialect,
     );
+  }
+
+  transactionJson(tx: Transaction): string {
+    const hold = this.holds.get(tx.TransactionID);
+    return hold?.tx === tx ? hold.answer : JSON.stringify(tx);
   }
 
   async transaction(principal: Principal, id: string): Promise<Transaction> {
@@ -334,8 +342,10 @@ export class ReservationEngine implements Reservations {
     const now = this.clock.now();
     const expiresAt = now + this.options.ttpMs;
     const tx = newTransaction(newTransactionId(now), buyer, flavorId, expiresAt, configuration);
-    const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect);
-    this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
+    // Serialized once, for the answer and (without its Status) the row.
+    const answer = JSON.stringify(tx);
+    const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect, answer);
+    this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored, answer });
     // A new row, no events: it need not wait behind sales whose contracts are being signed.
     await this.journal.writeNew({ transactions: [stored] });
     return tx;

@@ -129,6 +129,10 @@ export class SharedReservations implements Reservations {
     return (await this.transactionView(principal, id)).tx;
   }
 
+  transactionJson(tx: Transaction): string {
+    return JSON.stringify(tx);
+  }
+
   async transactionView(principal: Principal, id: string): Promise<TransactionView> {
     const row = await this.store.transaction(id);
     if (!row || !visible(principal, row.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');

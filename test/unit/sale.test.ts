@@ -6,7 +6,7 @@ import { diffFields } from '../../src/domain/events.js';
 import { factsOf } from '../../src/domain/flavor-facts.js';
 import { makeEntry, parsedEntry, type FlavorEntry } from '../../src/domain/flavor-entry.js';
 import { makeContract, newTransaction } from '../../src/domain/holds.js';
-import { newContractId, newFlavorId, newTransactionId } from '../../src/domain/ids.js';
+import { jsonId, newContractId, newFlavorId, newTransactionId } from '../../src/domain/ids.js';
 import type { Configuration, Flavor } from '../../src/types/wire.js';
 
 function k8sPool(cpu: number, memGi: number, pods: number, gpu: number, storageGi: number): Flavor {
@@ -183,6 +183,18 @@ describe('ids', () => {
       for (const id of ids) expect(id).toMatch(/^(fl|tx|ct)-[-0-9A-Z_a-z]{19}$/);
       const same = Array.from({ length: 1000 }, () => make(times[4] as number));
       expect(new Set(same).size).toBe(1000);
+      for (const id of [...ids, ...same]) expect(jsonId(id)).toBe(`"${id}"`);
     }
+  });
+
+  it('are written as JSON as JSON.stringify writes them, whatever they hold', () => {
+    for (const odd of ['', 'a"b', 'a\\b', 'tab\there', '\u0001', 'é', '\u2028', '\ud800', '~'])
+      expect(jsonId(odd)).toBe(JSON.stringify(odd));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(jsonId(s)).toBe(JSON.stringify(s));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -31,10 +31,6 @@ const EITHER = {
   contract: { anyOf: [ref('Contract'), ref('FluidosContract')] },
 } as const;
 
-function transactionJson(tx: Transaction, dialect: Dialect | undefined): string {
-  return dialect === 'fluidos' ? transactionToFluidos(tx) : JSON.stringify(tx);
-}
-
 /** Longest wait a client may ask for with Prefer: wait (RFC 7240), seconds. */
 export const MAX_WAIT_SECONDS = 3600;
 
@@ -59,6 +55,8 @@ function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
 
 export function reservationRoutes(app: FastifyInstance, market: Market): void {
   const { reservations } = market;
+  const transactionJson = (tx: Transaction, dialect: Dialect | undefined): string =>
+    dialect === 'fluidos' ? transactionToFluidos(tx) : reservations.transactionJson(tx);
 
   app.post<{ Body: Reservation | FluidosReservation }>(
     '/reservations',

@@ -1,0 +1,12 @@
+import { saleLoad } from '../lib/sales.js';
+import { spawnProc } from '../lib/proc.js';
+const flags = process.argv.slice(2);
+const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
+const proc = spawnProc('servers/hub.ts', [JSON.stringify({ seed: 'pool', n: 500, file: true })], flags);
+const { url } = await proc.once<{ url: string }>('ready');
+const { ids } = await proc.ask<{ ids: string[] }>({ type: 'ids' });
+await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: 3 });
+const r = await saleLoad({ url, flavorIds: ids, tokens, seed: 2, seconds: 8 });
+console.log('req/s', (r.requests.total / 8).toFixed(0), 'requests', r.requests.total);
+if (process.env.WAIT) await new Promise((res) => setTimeout(res, Number(process.env.WAIT)));
+await proc.kill();
