@@ -165,17 +165,18 @@ const FLAVOR_MARK = '"Flavor":0';
 
 /** JSON.stringify(contract) without its Signature, with `flavorJson` as its Flavor's JSON. */
 export function payloadOf(contract: Contract, flavorJson?: string): string {
-  if (flavorJson === undefined) {
-    if (contract.Signature === undefined) return JSON.stringify(contract);
+  let unsigned: Omit<Contract, 'Signature'> = contract;
+  if (contract.Signature !== undefined) {
     const { Signature: _ignored, ...rest } = contract;
-    return JSON.stringify(rest);
+    unsigned = rest;
   }
-  // The Flavor serialized as 0, in its place, then its JSON put there. An undefined value is
-  // left out as the absent Signature would be. The mark can only be the Flavor key's: a
-  // string's quotes are escaped, and a second one (a nested object's key) is not spliced.
-  const text = JSON.stringify({ ...contract, Flavor: 0, Signature: undefined });
+  if (flavorJson === undefined) return JSON.stringify(unsigned);
+  // The Flavor serialized as 0, in its place, then its JSON put there: half the time of
+  // serializing the flavor again. The mark can only be the Flavor key's (a string's quotes are
+  // escaped); should a nested object's key make a second one, nothing is spliced.
+  const text = JSON.stringify({ ...unsigned, Flavor: 0 });
   const at = text.indexOf(FLAVOR_MARK);
-  if (at < 0 || text.indexOf(FLAVOR_MARK, at + 1) >= 0) return payloadOf(contract);
+  if (at < 0 || text.indexOf(FLAVOR_MARK, at + 1) >= 0) return JSON.stringify(unsigned);
   const value = at + FLAVOR_MARK.length - 1;
   return text.slice(0, value) + flavorJson + text.slice(value + 1);
 }
