@@ -304,7 +304,7 @@ export function withUnsold(facts: FlavorFacts, left: readonly bigint[]): FlavorF
     const f = nums[r];
     const max = left[i] as bigint;
     // A resource the sale took none of (most often storage and gpu) keeps its fact.
-    if (f && f.grid.max !== max) nums[r] = numFact({ ...f.grid, max });
+    if (f && f.grid.max !== max) nums[r] = numFact({ min: f.grid.min, step: f.grid.step, max });
   }
   return { ...facts, nums };
 }

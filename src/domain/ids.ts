@@ -11,13 +11,20 @@ const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz
 const TIME_CHARS = 7; // 42 bits of milliseconds: until the year 141,338
 const random = customAlphabet(SORTED, 12);
 
+// The last time part made: ids made in the same millisecond (a turn's sales) share it.
+let lastMs = -1;
+let lastPart = '';
+
 function timePart(ms: number): string {
   let n = Math.max(0, Math.floor(ms));
+  if (n === lastMs) return lastPart;
+  lastMs = n;
   let out = '';
   for (let i = 0; i < TIME_CHARS; i++) {
     out = SORTED[n % 64] + out;
     n = Math.floor(n / 64);
   }
+  lastPart = out;
   return out;
 }
 
