@@ -97,7 +97,10 @@ export function jsonArrayBytes(entries: readonly FlavorEntry[]): Buffer {
 class Entry implements FlavorEntry {
   current = false;
   private own: Buffer | undefined = undefined;
-  /** Found on the first sale (undefined until then); a remainder's is its flavor's. */
+  /**
+   * Found on the first sale (undefined until then); a remainder's is its flavor's: slices of
+   * the first sold version's JSON, which they keep alive (one flavor's JSON per flavor sold).
+   */
   split: TypeSplit | null | undefined = undefined;
 
   constructor(

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import type { DomainEvent } from '../../src/domain/events.js';
 import type { ServerMessage } from '../../src/types/wire.js';
+import { needFor, sale } from '../../src/domain/capacity.js';
+import type { FlavorEntry } from '../../src/domain/flavor-entry.js';
 import { Market } from '../../src/domain/market.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
@@ -166,5 +168,47 @@ describe('catalog scheduler (fake clock)', () => {
       a.flavorId,
     ]);
     expect(second.catalog.get(b.flavorId)).toBeDefined();
+  });
+
+  it("keeps a flavor's renewal through partial sales, loaded or not yet scheduled", async () => {
+    const clock = new FakeClock();
+    const store = new SqliteStore(':memory:');
+    const first = await openMarket(clock, { store, onFatal: () => {} });
+    const body = { ...k8slice({ cpu: '8' }, {}), ttlSeconds: 10, autoRenew: true };
+    const a = await first.offers.publish(provider, body);
+    const b = await first.offers.publish(provider, body);
+    first.close();
+    const second = await openMarket(clock, { store, onFatal: () => {} });
+    opened.push(second);
+    const events: DomainEvent[] = [];
+    second.bus.listen((e) => events.push(e));
+    const config = { type: 'k8slice' as const, data: { cpu: '1', memory: '1Gi', pods: '10' } };
+    /** A partial sale as the catalog records it (the sale path's own call). */
+    const sell = (flavorId: string) => {
+      const entry = second.catalog.get(flavorId) as FlavorEntry;
+      second.catalog.sold(entry, sale(entry, needFor(entry, config), config).remainder);
+    };
+    // b is sold in the turn it is loaded, before the background scheduling reaches its
+    // deadline; a once its deadline is set.
+    sell(b.flavorId);
+    await second.ready;
+    sell(a.flavorId);
+    sell(a.flavorId);
+    // Both are renewed when the first publication's deadline comes (8 s: a fifth of the TTL).
+    clock.advance(8_000);
+    await flush();
+    const renewed = events.filter((e) => e.kind === 'refreshed');
+    expect(renewed.map((e) => e.flavorId).sort()).toEqual([a.flavorId, b.flavorId].sort());
+    for (const e of renewed) {
+      const msg = JSON.parse(e.wire) as Extract<ServerMessage, { type: 'REFRESH_FLAVOR' }>;
+      expect(msg.ModificationDetails.map((c) => c.FieldModified).sort()).toEqual([
+        'expirationTime',
+        'timestamp',
+      ]);
+      // What the sales left is what is renewed.
+      expect(msg.Flavor.type.data).toMatchObject({
+        characteristics: { cpu: e.flavorId === a.flavorId ? '6' : '7' },
+      });
+    }
   });
 });
