@@ -152,15 +152,9 @@ class Entry implements FlavorEntry {
  * carried over; its expiry and schedule are the entry's.
  */
 export function remainderOf(entry: FlavorEntry, flavor: Flavor, facts: FlavorFacts): FlavorEntry {
-  const json = entry.withType(flavor.type);
-  const next = new Entry(
+  const next = madeEntry(
     flavor,
-    json,
-    undefined,
-    0,
-    0,
-    flavor.flavorId,
-    flavor.availability,
+    entry.withType(flavor.type),
     facts,
     entry.expiresAt,
     entry.autoRenew,
@@ -171,6 +165,31 @@ export function remainderOf(entry: FlavorEntry, flavor: Flavor, facts: FlavorFac
   return next;
 }
 
+/** An entry of a flavor made in this process: its object and its JSON both at hand. */
+function madeEntry(
+  flavor: Flavor,
+  json: string,
+  facts: FlavorFacts,
+  expiresAt: number,
+  autoRenew: boolean,
+  ttlSeconds: number,
+): Entry {
+  const { flavorId, availability } = flavor;
+  return new Entry(
+    flavor,
+    json,
+    undefined,
+    0,
+    0,
+    flavorId,
+    availability,
+    facts,
+    expiresAt,
+    autoRenew,
+    ttlSeconds,
+  );
+}
+
 export function makeEntry(
   flavor: Flavor,
   autoRenew: boolean,
@@ -179,19 +198,7 @@ export function makeEntry(
   /** The flavor's JSON when the caller already has it (as stored): not serialized again. */
   json: string = JSON.stringify(flavor),
 ): FlavorEntry {
-  return new Entry(
-    flavor,
-    json,
-    undefined,
-    0,
-    0,
-    flavor.flavorId,
-    flavor.availability,
-    facts,
-    Date.parse(flavor.expirationTime),
-    autoRenew,
-    ttlSeconds,
-  );
+  return madeEntry(flavor, json, facts, Date.parse(flavor.expirationTime), autoRenew, ttlSeconds);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import type { DomainEvent } from '../../src/domain/events.js';
-import type { ServerMessage } from '../../src/types/wire.js';
+import type { FlavorPublish, ServerMessage } from '../../src/types/wire.js';
 import { needFor, sale } from '../../src/domain/capacity.js';
 import type { FlavorEntry } from '../../src/domain/flavor-entry.js';
 import { Market } from '../../src/domain/market.js';
@@ -31,6 +31,24 @@ afterEach(async () => {
   }
   opened = [];
 });
+
+/**
+ * Two flavors published with `body` on one market, then the store opened again by a second
+ * market whose deadlines are not scheduled yet (it schedules them in the background).
+ */
+async function reopenedWithTwo(body: FlavorPublish) {
+  const clock = new FakeClock();
+  const store = new SqliteStore(':memory:');
+  const first = await openMarket(clock, { store, onFatal: () => {} });
+  const a = await first.offers.publish(provider, body);
+  const b = await first.offers.publish(provider, body);
+  first.close();
+  const second = await openMarket(clock, { store, onFatal: () => {} });
+  opened.push(second);
+  const events: DomainEvent[] = [];
+  second.bus.listen((e) => events.push(e));
+  return { clock, a, b, second, events };
+}
 
 describe('catalog scheduler (fake clock)', () => {
   it('renews an autoRenew flavor shortly before it expires, with REFRESH_FLAVOR', async () => {
@@ -148,17 +166,11 @@ describe('catalog scheduler (fake clock)', () => {
   });
 
   it('keeps the deadline of a flavor changed before its loaded one was scheduled', async () => {
-    const clock = new FakeClock();
-    const store = new SqliteStore(':memory:');
-    const first = await openMarket(clock, { store, onFatal: () => {} });
-    const body = { ...k8slice(), ttlSeconds: 5, autoRenew: false };
-    const a = await first.offers.publish(provider, body);
-    const b = await first.offers.publish(provider, body);
-    first.close();
-    const second = await openMarket(clock, { store, onFatal: () => {} });
-    opened.push(second);
-    const events: DomainEvent[] = [];
-    second.bus.listen((e) => events.push(e));
+    const { clock, a, b, second, events } = await reopenedWithTwo({
+      ...k8slice(),
+      ttlSeconds: 5,
+      autoRenew: false,
+    });
     // Before the background scheduling reaches b: its loaded 5 s deadline must not win.
     await second.offers.refresh(provider, b.flavorId, { ttlSeconds: 100 });
     await second.ready;
@@ -171,17 +183,11 @@ describe('catalog scheduler (fake clock)', () => {
   });
 
   it("keeps a flavor's renewal through partial sales, loaded or not yet scheduled", async () => {
-    const clock = new FakeClock();
-    const store = new SqliteStore(':memory:');
-    const first = await openMarket(clock, { store, onFatal: () => {} });
-    const body = { ...k8slice({ cpu: '8' }, {}), ttlSeconds: 10, autoRenew: true };
-    const a = await first.offers.publish(provider, body);
-    const b = await first.offers.publish(provider, body);
-    first.close();
-    const second = await openMarket(clock, { store, onFatal: () => {} });
-    opened.push(second);
-    const events: DomainEvent[] = [];
-    second.bus.listen((e) => events.push(e));
+    const { clock, a, b, second, events } = await reopenedWithTwo({
+      ...k8slice({ cpu: '8' }, {}),
+      ttlSeconds: 10,
+      autoRenew: true,
+    });
     const config = { type: 'k8slice' as const, data: { cpu: '1', memory: '1Gi', pods: '10' } };
     /** A partial sale as the catalog records it (the sale path's own call). */
     const sell = (flavorId: string) => {

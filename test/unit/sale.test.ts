@@ -44,17 +44,20 @@ function k8sPool(cpu: number, memGi: number, pods: number, gpu: number, storageG
   };
 }
 
+/** k8sPool's sizes. */
+const poolSizes = fc.record({
+  cpu: fc.integer({ min: 2, max: 64 }),
+  mem: fc.integer({ min: 2, max: 256 }),
+  pods: fc.integer({ min: 2, max: 200 }),
+  gpu: fc.integer({ min: 0, max: 8 }),
+  storage: fc.integer({ min: 0, max: 100 }),
+});
+
 describe('a partition sale', () => {
   it('derives the remainder’s facts without parsing, equal to parsing the remainder', () => {
     fc.assert(
       fc.property(
-        fc.record({
-          cpu: fc.integer({ min: 2, max: 64 }),
-          mem: fc.integer({ min: 2, max: 256 }),
-          pods: fc.integer({ min: 2, max: 200 }),
-          gpu: fc.integer({ min: 0, max: 8 }),
-          storage: fc.integer({ min: 0, max: 100 }),
-        }),
+        poolSizes,
         fc.double({ min: 0, max: 1, noNaN: true }),
         ({ cpu, mem, pods, gpu, storage }, share) => {
           const entry = makeEntry(k8sPool(cpu, mem, pods, gpu, storage), true, 60);
@@ -138,13 +141,7 @@ describe("a sale's JSON, spliced from the flavor's", () => {
   it('is byte-equal to serializing it whole, sale after sale, made or loaded', () => {
     fc.assert(
       fc.property(
-        fc.record({
-          cpu: fc.integer({ min: 2, max: 64 }),
-          mem: fc.integer({ min: 2, max: 256 }),
-          pods: fc.integer({ min: 2, max: 200 }),
-          gpu: fc.integer({ min: 0, max: 8 }),
-          storage: fc.integer({ min: 0, max: 100 }),
-        }),
+        poolSizes,
         fc.double({ min: 0.05, max: 0.6, noNaN: true }),
         fc.boolean(),
         ({ cpu, mem, pods, gpu, storage }, share, loaded) => {

@@ -17,11 +17,19 @@ export interface WindowProfiler {
 
 export function windowProfiler(alloc = false): WindowProfiler {
   let session: Session | undefined;
-  if (alloc) return allocationProfiler();
   return {
     async start() {
       session = new Session();
       session.connect();
+      if (alloc) {
+        // One sample per 8 KiB allocated on average, kept even once collected.
+        await session.post('HeapProfiler.startSampling', {
+          samplingInterval: 8192,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        });
+        return;
+      }
       await session.post('Profiler.enable');
       // 100 µs between samples: fine enough for per-request work of tens of µs.
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
@@ -29,35 +37,13 @@ export function windowProfiler(alloc = false): WindowProfiler {
     },
     async stop(dir) {
       if (!session) throw new Error('profiler not started');
-      const { profile } = await session.post('Profiler.stop');
+      const { profile } = alloc
+        ? await session.post('HeapProfiler.stopSampling')
+        : await session.post('Profiler.stop');
       session.disconnect();
       session = undefined;
-      const file = join(dir, `window-${process.pid}-${Date.now()}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
-      return file;
-    },
-  };
-}
-
-function allocationProfiler(): WindowProfiler {
-  let session: Session | undefined;
-  return {
-    async start() {
-      session = new Session();
-      session.connect();
-      // One sample per 8 KiB allocated on average, kept even once collected.
-      await session.post('HeapProfiler.startSampling', {
-        samplingInterval: 8192,
-        includeObjectsCollectedByMajorGC: !process.env.ALLOC_LIVE,
-        includeObjectsCollectedByMinorGC: !process.env.ALLOC_LIVE,
-      });
-    },
-    async stop(dir) {
-      if (!session) throw new Error('profiler not started');
-      const { profile } = await session.post('HeapProfiler.stopSampling');
-      session.disconnect();
-      session = undefined;
-      const file = join(dir, `window-${process.pid}-${Date.now()}.heapprofile`);
+      const ext = alloc ? 'heapprofile' : 'cpuprofile';
+      const file = join(dir, `window-${process.pid}-${Date.now()}.${ext}`);
       writeFileSync(file, JSON.stringify(profile));
       return file;
     },
