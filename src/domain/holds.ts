@@ -14,7 +14,7 @@ import type {
   Reservation,
   Transaction,
 } from '../types/wire.js';
-import { newContractId } from './ids.js';
+import { jsonId, newContractId } from './ids.js';
 import { nodeId, type Principal } from './principal.js';
 
 /** The buyer a reservation is for: the caller, unless it names someone else (403). */
@@ -39,6 +39,25 @@ export function holdKey(
 /** Whether the caller may see or cancel a buyer's transaction. */
 export function visible(principal: Principal, buyerId: string): boolean {
   return principal.role === 'admin' || nodeId(principal) === buyerId;
+}
+
+/** The Configuration's JSON a holdKey ends with ('' for none): made once, read back. */
+export function configJsonOf(key: string, buyerId: string, flavorId: string): string {
+  return key.slice(buyerId.length + flavorId.length + 2);
+}
+
+/**
+ * JSON.stringify(tx) of a new hold's Transaction (newTransaction's), written from its parts in
+ * newTransaction's order: the ids quoted, the time as it is (RFC 3339 holds nothing JSON
+ * escapes), the Configuration's JSON as its hold's key already holds it (configJsonOf).
+ */
+export function newTransactionJson(tx: Transaction, configJson: string): string {
+  const config = configJson === '' ? '' : `,"Configuration":${configJson}`;
+  return (
+    `{"TransactionID":${jsonId(tx.TransactionID)},"FlavorID":${jsonId(tx.FlavorID)},` +
+    `"Buyer":${JSON.stringify(tx.Buyer)},"ExpirationTime":"${tx.ExpirationTime}"${config},` +
+    `"Status":"reserved"}`
+  );
 }
 
 /** A new hold's Transaction. */

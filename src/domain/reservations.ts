@@ -19,9 +19,11 @@ import type { DeadlineQueue } from './deadlines.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import {
   buyerOf,
+  configJsonOf,
   holdKey,
   makeContract,
   newTransaction,
+  newTransactionJson,
   reservedError,
   storedTx,
   visible,
@@ -342,8 +344,9 @@ export class ReservationEngine implements Reservations {
     const now = this.clock.now();
     const expiresAt = now + this.options.ttpMs;
     const tx = newTransaction(newTransactionId(now), buyer, flavorId, expiresAt, configuration);
-    // Serialized once, for the answer and (without its Status) the row.
-    const answer = JSON.stringify(tx);
+    // Serialized once, for the answer and (without its Status) the row; the Configuration's
+    // JSON is the one its key was made with.
+    const answer = newTransactionJson(tx, configJsonOf(key, buyer.NodeID, flavorId));
     const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect, answer);
     this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored, answer });
     // A new row, no events: it need not wait behind sales whose contracts are being signed.
