@@ -47,17 +47,29 @@ export function configJsonOf(key: string, buyerId: string, flavorId: string): st
 }
 
 /**
- * JSON.stringify(tx) of a new hold's Transaction (newTransaction's), written from its parts in
- * newTransaction's order: the ids quoted, the time as it is (RFC 3339 holds nothing JSON
- * escapes), the Configuration's JSON as its hold's key already holds it (configJsonOf).
+ * A new hold's row JSON: JSON.stringify of newTransaction's Transaction without its Status
+ * (which lives in its own column), written from its parts in newTransaction's order: the ids
+ * quoted, the time as it is (RFC 3339 holds nothing JSON escapes), the Configuration's JSON
+ * as its hold's key already holds it (configJsonOf).
  */
-export function newTransactionJson(tx: Transaction, configJson: string): string {
+export function newTransactionRowJson(tx: Transaction, configJson: string): string {
   const config = configJson === '' ? '' : `,"Configuration":${configJson}`;
   return (
     `{"TransactionID":${jsonId(tx.TransactionID)},"FlavorID":${jsonId(tx.FlavorID)},` +
-    `"Buyer":${JSON.stringify(tx.Buyer)},"ExpirationTime":"${tx.ExpirationTime}"${config},` +
-    `"Status":"reserved"}`
+    `"Buyer":${JSON.stringify(tx.Buyer)},"ExpirationTime":"${tx.ExpirationTime}"${config}}`
   );
+}
+
+/** A held Transaction's JSON: its row's with Status, which newTransaction writes last. */
+export function reservedJson(rowJson: string): string {
+  return `${rowJson.slice(0, -1)},"Status":"reserved"}`;
+}
+
+/** The Transaction's JSON without its Status, serialized. */
+function rowJson(tx: Transaction): string {
+  // `delete` would turn the copy into a slow dictionary object.
+  const { Status: _status, ...rest } = tx;
+  return JSON.stringify(rest);
 }
 
 /** A new hold's Transaction. */
@@ -78,28 +90,17 @@ export function newTransaction(
   };
 }
 
-/** The end of a new hold's Transaction JSON: newTransaction writes Status last. */
-const RESERVED_TAIL = ',"Status":"reserved"}';
-
 /**
  * A new hold's row; a request in the FLUIDOS node's dialect (§13) is remembered as such.
- * `answer`, when the caller has it, is JSON.stringify(tx): the row's JSON is the same without
- * Status (which lives in its own column), cut from it rather than serialized again.
+ * `json`, when the caller has it, is the row's JSON (newTransactionRowJson).
  */
 export function storedTx(
   tx: Transaction,
   buyerId: string,
   expiresAt: number,
   dialect?: 'fluidos',
-  answer?: string,
+  json: string = rowJson(tx),
 ): StoredTransaction {
-  let json: string;
-  if (answer?.endsWith(RESERVED_TAIL)) json = `${answer.slice(0, -RESERVED_TAIL.length)}}`;
-  else {
-    // `delete` would turn the copy into a slow dictionary object.
-    const { Status: _status, ...rest } = tx;
-    json = JSON.stringify(rest);
-  }
   return {
     transactionId: tx.TransactionID,
     flavorId: tx.FlavorID,

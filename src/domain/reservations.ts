@@ -23,8 +23,9 @@ import {
   holdKey,
   makeContract,
   newTransaction,
-  newTransactionJson,
+  newTransactionRowJson,
   reservedError,
+  reservedJson,
   storedTx,
   visible,
 } from './holds.js';
@@ -54,8 +55,6 @@ interface Hold {
   readonly key: string;
   /** Its stored row as reserved; every later status reuses the JSON. */
   readonly stored: StoredTransaction;
-  /** The Transaction's JSON as answered while reserved (the row's, with its Status). */
-  readonly answer: string;
   /** The sale in progress, resolving to the Contract's JSON once durable. */
   purchasing?: Promise<string>;
   /**
@@ -130,7 +129,6 @@ export class ReservationEngine implements Reservations {
         need,
         key: holdKey(st.buyerId, st.flavorId, tx.Configuration),
         stored: { ...st, status: 'reserved' },
-        answer: JSON.stringify(tx),
       });
     }
     if (ended.length > 0) await this.journal.write({ transactions: ended });
@@ -177,7 +175,8 @@ export class ReservationEngine implements Reservations {
 
   transactionJson(tx: Transaction): string {
     const hold = this.holds.get(tx.TransactionID);
-    return hold?.tx === tx ? hold.answer : JSON.stringify(tx);
+    // A live hold's row holds the Transaction's JSON but for its Status.
+    return hold?.tx === tx ? reservedJson(hold.stored.json) : JSON.stringify(tx);
   }
 
   async transaction(principal: Principal, id: string): Promise<Transaction> {
@@ -344,11 +343,11 @@ export class ReservationEngine implements Reservations {
     const now = this.clock.now();
     const expiresAt = now + this.options.ttpMs;
     const tx = newTransaction(newTransactionId(now), buyer, flavorId, expiresAt, configuration);
-    // Serialized once, for the answer and (without its Status) the row; the Configuration's
-    // JSON is the one its key was made with.
-    const answer = newTransactionJson(tx, configJsonOf(key, buyer.NodeID, flavorId));
-    const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect, answer);
-    this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored, answer });
+    // Serialized once, for the row and (with its Status) the answer; the Configuration's JSON
+    // is the one its key was made with.
+    const json = newTransactionRowJson(tx, configJsonOf(key, buyer.NodeID, flavorId));
+    const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect, json);
+    this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
     // A new row, no events: it need not wait behind sales whose contracts are being signed.
     await this.journal.writeNew({ transactions: [stored] });
     return tx;

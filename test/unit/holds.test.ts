@@ -5,7 +5,8 @@ import {
   configJsonOf,
   holdKey,
   newTransaction,
-  newTransactionJson,
+  newTransactionRowJson,
+  reservedJson,
   storedTx,
 } from '../../src/domain/holds.js';
 import type { Configuration, NodeIdentity } from '../../src/types/wire.js';
@@ -39,10 +40,11 @@ describe("a new hold's Transaction", () => {
         (who, flavorId, config, expiresAt) => {
           const tx = newTransaction('tx-0123456789abcdefghijk', who, flavorId, expiresAt, config);
           const key = holdKey(who.NodeID, flavorId, config);
-          const answer = newTransactionJson(tx, configJsonOf(key, who.NodeID, flavorId));
+          const row = newTransactionRowJson(tx, configJsonOf(key, who.NodeID, flavorId));
+          const answer = reservedJson(row);
           expect(answer).toBe(JSON.stringify(tx));
           const { Status: _status, ...rest } = tx;
-          expect(storedTx(tx, who.NodeID, expiresAt, undefined, answer).json).toBe(
+          expect(storedTx(tx, who.NodeID, expiresAt, undefined, row).json).toBe(
             JSON.stringify(rest),
           );
         },
