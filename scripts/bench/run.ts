@@ -15,7 +15,8 @@
  *
  * P1 also gives the row "P1 uncached" (the same hub with LIST's kept answers off). P3 also
  * gives the rows "P3 naive ws" and "P3 latency"; `--only=P3lat` runs the latency rounds alone
- * (at 5 events/s, or `--p3-rate=N`).
+ * (at 5 events/s, or `--p3-rate=N`). `--only=P3pings` runs what liveness pings cost the
+ * deliveries (pings.ts).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -29,6 +30,7 @@ import { Histogram, median, stampMs } from './lib/histogram.js';
 import { buildDist, machineCpu, spawnProc, type Proc } from './lib/proc.js';
 import { hubAnswers, listLoad } from './lib/lists.js';
 import { saleLoad } from './lib/sales.js';
+import { pings } from './pings.js';
 import { p10, p11, p1pg, p9, stopPostgres, type Kit, type Row } from './scale-out.js';
 
 const argv = process.argv.slice(2);
@@ -665,6 +667,8 @@ function untilLast(reports: Report[], stamps: string[]): Histogram {
 interface LatencyResult {
   p50: number;
   p99: number;
+  /** The worst thousandth: what a stall once a ping interval reaches. */
+  p999: number;
   lastP99: number;
   deliveries: number;
   events: number;
@@ -686,6 +690,7 @@ async function latencyRun(
   return {
     p50: hist.percentile(50),
     p99: hist.percentile(99),
+    p999: hist.percentile(99.9),
     lastP99: toLast.percentile(99),
     deliveries: hist.total,
     events: stamps.length,
@@ -1182,6 +1187,7 @@ const steps: Array<[string[], () => Promise<void>]> = [
   [['P10'], () => p10(kit, { subs: S.p10Subs, subProcs: 1, rounds: S.pgRounds, dur: S.p10Dur })],
   [['P11'], () => p11(kit, S.p11Rounds)],
   [['P3', 'P3lat', 'P4', 'P5'], p3p4p5],
+  [['P3pings'], () => pings(kit)],
   [['P6'], p6],
   [['M1', 'M2', 'M3'], metricsCost],
 ];

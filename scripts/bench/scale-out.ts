@@ -58,7 +58,14 @@ export interface Kit {
     fire: Fire,
     rate: number,
     seconds: number,
-  ) => Promise<{ p50: number; p99: number; lastP99: number; deliveries: number; events: number }>;
+  ) => Promise<{
+    p50: number;
+    p99: number;
+    p999: number;
+    lastP99: number;
+    deliveries: number;
+    events: number;
+  }>;
   listRps: (
     url: string,
     connections: number,

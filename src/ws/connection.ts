@@ -8,6 +8,8 @@ import type { WebSocket } from 'ws';
 import type { TimerHandle } from '../clock.js';
 import type { Principal } from '../domain/principal.js';
 import { CLOSE_CODES } from '../errors.js';
+import { PING_FRAME } from './frame.js';
+import type { PingSlot } from './ping-wheel.js';
 import type { Subscriber, Target } from './subscriptions.js';
 
 export interface ConnectionLimits {
@@ -23,11 +25,13 @@ export interface ConnectionOwner {
   drop(conn: Connection, code: number): void;
 }
 
-export class Connection implements Subscriber {
+export class Connection implements Subscriber, PingSlot {
   readonly buyerId: string;
   /** The subscription set, kept by the hub's SubscriptionIndex. */
   subs: Array<number | Target> = [];
   alive = true;
+  /** Its slice of the hub's ping wheel (ping-wheel.ts). */
+  pingSlice = 0;
   /** The close code the hub sent (or ws sent for a protocol error), once closing. */
   closedWith: number | undefined;
   /** Closes the connection when its JWT expires. */
@@ -67,6 +71,11 @@ export class Connection implements Subscriber {
    */
   sendFrame(frame: Buffer): void {
     if (this.admits()) this.tcp.write(frame);
+  }
+
+  /** A protocol ping; the client's pong marks it alive (the hub's onPong). */
+  ping(): void {
+    if (this.open) this.tcp.write(PING_FRAME);
   }
 
   private admits(): boolean {

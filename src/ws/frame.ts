@@ -19,3 +19,10 @@ export function textFrame(text: string): Buffer {
   frame.write(text, head);
   return frame;
 }
+
+/**
+ * A server-to-client ping (RFC 6455 §5.5.2: FIN, opcode 9, no payload, unmasked): one frame for
+ * every connection, written as fan-out writes its frames, where `ws.ping` would frame and cork
+ * each one anew.
+ */
+export const PING_FRAME: Buffer = Buffer.from([0x89, 0x00]);

@@ -20,6 +20,7 @@ import type {
 } from '../types/wire.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { textFrame } from './frame.js';
+import { PingWheel } from './ping-wheel.js';
 import {
   findSubscription,
   selectorHears,
@@ -58,6 +59,8 @@ export class WsHub {
   private readonly index = new SubscriptionIndex<Connection>();
   private readonly unlisten: () => void;
   private pingTimer: TimerHandle | undefined;
+  /** The connections in slices, one pinged per tick (ping-wheel.ts); none when pings are off. */
+  private readonly pings: PingWheel<Connection> | undefined;
   private closed = false;
   private subscriptionCounter = 0;
   readonly counters: HubCounters = { deliveries: 0, pingDrops: 0, closes: new Map() };
@@ -68,6 +71,7 @@ export class WsHub {
     private readonly options: HubOptions,
   ) {
     this.unlisten = market.bus.listen((e) => this.deliver(e));
+    if (options.pingIntervalMs > 0) this.pings = new PingWheel(options.pingIntervalMs);
     this.armPing();
   }
 
@@ -97,6 +101,7 @@ export class WsHub {
     tcp._httpMessage = null;
     const conn = new Connection(socket, tcp, principal, this, this.options);
     this.connections.add(conn);
+    this.pings?.add(conn);
     this.index.addConnection(conn);
     // Shared listener functions find their connection on the socket: no closures per socket.
     (socket as Owned)[OWNER] = conn;
@@ -134,26 +139,29 @@ export class WsHub {
   /** @internal for the shared socket listeners */
   drop(conn: Connection, code: number): void {
     if (!this.connections.delete(conn)) return;
+    this.pings?.remove(conn);
     const closedWith = conn.closedWith ?? code;
     this.counters.closes.set(closedWith, (this.counters.closes.get(closedWith) ?? 0) + 1);
     conn.dispose();
     this.index.removeConnection(conn);
   }
 
+  /** Pings the wheel's next slice each tick: every connection once per interval. */
   private armPing(): void {
-    if (this.closed || this.options.pingIntervalMs <= 0) return;
+    const pings = this.pings;
+    if (this.closed || !pings) return;
     this.pingTimer = this.clock.setTimer(() => {
-      for (const conn of this.connections) {
+      for (const conn of pings.visit()) {
         if (!conn.alive) {
           this.counters.pingDrops++;
           conn.socket.terminate();
           continue;
         }
         conn.alive = false;
-        conn.socket.ping();
+        conn.ping();
       }
       this.armPing();
-    }, this.options.pingIntervalMs);
+    }, pings.tickMs);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { FakeClock } from '../../src/clock.js';
 import { hubsClosedAfterEach, k8slice, sleep, WsClient, type TestHub } from '../helpers/hub.js';
 
 let clients: WsClient[] = [];
@@ -562,6 +563,45 @@ describe('protocol hygiene', () => {
     expect(h.app.hub.size).toBe(1);
     live.send({ type: 'PING', id: 'still' });
     await live.next((m) => m.type === 'PONG');
+  });
+
+  it('pings a slice of the connections per tick, each once per interval, and drops the silent one a turn later', async () => {
+    const clock = new FakeClock(Date.now());
+    // 3 s: three slices of a second each (ws/ping-wheel.ts).
+    const h = await hub({ clock, consumers: 6, ws: { pingIntervalMs: 3000 } });
+    let cs: WsClient[] = [];
+    for (let i = 0; i < 6; i++) cs.push(await client(h, `tok-consumer-${i}`));
+    const pings = new Map(cs.map((c) => [c, 0]));
+    for (const c of cs) c.socket.on('ping', () => pings.set(c, (pings.get(c) ?? 0) + 1));
+    // A round trip on every client after a tick: the tick's pings were written before the
+    // hub read these PINGs, so each has arrived by the time its PONG does.
+    const tick = async () => {
+      const before = new Map(pings);
+      clock.advance(1000);
+      const id = `t${clock.now()}`;
+      await Promise.all(
+        cs.map(async (c) => {
+          c.send({ type: 'PING', id });
+          await c.next((m) => m.type === 'PONG' && m.id === id);
+        }),
+      );
+      return cs.filter((c) => (pings.get(c) as number) > (before.get(c) as number));
+    };
+    const slices: WsClient[][] = [];
+    for (let t = 0; t < 3; t++) slices.push(await tick());
+    // Two connections per tick, each connection once in the turn.
+    expect(slices.map((s) => s.length)).toEqual([2, 2, 2]);
+    expect(new Set(slices.flat()).size).toBe(6);
+    expect([...pings.values()]).toEqual([1, 1, 1, 1, 1, 1]);
+
+    // One client stops reading: it cannot answer its next ping, and the visit after drops it.
+    const silent = slices[0]?.[0] as WsClient;
+    (silent.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    cs = cs.filter((c) => c !== silent);
+    for (let t = 0; t < 6; t++) await tick();
+    expect(h.app.hub.size).toBe(5);
+    expect(h.app.hub.counters.pingDrops).toBe(1);
+    expect(cs.map((c) => pings.get(c))).toEqual([3, 3, 3, 3, 3]);
   });
 
   it('an upgrade without a valid token is an HTTP 401; access_token works for browsers', async () => {

@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join } from 'node:path';
 import type * as AppModule from '../../../src/app.js';
 import type { Principal } from '../../../src/domain/principal.js';
@@ -32,6 +33,8 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as {
   listCache?: boolean;
   /** Connections to PostgreSQL (--pg-pool; the hub's default when left out). */
   pgPool?: number;
+  /** Protocol pings' interval, ms (0: none); the hub's default when left out. */
+  pingMs?: number;
 };
 const dir = mkdtempSync(join(tmpdir(), 'rear-bench-'));
 const consumers = opts.consumers ?? 200;
@@ -52,7 +55,10 @@ const app = await buildApp({
   tokens,
   ttpSeconds: 600,
   rateLimit: { perSecond: 0 },
-  ws: { maxSubscriptionsPerConnection: 100 },
+  ws: {
+    maxSubscriptionsPerConnection: 100,
+    ...(opts.pingMs !== undefined ? { pingIntervalMs: opts.pingMs } : {}),
+  },
   metrics: opts.metrics ?? true,
   ...(opts.listCache === false ? { listCacheBytes: 0 } : {}),
   ...(opts.pgPool !== undefined ? { pgPoolSize: opts.pgPool } : {}),
@@ -78,6 +84,8 @@ const url = await app.listen({ host: '127.0.0.1', port: 0 });
 await app.compileSchemas();
 // Profiles only the window the orchestrator asks for (profile.ts): the load, not the start-up.
 let profiler = windowProfiler();
+/** The event loop's delays while a window is open (stall-start … stall-stop): its stalls. */
+let delays: IntervalHistogram | undefined;
 
 serve(async (msg) => {
   switch (msg.type) {
@@ -98,6 +106,20 @@ serve(async (msg) => {
       return {};
     case 'profile-stop':
       return { file: await profiler.stop(String(msg.dir)) };
+    case 'stall-start':
+      delays?.disable();
+      delays = monitorEventLoopDelay({ resolution: 5 });
+      delays.enable();
+      return {};
+    case 'stall-stop': {
+      delays?.disable();
+      const ms = (ns: number) => ns / 1e6;
+      const out = delays
+        ? { p50: ms(delays.percentile(50)), p99: ms(delays.percentile(99)), max: ms(delays.max) }
+        : undefined;
+      delays = undefined;
+      return { delays: out };
+    }
     case 'seq':
       // The newest event this instance has applied to its catalog copy and bus.
       return { seq: app.market.bus.lastSeq };
