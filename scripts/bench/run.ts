@@ -31,7 +31,16 @@ import { buildDist, machineCpu, spawnProc, type Proc } from './lib/proc.js';
 import { hubAnswers, listLoad } from './lib/lists.js';
 import { saleLoad } from './lib/sales.js';
 import { pings } from './pings.js';
-import { p10, p11, p1pg, p9, stopPostgres, type Kit, type Row } from './scale-out.js';
+import {
+  p10,
+  p11,
+  p1pg,
+  p9,
+  stopPostgres,
+  type Kit,
+  type LatencyResult,
+  type Row,
+} from './scale-out.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -662,16 +671,6 @@ function untilLast(reports: Report[], stamps: string[]): Histogram {
     if (l !== undefined) toLast.recordMs(l - Number(s));
   }
   return toLast;
-}
-
-interface LatencyResult {
-  p50: number;
-  p99: number;
-  /** The worst thousandth: what a stall once a ping interval reaches. */
-  p999: number;
-  lastP99: number;
-  deliveries: number;
-  events: number;
 }
 
 async function latencyRun(

@@ -44,6 +44,17 @@ export interface Row {
 type Fire = (stamp: string) => Promise<void>;
 
 /** What run.ts lends these steps. */
+/** One latency run's per-delivery figures, ms (run.ts's latencyRun). */
+export interface LatencyResult {
+  p50: number;
+  p99: number;
+  /** The worst thousandth: what a stall once a ping interval reaches. */
+  p999: number;
+  lastP99: number;
+  deliveries: number;
+  events: number;
+}
+
 export interface Kit {
   quick: boolean;
   rows: Row[];
@@ -53,19 +64,7 @@ export interface Kit {
   startHub: (opts: Record<string, unknown>) => Promise<{ proc: Proc; url: string }>;
   startSubscribers: (opts: Record<string, unknown>, n: number, procs: number) => Promise<Proc[]>;
   hubFire: (url: string, flavorId: string) => Fire;
-  latencyRun: (
-    groups: Proc[],
-    fire: Fire,
-    rate: number,
-    seconds: number,
-  ) => Promise<{
-    p50: number;
-    p99: number;
-    p999: number;
-    lastP99: number;
-    deliveries: number;
-    events: number;
-  }>;
+  latencyRun: (groups: Proc[], fire: Fire, rate: number, seconds: number) => Promise<LatencyResult>;
   listRps: (
     url: string,
     connections: number,
