@@ -43,7 +43,6 @@ export interface Row {
 
 type Fire = (stamp: string) => Promise<void>;
 
-/** What run.ts lends these steps. */
 /** One latency run's per-delivery figures, ms (run.ts's latencyRun). */
 export interface LatencyResult {
   p50: number;
@@ -55,6 +54,7 @@ export interface LatencyResult {
   events: number;
 }
 
+/** What run.ts lends these steps. */
 export interface Kit {
   quick: boolean;
   rows: Row[];
