@@ -139,3 +139,61 @@ export function reservationRoutes(app: FastifyInstance, market: Market): void {
     },
   );
 }
+
+// EXPERIMENT (scratch, not for main): the sale floor's work behind the hub's HTTP layer.
+import { generateKeyPairSync } from 'node:crypto';
+import { SigningThread } from '../../domain/signing-thread.js';
+export function floorishRoutes(app: FastifyInstance, market: Market): void {
+  const store = market.store as unknown as { commit(c: unknown): Promise<void> };
+  const signer = new SigningThread();
+  const signing = {
+    kid: 'floor',
+    key: generateKeyPairSync('ed25519').privateKey,
+    header: Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'floor' })).toString('base64url'),
+  };
+  let saleCount = 0;
+  let saleSeq = 1_000_000_000;
+  const id = (template: string, n: number) =>
+    template.slice(0, template.length - 10) + String(n).padStart(10, '0');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const S = () => (globalThis as any).__floorSample;
+  app.post(
+    '/reservations',
+    { schema: { body: EITHER.reservation, response: { 200: EITHER.transaction, ...ERROR_RESPONSES } } },
+    async (request, reply) => {
+      const { transaction: tx } = S();
+      const txAnswer = `${tx.json.slice(0, -1)},"Status":"reserved"}`;
+      const txId = id(tx.transactionId, ++saleCount);
+      await store.commit({
+        transactions: [{ ...tx, transactionId: txId, buyerId: request.principal.identity.NodeID }],
+      });
+      return reply.type(JSON_TYPE).send(txAnswer.replace(tx.transactionId, txId));
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    '/transactions/:id/purchase',
+    {
+      config: { optionalBody: true },
+      schema: { params: ID_PARAMS('id'), body: EITHER.purchase, response: { 200: EITHER.contract, ...ERROR_RESPONSES } },
+    },
+    async (request, reply) => {
+      const { transaction: tx, contract, flavor, events } = S();
+      const unsigned = `${contract.json.slice(0, contract.json.indexOf(',"Signature":'))}}`;
+      const txId = request.params.id;
+      const k = ++saleCount;
+      const status = { ...tx, transactionId: txId, status: 'purchased' };
+      const contractId = id(contract.contractId, k);
+      const payload = unsigned.replace(contract.contractId, contractId);
+      const json = `${payload.slice(0, -1)},"Signature":"${await signer.sign(signing, payload)}"}`;
+      const buyerId = request.principal.identity.NodeID;
+      await store.commit({
+        flavors: [{ ...flavor, flavorId: id(flavor.flavorId, k % 500) }],
+        transactions: [status],
+        contracts: [{ ...contract, contractId, transactionId: txId, json, buyerId }],
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        events: events.map((e: any) => ({ ...e, seq: ++saleSeq, ...(e.buyerId ? { buyerId } : {}) })),
+      });
+      return reply.type(JSON_TYPE).send(json);
+    },
+  );
+}
