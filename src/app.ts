@@ -28,7 +28,7 @@ import { HubMetrics } from './http/metrics.js';
 import { ERROR_RESPONSES, ref } from './http/route-schemas.js';
 import { contractRoutes } from './http/routes/contracts.js';
 import { flavorRoutes } from './http/routes/flavors.js';
-import { floorishRoutes, reservationRoutes } from './http/routes/reservations.js';
+import { reservationRoutes } from './http/routes/reservations.js';
 import { webRoutes } from './http/routes/web.js';
 import { createAjv, loadSchemas } from './schemas.js';
 import { openStore } from './store/index.js';
@@ -293,14 +293,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { prefix: '/api/v2' },
   );
 
-  if (process.env.FLOORISH)
-    await app.register(
-      async (api) => {
-        api.addHook('onRequest', authenticate);
-        floorishRoutes(api, market);
-      },
-      { prefix: '/fl/api/v2' },
-    );
   app.addHook('onClose', async () => {
     clearInterval(keyRefresh);
     hub.close();

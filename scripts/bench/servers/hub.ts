@@ -98,9 +98,6 @@ serve(async (msg) => {
       return { cpu: process.cpuUsage(), at: performance.now() };
     case 'sample':
       return { sample: await saleSample() };
-    case 'floorish':
-      (globalThis as { __floorSample?: unknown }).__floorSample = msg.sample;
-      return {};
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
     case 'profile-start':
