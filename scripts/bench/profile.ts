@@ -3,7 +3,8 @@
  * `tsx scripts/bench/profile.ts list|sale|sale-floor|push|push-raw [dir] [--seconds=N]` (P1's
  * random-selector LIST, P2's reserve + purchase (on the hub, or on its sale floor), P3's refreshes to 5,000 subscribers, or the
  * same load on P3's best raw ws baseline). Only the load's window is profiled (lib/window-profiler.ts), after
- * a warm-up, so start-up does not crowd the table. Prints the functions with the most self
+ * a warm-up, so start-up does not crowd the table; for push, from once the 5,000 subscribers
+ * are connected to before they leave. Prints the functions with the most self
  * time, then the most inclusive time (a function's own samples and its callees', counted once
  * per stack), with µs per request (per delivery for push). The .cpuprofile stays in dir for a flame graph (e.g.
  * speedscope). On a busy machine the profile over-weights system calls and thread-pool
@@ -53,9 +54,23 @@ if (scenario === 'sale-floor') {
 }
 /** Runs the scenario's load for s seconds; returns what it counts (requests or deliveries). */
 const unit = scenario.startsWith('push') ? 'delivery' : 'request';
-const load = async (s: number): Promise<number> => {
+/** The window's ends: the profile starts once the load is set up and stops before it is torn down. */
+interface Window {
+  ready(): Promise<void>;
+  done(): Promise<void>;
+}
+const noWindow: Window = { ready: async () => {}, done: async () => {} };
+const load = async (s: number, w: Window = noWindow): Promise<number> => {
   if (scenario === 'push' || scenario === 'push-raw')
-    return pushLoad(url, scenario === 'push' ? ids[0] : undefined, s);
+    return pushLoad(url, scenario === 'push' ? ids[0] : undefined, s, w);
+  await w.ready();
+  try {
+    return await requestLoad(s);
+  } finally {
+    await w.done();
+  }
+};
+const requestLoad = async (s: number): Promise<number> => {
   if (scenario === 'sale' || scenario === 'sale-floor')
     return (await saleLoad({ url, flavorIds: ids, tokens, seed: 1, seconds: s })).requests.total;
   const res = await autocannon({
@@ -75,9 +90,17 @@ const load = async (s: number): Promise<number> => {
   return res.requests.total;
 };
 await load(2); // warm-up: the JIT, the pools, the first sales
-await proc.ask({ type: 'profile-start', alloc });
-const requests = await load(seconds);
-const { file } = await proc.ask<{ file: string }>({ type: 'profile-stop', dir });
+// For push, the window opens once its 5,000 subscribers are connected and closes before they
+// leave: their connections, SUBSCRIBEs and closes stay out of the profile.
+let file = '';
+const requests = await load(seconds, {
+  ready: async () => {
+    await proc.ask({ type: 'profile-start', alloc });
+  },
+  done: async () => {
+    ({ file } = await proc.ask<{ file: string }>({ type: 'profile-stop', dir }));
+  },
+});
 await proc.kill();
 if (alloc) {
   allocationTables(file, requests);
@@ -141,6 +164,7 @@ async function pushLoad(
   url: string,
   flavorId: string | undefined,
   seconds: number,
+  w: Window,
 ): Promise<number> {
   const groups = [0, 1].map(() =>
     spawnProc('clients/subscribers.ts', [
@@ -159,6 +183,7 @@ async function pushLoad(
   );
   await Promise.all(groups.map((g) => g.once('ready', 300_000)));
   await Promise.all(groups.map((g) => g.ask({ type: 'reset', latency: false })));
+  await w.ready();
   const before = threadCpu(proc.child.pid as number);
   const pad = 'x'.repeat(900);
   const end = Date.now() + seconds * 1000;
@@ -185,6 +210,7 @@ async function pushLoad(
   );
   await new Promise((r) => setTimeout(r, 2000));
   const after = threadCpu(proc.child.pid as number);
+  await w.done();
   const counts = await Promise.all(groups.map((g) => g.ask<{ count: number }>({ type: 'report' })));
   const delivered = counts.reduce((t, c) => t + c.count, 0);
   // Per thread, as P3 counts it (server CPU / deliveries), to tell the fan-out from the rest.
