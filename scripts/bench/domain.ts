@@ -22,15 +22,13 @@ import { join } from 'node:path';
 import type * as AppModule from '../../src/app.js';
 import type { Principal } from '../../src/domain/principal.js';
 import type { Store } from '../../src/store/store.js';
+import { numberArg } from './lib/args.js';
 import { buildDist } from './lib/proc.js';
 import { poolFlavor, prng } from './lib/catalog.js';
+import { median } from './lib/histogram.js';
 
-const arg = (name: string, def: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : def;
-};
-const SALES = arg('sales', 40_000);
-const ROUNDS = arg('rounds', 3);
+const SALES = numberArg('sales', 40_000);
+const ROUNDS = numberArg('rounds', 3);
 const FLAVORS = 500;
 const BUYERS = 200;
 const IN_FLIGHT = 64;
@@ -62,10 +60,10 @@ const ids: string[] = [];
 for (let i = 0; i < FLAVORS; i++)
   ids.push((await market.offers.publish(provider, poolFlavor())).flavorId);
 
-// From here the store answers every commit at once (nothing is written), and signing returns a
-// stand-in of a compact JWS's shape and length: the I/O and the signature, which the sale
-// floor pays too, are left out of the count.
-// The embedded store (a SQLite file): the journal's `commit` is all the sale path calls.
+// From here the store (the embedded one: the journal's `commit` is all the sale path calls of
+// it) answers every commit at once, writing nothing, and signing returns a stand-in of a
+// compact JWS's shape and length: the I/O and the signature, which the sale floor pays too,
+// are left out of the count.
 (market.store as Store).commit = () => Promise.resolve();
 const { signer } = market;
 const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'bench' })).toString('base64url');
@@ -169,8 +167,7 @@ if (process.argv.includes('--alloc') || LIVE) {
     );
   }
   observer.disconnect();
-  const sorted = [...each].sort((a, b) => a - b);
-  console.log(`median ${(sorted[Math.floor(sorted.length / 2)] as number).toFixed(1)} µs per sale`);
+  console.log(`median ${median(each).toFixed(1)} µs per sale`);
 }
 await app.close();
 rmSync(dir, { recursive: true, force: true });

@@ -27,14 +27,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDist, spawnProc, type Proc } from './lib/proc.js';
 import { hubAnswers, listLoad } from './lib/lists.js';
+import { numberArg } from './lib/args.js';
 import { saleLoad } from './lib/sales.js';
 
-const arg = (name: string, def: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : def;
-};
-const REQUESTS = arg('requests', 2000);
-const WARMUP = arg('warmup', 1000);
+const REQUESTS = numberArg('requests', 2000);
+const WARMUP = numberArg('warmup', 1000);
 const CONNECTIONS = 8;
 /** Counts the hub alone (an experiment's A/B), and options merged into servers/hub.ts's. */
 const HUB_ONLY = process.argv.includes('--hub-only');

@@ -35,16 +35,13 @@ import type { Principal } from '../../src/domain/principal.js';
 import { SqliteStore } from '../../src/store/store-sqlite.js';
 import type { StoredContract, StoredTransaction } from '../../src/store/store.js';
 import { listFlavor, prng } from './lib/catalog.js';
+import { numberArg } from './lib/args.js';
 import { buildDist, threadCpu } from './lib/proc.js';
 
-const arg = (name: string, def: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : def;
-};
-const FLAVORS = arg('flavors', 100_000);
-const CONTRACTS = arg('contracts', 1_000_000);
-const EVENTS = Math.min(arg('events', 100_000), FLAVORS);
-const ROUNDS = arg('rounds', 3);
+const FLAVORS = numberArg('flavors', 100_000);
+const CONTRACTS = numberArg('contracts', 1_000_000);
+const EVENTS = Math.min(numberArg('events', 100_000), FLAVORS);
+const ROUNDS = numberArg('rounds', 3);
 const DIR = process.argv.find((x) => x.startsWith('--dir='))?.slice('--dir='.length);
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 const AB = process.argv.find((x) => x.startsWith('--ab='))?.slice('--ab='.length);
