@@ -10,7 +10,7 @@
  * the same work, among 64 requests' HTTP objects and with the writer and signing threads
  * beside it, takes about twice as long (docs/benchmarks.md, sixteenth session). On this shared
  * machine rounds still move by ±15 % (the scavenges' pauses most), so compare two builds in
- * alternated runs. With `--alloc`: bytes allocated per sale by function (sampled, collected
+ * alternated runs. With `--alloc`: bytes allocated per sale by function and file (sampled, collected
  * ones included), which sets how often a scavenge runs; with `--live`, only what is still alive
  * at the end (what a sale leaves for the collector to copy).
  */
@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type * as AppModule from '../../src/app.js';
 import type { Principal } from '../../src/domain/principal.js';
 import type { Store } from '../../src/store/store.js';
+import { allocationTables, type HeapNode } from './lib/alloc-tables.js';
 import { numberArg } from './lib/args.js';
 import { buildDist } from './lib/proc.js';
 import { poolFlavor, prng } from './lib/catalog.js';
@@ -117,26 +118,12 @@ if (process.argv.includes('--alloc') || LIVE) {
   await run(SALES);
   const { profile } = await session.post('HeapProfiler.stopSampling');
   session.disconnect();
-  interface Node {
-    callFrame: { functionName: string; url: string; lineNumber: number };
-    selfSize: number;
-    children: Node[];
-  }
-  const byFn = new Map<string, number>();
-  let all = 0;
-  const walk = (n: Node) => {
-    const f = n.callFrame;
-    const k = `${f.functionName || '(anon)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber}`;
-    byFn.set(k, (byFn.get(k) ?? 0) + n.selfSize);
-    all += n.selfSize;
-    for (const c of n.children) walk(c);
-  };
-  walk(profile.head as Node);
-  console.log(
-    `${(all / SALES / 1024).toFixed(1)} KiB ${LIVE ? 'allocated and still alive' : 'allocated'} per sale; by function, bytes:`,
+  allocationTables(
+    profile.head as HeapNode,
+    SALES,
+    'sale',
+    LIVE ? 'allocated and still alive' : 'allocated',
   );
-  for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 30))
-    console.log((v / SALES).toFixed(0).padStart(7), k);
 } else {
   // The collector's pauses on this thread, by kind: a scavenge's cost follows what survives
   // it (the sales in flight, the catalog entries and events made since the last one).

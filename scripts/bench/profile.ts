@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Request as AcRequest } from 'autocannon';
+import { allocationTables, type HeapNode } from './lib/alloc-tables.js';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { buildDist, spawnProc, threadCpu } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
@@ -55,12 +56,12 @@ if (scenario === 'sale-floor') {
 /** Runs the scenario's load for s seconds; returns what it counts (requests or deliveries). */
 const unit = scenario.startsWith('push') ? 'delivery' : 'request';
 /** The window's ends: the profile starts once the load is set up and stops before it is torn down. */
-interface Window {
+interface ProfileWindow {
   ready(): Promise<void>;
   done(): Promise<void>;
 }
-const noWindow: Window = { ready: async () => {}, done: async () => {} };
-const load = async (s: number, w: Window = noWindow): Promise<number> => {
+const noWindow: ProfileWindow = { ready: async () => {}, done: async () => {} };
+const load = async (s: number, w: ProfileWindow = noWindow): Promise<number> => {
   if (scenario === 'push' || scenario === 'push-raw')
     return pushLoad(url, scenario === 'push' ? ids[0] : undefined, s, w);
   await w.ready();
@@ -103,7 +104,9 @@ const requests = await load(seconds, {
 });
 await proc.kill();
 if (alloc) {
-  allocationTables(file, requests);
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
+  allocationTables(head, requests, unit);
+  console.log(`\nprofile: ${file}`);
   process.exit(0);
 }
 
@@ -164,7 +167,7 @@ async function pushLoad(
   url: string,
   flavorId: string | undefined,
   seconds: number,
-  w: Window,
+  w: ProfileWindow,
 ): Promise<number> {
   const groups = [0, 1].map(() =>
     spawnProc('clients/subscribers.ts', [
@@ -221,40 +224,4 @@ async function pushLoad(
   }
   await Promise.all(groups.map((g) => g.kill()));
   return delivered;
-}
-
-/** Prints a sampled allocation profile's bytes per unit, by function (self) and by file. */
-function allocationTables(file: string, units: number): void {
-  interface HeapNode {
-    callFrame: { functionName: string; url: string; lineNumber: number };
-    selfSize: number;
-    children: HeapNode[];
-  }
-  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
-  const byFn = new Map<string, number>();
-  const byFile = new Map<string, number>();
-  let all = 0;
-  const walk = (n: HeapNode) => {
-    const f = n.callFrame;
-    const where = f.url.replace(/.*node_modules\//, '').replace(/.*\/dist\//, '') || '(native)';
-    const fn = `${f.functionName || '(anon)'} ${where}:${f.lineNumber}`;
-    byFn.set(fn, (byFn.get(fn) ?? 0) + n.selfSize);
-    const fileKey =
-      where.startsWith('src/') || where.startsWith('node:')
-        ? where
-        : (where.split('/')[0] ?? where);
-    byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + n.selfSize);
-    all += n.selfSize;
-    for (const c of n.children) walk(c);
-  };
-  walk(head);
-  console.log(`${units} ${unit}s; ${(all / units / 1024).toFixed(1)} KiB allocated per ${unit}`);
-  const table = (title: string, m: Map<string, number>) => {
-    console.log(`\n${title}: % of bytes, bytes per ${unit}`);
-    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 40))
-      console.log(((v / all) * 100).toFixed(1).padStart(5), (v / units).toFixed(0).padStart(7), k);
-  };
-  table('by function', byFn);
-  table('by file', byFile);
-  console.log(`\nprofile: ${file}`);
 }
