@@ -9,10 +9,10 @@
  * collections (scavenges) took, read from the collector's own pause entries. Under P2's load
  * the same work, among 64 requests' HTTP objects and with the writer and signing threads
  * beside it, takes about twice as long (docs/benchmarks.md, sixteenth session). On this shared
- * machine rounds still move by ±15 % (the scavenges' pauses most), so compare two builds in
- * alternated runs. With `--alloc`: bytes allocated per sale by function and file (sampled, collected
- * ones included), which sets how often a scavenge runs; with `--live`, only what is still alive
- * at the end (what a sale leaves for the collector to copy).
+ * machine rounds still move by 15 % and more (the scavenges' pauses most), so compare two
+ * builds in alternated runs. With `--alloc`: bytes allocated per sale by function and file
+ * (sampled, collected ones included), which sets how often a scavenge runs; with `--live`,
+ * only what is still alive at the end (what a sale leaves for the collector to copy).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
