@@ -1,5 +1,5 @@
 /**
- * npm run bench:domain [-- --sales=40000] [-- --rounds=3] [-- --alloc | --live]
+ * npm run bench:domain [-- --sales=40000] [-- --rounds=3] [-- --alloc | --live | --promoted]
  *
  * The sale path's domain work alone: P2's reserve + purchase (64 at a time, random partitions
  * of 500 pooled flavors, 200 buyers) called on the market of a hub built as production builds
@@ -12,7 +12,9 @@
  * machine rounds still move by 15 % and more (the scavenges' pauses most), so compare two
  * builds in alternated runs. With `--alloc`: bytes allocated per sale by function and file
  * (sampled, collected ones included), which sets how often a scavenge runs; with `--live`,
- * only what is still alive at the end (what a sale leaves for the collector to copy).
+ * only what is still alive at the end (what a sale leaves for the collector to copy); with
+ * `--promoted`, what outlived the young generation (alive at the end, or freed only by a major
+ * collection): what the scavenges copied.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -35,6 +37,8 @@ const BUYERS = 200;
 const IN_FLIGHT = 64;
 /** Only what the sales leave alive (the catalog's new entries, the history): what the collector copies. */
 const LIVE = process.argv.includes('--live');
+/** What outlived the young generation, freed since or not. */
+const PROMOTED = process.argv.includes('--promoted');
 
 buildDist();
 const { buildApp } = (await import(
@@ -107,13 +111,13 @@ async function run(sales: number): Promise<void> {
 }
 
 await run(20_000); // warm-up: the JIT, the holds' deadlines, the catalog's indexes
-if (process.argv.includes('--alloc') || LIVE) {
+if (process.argv.includes('--alloc') || LIVE || PROMOTED) {
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 1024,
     includeObjectsCollectedByMajorGC: !LIVE,
-    includeObjectsCollectedByMinorGC: !LIVE,
+    includeObjectsCollectedByMinorGC: !LIVE && !PROMOTED,
   });
   await run(SALES);
   const { profile } = await session.post('HeapProfiler.stopSampling');
@@ -122,7 +126,11 @@ if (process.argv.includes('--alloc') || LIVE) {
     profile.head as HeapNode,
     SALES,
     'sale',
-    LIVE ? 'allocated and still alive' : 'allocated',
+    LIVE
+      ? 'allocated and still alive'
+      : PROMOTED
+        ? 'that outlived the young generation'
+        : 'allocated',
   );
 } else {
   // The collector's pauses on this thread, by kind: a scavenge's cost follows what survives

@@ -10,7 +10,9 @@
  * speedscope). On a busy machine the profile over-weights system calls and thread-pool
  * hand-offs: a descheduled thread is sampled where it waits. With `--alloc`, the window's
  * allocations instead (sampled, collected ones included): bytes per request by function and by
- * file, which is what sets how often the young generation is scavenged.
+ * file, which is what sets how often the young generation is scavenged. With `--promoted`, only
+ * the allocations that outlived the young generation (or were still young at the end): what
+ * each scavenge copies, and so how long it pauses.
  */
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,14 +21,19 @@ import autocannon, { type Request as AcRequest } from 'autocannon';
 import { allocationTables, type HeapNode } from './lib/alloc-tables.js';
 import { prng, randomSelectorQuery } from './lib/catalog.js';
 import { buildDist, spawnProc, threadCpu } from './lib/proc.js';
+import type { ProfileKind } from './lib/window-profiler.js';
 import { saleLoad } from './lib/sales.js';
 
 buildDist();
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const scenario = args[0] ?? 'list';
 const dir = args[1] ?? 'bench-output/profiles';
-/** An allocation profile instead of a CPU one: bytes allocated per request, by function. */
-const alloc = process.argv.includes('--alloc');
+/** An allocation profile instead of a CPU one: bytes allocated (or kept) per request, by function. */
+const kind: ProfileKind = process.argv.includes('--promoted')
+  ? 'promoted'
+  : process.argv.includes('--alloc')
+    ? 'alloc'
+    : 'cpu';
 const seconds = Number(
   process.argv.find((a) => a.startsWith('--seconds='))?.slice('--seconds='.length) ?? 5,
 );
@@ -96,16 +103,21 @@ await load(2); // warm-up: the JIT, the pools, the first sales
 let file = '';
 const requests = await load(seconds, {
   ready: async () => {
-    await proc.ask({ type: 'profile-start', alloc });
+    await proc.ask({ type: 'profile-start', kind });
   },
   done: async () => {
     ({ file } = await proc.ask<{ file: string }>({ type: 'profile-stop', dir }));
   },
 });
 await proc.kill();
-if (alloc) {
+if (kind !== 'cpu') {
   const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
-  allocationTables(head, requests, unit);
+  allocationTables(
+    head,
+    requests,
+    unit,
+    kind === 'alloc' ? 'allocated' : 'that outlived the young generation',
+  );
   console.log(`\nprofile: ${file}`);
   process.exit(0);
 }

@@ -144,8 +144,17 @@ describe("a sale's JSON, spliced from the flavor's", () => {
         poolSizes,
         fc.double({ min: 0.05, max: 0.6, noNaN: true }),
         fc.boolean(),
-        ({ cpu, mem, pods, gpu, storage }, share, loaded) => {
+        fc.boolean(),
+        ({ cpu, mem, pods, gpu, storage }, share, loaded, reversed) => {
           const f = k8sPool(cpu, mem, pods, gpu, storage);
+          // A provider may write the characteristics in any order: the sale's
+          // ModificationDetails follow the flavor's.
+          if (reversed && f.type.name === 'k8slice') {
+            const c = f.type.data.characteristics;
+            f.type.data.characteristics = Object.fromEntries(
+              Object.entries(c).reverse(),
+            ) as typeof c;
+          }
           const entry = loaded
             ? parsedEntry(JSON.stringify(f), true, 60).entry
             : makeEntry(f, true, 60);

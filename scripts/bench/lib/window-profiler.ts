@@ -3,7 +3,10 @@
  * stopped on request, so a profile of a load holds the load and not the process's start-up
  * (module loading, schema compilation and seeding would otherwise dominate a short run).
  * With `alloc`, a sampled allocation profile of the window instead: every allocation, those the
- * garbage collector has since freed included (what a scavenge's frequency follows).
+ * garbage collector has since freed included (what a scavenge's frequency follows). With
+ * `promoted`, only the allocations no scavenge freed: those that outlived the young generation
+ * (promoted, then alive or freed by a major collection) and those still young at the end —
+ * what each scavenge copies, which sets how long it pauses.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -15,18 +18,23 @@ export interface WindowProfiler {
   stop(dir: string): Promise<string>;
 }
 
-export function windowProfiler(alloc = false): WindowProfiler {
+/** What a window profiles: CPU, every allocation, or the allocations scavenges kept. */
+export type ProfileKind = 'cpu' | 'alloc' | 'promoted';
+
+export function windowProfiler(kind: ProfileKind = 'cpu'): WindowProfiler {
+  const alloc = kind !== 'cpu';
   let session: Session | undefined;
   return {
     async start() {
       session = new Session();
       session.connect();
       if (alloc) {
-        // One sample per 8 KiB allocated on average, kept even once collected.
+        // One sample per 8 KiB allocated on average (1 KiB for the far fewer survivors), kept
+        // even once collected: by any collector, or only by a major one.
         await session.post('HeapProfiler.startSampling', {
-          samplingInterval: 8192,
+          samplingInterval: kind === 'alloc' ? 8192 : 1024,
           includeObjectsCollectedByMajorGC: true,
-          includeObjectsCollectedByMinorGC: true,
+          includeObjectsCollectedByMinorGC: kind === 'alloc',
         });
         return;
       }

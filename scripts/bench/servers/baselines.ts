@@ -32,7 +32,7 @@ import type {
 } from '../../../src/store/store.js';
 import { buyerOf } from '../lib/buyers.js';
 import { serve } from '../lib/proc.js';
-import { windowProfiler } from '../lib/window-profiler.js';
+import { windowProfiler, type ProfileKind } from '../lib/window-profiler.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   kind: 'fastify' | 'ws' | 'socketio';
@@ -319,7 +319,7 @@ if (opts.kind === 'fastify') {
 let profiler = windowProfiler();
 serve(async (msg) => {
   if (msg.type === 'profile-start') {
-    profiler = windowProfiler(msg.alloc === true);
+    profiler = windowProfiler(msg.kind as ProfileKind);
     await profiler.start();
     return {};
   }

@@ -12,7 +12,7 @@ import type { StoredFlavor } from '../../../src/store/store.js';
 import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
 import { broadcastFlavor, listFlavor, poolFlavor, prng } from '../lib/catalog.js';
 import { serve } from '../lib/proc.js';
-import { windowProfiler } from '../lib/window-profiler.js';
+import { windowProfiler, type ProfileKind } from '../lib/window-profiler.js';
 
 // The hub as it ships: the tsc build in dist/ (run.ts builds it first), not tsx-transpiled sources.
 const { buildApp } = (await import(
@@ -101,7 +101,7 @@ serve(async (msg) => {
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
     case 'profile-start':
-      profiler = windowProfiler(msg.alloc === true);
+      profiler = windowProfiler(msg.kind as ProfileKind);
       await profiler.start();
       return {};
     case 'profile-stop':
