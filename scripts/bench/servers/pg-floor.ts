@@ -25,6 +25,7 @@ import type * as StoreModule from '../../../src/store/store-postgres.js';
 import type { StoredContract, UnnumberedEvent } from '../../../src/store/store.js';
 import { buyerOf } from '../lib/buyers.js';
 import { serve } from '../lib/proc.js';
+import { windowProfiler, type ProfileKind } from '../lib/window-profiler.js';
 
 const { PG_MIGRATIONS } = (await import(
   new URL('../../../dist/src/store/postgres-migrations.js', import.meta.url).href
@@ -245,7 +246,15 @@ server.keepAliveTimeout = 60_000;
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
+// Profiles only the window the orchestrator asks for, as the hub's server does (lib/window-profiler.ts).
+let profiler = windowProfiler();
 serve(async (msg) => {
+  if (msg.type === 'profile-start') {
+    profiler = windowProfiler(msg.kind as ProfileKind);
+    await profiler.start();
+    return {};
+  }
+  if (msg.type === 'profile-stop') return { file: await profiler.stop(String(msg.dir)) };
   if (msg.type === 'use') {
     await use(msg.db as string, msg.from as string | undefined);
     return {};
