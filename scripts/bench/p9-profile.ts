@@ -10,6 +10,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { findPgBinDir, startPostgres } from '../lib/pg-cluster.js';
+import { fileOf } from './lib/alloc-tables.js';
 import { answered } from './lib/answered.js';
 import { buildDist, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
@@ -34,15 +35,13 @@ function byPlace(file: string, requests: number): Map<string, number> {
   const out = new Map<string, number>();
   p.samples.forEach((id, i) => {
     const { url, functionName } = (byId.get(id) as (typeof p.nodes)[number]).callFrame;
-    const place = url.includes('node_modules/')
-      ? (url.replace(/.*node_modules\//, '').split('/')[0] as string)
-      : url.includes('/dist/src/domain/')
-        ? 'src/domain/*'
-        : url.includes('/dist/')
-          ? url.replace(/.*\/dist\//, '')
-          : url.startsWith('node:')
-            ? 'node:*'
-            : `(${functionName || 'anonymous'})`;
+    // The hub's domain files together, node's internals together; V8's own entries by name.
+    const file = url === '' ? `(${functionName || 'anonymous'})` : fileOf(url);
+    const place = file.startsWith('src/domain/')
+      ? 'src/domain/*'
+      : file.startsWith('node:')
+        ? 'node:*'
+        : file;
     if (place === '(idle)') return;
     out.set(place, (out.get(place) ?? 0) + (p.timeDeltas[i] ?? 0) / requests);
   });

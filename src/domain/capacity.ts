@@ -280,13 +280,8 @@ function partitionSale(
     ...flavor,
     type: { name: 'k8slice', data: { ...data, policies: {}, characteristics: soldC } },
   };
-  const nums = entry.facts.nums;
-  const left: bigint[] = [];
-  for (let i = 0; i < K8SLICE_RESOURCES.length; i++) {
-    const fact = nums[K8SLICE_RESOURCES[i] as K8SliceResource] as NumFact;
-    left.push(fact.grid.max - (amounts[i] as bigint));
-  }
-  const min = (r: K8SliceResource) => (nums[r] as NumFact).grid.min;
+  const left = (unsold(entry) as bigint[]).map((u, i) => u - (amounts[i] as bigint));
+  const min = (r: K8SliceResource) => (entry.facts.nums[r] as NumFact).grid.min;
   if (
     (left[0] as bigint) < min('cpu') ||
     (left[1] as bigint) < min('memory') ||

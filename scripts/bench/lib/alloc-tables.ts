@@ -10,6 +10,28 @@ export interface HeapNode {
   children: HeapNode[];
 }
 
+/**
+ * A profile frame's script, from its package (`pg-protocol/dist/parser.js`) or from the build
+ * (`src/…`); `(native)` when it has none.
+ */
+function whereOf(url: string): string {
+  if (url === '') return '(native)';
+  return url.includes('node_modules/')
+    ? url.replace(/.*node_modules\//, '')
+    : url.replace(/.*\/dist\//, '');
+}
+
+/**
+ * The file a frame is counted under: the hub's own file (`src/…`) or node's (`node:…`), else
+ * its package; `(native)` for frames with no script.
+ */
+export function fileOf(url: string): string {
+  const where = whereOf(url);
+  return where.startsWith('src/') || where.startsWith('node:')
+    ? where
+    : (where.split('/')[0] ?? where);
+}
+
 /** Prints the bytes under `head` per `unit`, `units` of which the profiled load made. */
 export function allocationTables(
   head: HeapNode,
@@ -22,13 +44,9 @@ export function allocationTables(
   let all = 0;
   const walk = (n: HeapNode) => {
     const f = n.callFrame;
-    const where = f.url.replace(/.*node_modules\//, '').replace(/.*\/dist\//, '') || '(native)';
-    const fn = `${f.functionName || '(anon)'} ${where}:${f.lineNumber}`;
+    const fn = `${f.functionName || '(anon)'} ${whereOf(f.url)}:${f.lineNumber}`;
     byFn.set(fn, (byFn.get(fn) ?? 0) + n.selfSize);
-    const fileKey =
-      where.startsWith('src/') || where.startsWith('node:')
-        ? where
-        : (where.split('/')[0] ?? where);
+    const fileKey = fileOf(f.url);
     byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + n.selfSize);
     all += n.selfSize;
     for (const c of n.children) walk(c);

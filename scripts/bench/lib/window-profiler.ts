@@ -57,3 +57,24 @@ export function windowProfiler(kind: ProfileKind = 'cpu'): WindowProfiler {
     },
   };
 }
+
+/**
+ * A server's answers to the orchestrator's `profile-start` (with an optional `kind`) and
+ * `profile-stop` (with the `dir` to write into): undefined for any other message, which the
+ * server answers itself.
+ */
+export function profileMessages(): (msg: {
+  type: string;
+  [k: string]: unknown;
+}) => Promise<object> | undefined {
+  let profiler = windowProfiler();
+  return (msg) => {
+    if (msg.type === 'profile-start') {
+      profiler = windowProfiler(msg.kind as ProfileKind | undefined);
+      return profiler.start().then(() => ({}));
+    }
+    if (msg.type === 'profile-stop')
+      return profiler.stop(String(msg.dir)).then((file) => ({ file }));
+    return undefined;
+  };
+}

@@ -32,7 +32,7 @@ import type {
 } from '../../../src/store/store.js';
 import { buyerOf } from '../lib/buyers.js';
 import { serve } from '../lib/proc.js';
-import { windowProfiler, type ProfileKind } from '../lib/window-profiler.js';
+import { profileMessages } from '../lib/window-profiler.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   kind: 'fastify' | 'ws' | 'socketio';
@@ -316,14 +316,10 @@ if (opts.kind === 'fastify') {
 }
 
 // Profiles only the window the orchestrator asks for (profile.ts push-raw).
-let profiler = windowProfiler();
+const profiling = profileMessages();
 serve(async (msg) => {
-  if (msg.type === 'profile-start') {
-    profiler = windowProfiler(msg.kind as ProfileKind);
-    await profiler.start();
-    return {};
-  }
-  if (msg.type === 'profile-stop') return { file: await profiler.stop(String(msg.dir)) };
+  const profiled = profiling(msg);
+  if (profiled) return profiled;
   if (msg.type === 'mem') {
     (globalThis as { gc?: () => void }).gc?.();
     await new Promise((res) => setTimeout(res, 200));

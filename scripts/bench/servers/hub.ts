@@ -12,7 +12,7 @@ import type { StoredFlavor } from '../../../src/store/store.js';
 import type { FlavorPublish, TokenEntry } from '../../../src/types/wire.js';
 import { broadcastFlavor, listFlavor, poolFlavor, prng } from '../lib/catalog.js';
 import { serve } from '../lib/proc.js';
-import { windowProfiler, type ProfileKind } from '../lib/window-profiler.js';
+import { profileMessages } from '../lib/window-profiler.js';
 
 // The hub as it ships: the tsc build in dist/ (run.ts builds it first), not tsx-transpiled sources.
 const { buildApp } = (await import(
@@ -83,11 +83,13 @@ const url = await app.listen({ host: '127.0.0.1', port: 0 });
 // used yet compile now, so no measured window pays their first use.
 await app.compileSchemas();
 // Profiles only the window the orchestrator asks for (profile.ts): the load, not the start-up.
-let profiler = windowProfiler();
+const profiling = profileMessages();
 /** The event loop's delays while a window is open (stall-start … stall-stop): its stalls. */
 let delays: IntervalHistogram | undefined;
 
 serve(async (msg) => {
+  const profiled = profiling(msg);
+  if (profiled) return profiled;
   switch (msg.type) {
     case 'mem':
       (globalThis as { gc?: () => void }).gc?.();
@@ -100,12 +102,6 @@ serve(async (msg) => {
       return { sample: await saleSample() };
     case 'ids':
       return { ids: ids.slice(0, Number(msg.count ?? ids.length)) };
-    case 'profile-start':
-      profiler = windowProfiler(msg.kind as ProfileKind);
-      await profiler.start();
-      return {};
-    case 'profile-stop':
-      return { file: await profiler.stop(String(msg.dir)) };
     case 'stall-start':
       delays?.disable();
       delays = monitorEventLoopDelay({ resolution: 5 });

@@ -25,7 +25,7 @@ import type * as StoreModule from '../../../src/store/store-postgres.js';
 import type { StoredContract, UnnumberedEvent } from '../../../src/store/store.js';
 import { buyerOf } from '../lib/buyers.js';
 import { serve } from '../lib/proc.js';
-import { windowProfiler, type ProfileKind } from '../lib/window-profiler.js';
+import { profileMessages } from '../lib/window-profiler.js';
 
 const { PG_MIGRATIONS } = (await import(
   new URL('../../../dist/src/store/postgres-migrations.js', import.meta.url).href
@@ -247,14 +247,10 @@ await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
 // Profiles only the window the orchestrator asks for, as the hub's server does (lib/window-profiler.ts).
-let profiler = windowProfiler();
+const profiling = profileMessages();
 serve(async (msg) => {
-  if (msg.type === 'profile-start') {
-    profiler = windowProfiler(msg.kind as ProfileKind);
-    await profiler.start();
-    return {};
-  }
-  if (msg.type === 'profile-stop') return { file: await profiler.stop(String(msg.dir)) };
+  const profiled = profiling(msg);
+  if (profiled) return profiled;
   if (msg.type === 'use') {
     await use(msg.db as string, msg.from as string | undefined);
     return {};
