@@ -260,6 +260,11 @@ export class Catalog implements CatalogWrites {
     return prev;
   }
 
+  /** A replica's version of the flavor, expired or not (shared-entries.ts reuses it). */
+  held(flavorId: string): FlavorEntry | undefined {
+    return this.entries.get(flavorId);
+  }
+
   /** A replica drops an offer that left the market. */
   drop(flavorId: string): void {
     const entry = this.entries.get(flavorId);

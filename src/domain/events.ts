@@ -283,6 +283,46 @@ export function flavorKindOf(wire: string): 'added' | 'refreshed' | 'withdrawn' 
         : undefined;
 }
 
+const FLAVOR_KEY = ',"Flavor":';
+
+/**
+ * Where an added or refreshed event's Flavor starts in its wire text. unnumbered() writes the
+ * type, seq, time and flavorId before it — strings and a number, in which a quote is always
+ * escaped — so the first `,"Flavor":` is the member's own key.
+ */
+function flavorAt(wire: string): number {
+  const at = wire.indexOf(FLAVOR_KEY);
+  return at < 0 ? -1 : at + FLAVOR_KEY.length;
+}
+
+/** Whether the Flavor of an added or refreshed event's wire is exactly the text `json`. */
+export function carriesFlavor(wire: string, json: string): boolean {
+  const at = flavorAt(wire);
+  if (at < 0 || !wire.startsWith(json, at)) return false;
+  // A complete JSON object ends where it ends: the member after it, or the message's end.
+  const next = wire.charCodeAt(at + json.length);
+  return next === 0x7d || next === 0x2c; // } or ,
+}
+
+/**
+ * The text of an added or refreshed event's Flavor inside its wire, given the parsed message:
+ * unnumbered() writes the flavor's JSON as-is, followed only by the type's ModificationDetails.
+ * The catalog copy keeps these bytes rather than serializing the parsed flavor again.
+ * Undefined when the wire is not in that form.
+ */
+export function flavorJsonIn(
+  wire: string,
+  msg: { ModificationDetails?: unknown },
+): string | undefined {
+  const at = flavorAt(wire);
+  if (at < 0) return undefined;
+  const tail =
+    msg.ModificationDetails === undefined
+      ? '}'
+      : `,"ModificationDetails":${JSON.stringify(msg.ModificationDetails)}}`;
+  return wire.endsWith(tail) ? wire.slice(at, wire.length - tail.length) : undefined;
+}
+
 /** Rebuilds a retained event from the store (at start, or from a shared market's feed). */
 export function fromRecord(r: StoredEvent): DomainEvent {
   const kind = flavorKindOf(r.wire);

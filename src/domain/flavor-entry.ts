@@ -165,6 +165,29 @@ export function remainderOf(entry: FlavorEntry, flavor: Flavor, facts: FlavorFac
   return next;
 }
 
+/**
+ * The same flavor with another schedule: its object, JSON, facts and the place of its type
+ * shared with `entry` (none of them is ever changed in place), for a copy of an entry this
+ * process already holds — the shared market's catalog copy and its rows under lock
+ * (shared-entries.ts) hold the same flavors with different schedules.
+ */
+export function sameFlavor(
+  entry: FlavorEntry,
+  autoRenew: boolean,
+  ttlSeconds: number,
+): FlavorEntry {
+  const next = madeEntry(
+    entry.flavor,
+    entry.json,
+    entry.facts,
+    entry.expiresAt,
+    autoRenew,
+    ttlSeconds,
+  );
+  if (entry instanceof Entry) next.split = entry.split;
+  return next;
+}
+
 /** An entry of a flavor made in this process: its object and its JSON both at hand. */
 function madeEntry(
   flavor: Flavor,

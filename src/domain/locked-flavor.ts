@@ -15,7 +15,6 @@ import type {
 } from '../store/shared-store.js';
 import type {
   Configuration,
-  Flavor,
   ModificationDetail,
   NodeIdentity,
   Transaction,
@@ -33,11 +32,17 @@ import {
 } from './capacity.js';
 import { signedContractJson, type ContractSigner } from './contract-signer.js';
 import { diffFields, unnumbered, type EventDraft } from './events.js';
-import { makeEntry, type FlavorEntry } from './flavor-entry.js';
-import { factsOf } from './flavor-facts.js';
-import { makeContract, newTransaction, storedTx } from './holds.js';
+import type { FlavorEntry } from './flavor-entry.js';
+import {
+  configJsonOf,
+  makeContract,
+  newTransaction,
+  newTransactionRowJson,
+  storedTx,
+} from './holds.js';
 import { newTransactionId } from './ids.js';
 import { storedFlavor } from './offers.js';
+import type { SharedEntries } from './shared-entries.js';
 import type { LockedFlavor } from '../store/shared-store.js';
 
 interface LiveHold {
@@ -66,20 +71,18 @@ export class LockedLine {
     readonly locked: LockedFlavor,
     readonly now: number,
     private readonly ttpMs: number,
+    /** The flavors this instance holds parsed: a row with the same JSON is not parsed again. */
+    private readonly entries: SharedEntries,
   ) {
     const f = locked.flavor;
-    if (f && f.status === 'live') {
-      // The row's JSON is the entry's: parsed once, not serialized again.
-      const flavor = JSON.parse(f.json) as Flavor;
-      this.entry = makeEntry(flavor, f.autoRenew, f.ttlSeconds, factsOf(flavor), f.json);
-    }
+    if (f && f.status === 'live') this.entry = entries.ofRow(f);
     for (const row of locked.holds) {
       if (row.expiresAt <= now) {
         this.expired.add(row.transactionId);
         this.write({ ...row, status: 'expired' });
         continue;
       }
-      const tx = parseTx(row);
+      const tx = entries.txOf(row);
       const need = this.needOf(tx.Configuration);
       if (!need) {
         this.write({ ...row, status: 'cancelled' });
@@ -144,11 +147,13 @@ export class LockedLine {
       expiresAt,
       configuration,
     );
+    const json = newTransactionRowJson(tx, configJsonOf(key, buyer.NodeID, flavorId));
     const row: SharedTransaction = {
-      ...storedTx(tx, buyer.NodeID, expiresAt, dialect),
+      ...storedTx(tx, buyer.NodeID, expiresAt, dialect, json),
       holdKey: key,
     };
     this.write(row);
+    this.entries.granted(row, tx);
     this.holds.push({ row, tx, need });
     return tx;
   }
@@ -251,6 +256,7 @@ export class LockedLine {
   replace(next: FlavorEntry, changes?: ModificationDetail[]): void {
     const prev = this.entry as FlavorEntry;
     this.entry = next;
+    this.entries.wrote(next);
     (this.change.flavors ??= []).push(storedFlavor(next));
     this.drafts.push({
       kind: 'refreshed',
@@ -264,6 +270,7 @@ export class LockedLine {
   /** A new flavor: FLAVOR_ADDED. */
   add(entry: FlavorEntry): void {
     this.entry = entry;
+    this.entries.wrote(entry);
     (this.change.flavors ??= []).push(storedFlavor(entry));
     this.drafts.push({ kind: 'added', flavor: entry });
   }
@@ -296,6 +303,7 @@ export class LockedLine {
   }
 
   private write(row: SharedTransaction): void {
+    if (row.status !== 'reserved') this.entries.ended(row.transactionId);
     const list = (this.change.transactions ??= []);
     const i = list.findIndex((t) => t.transactionId === row.transactionId);
     if (i >= 0) list[i] = row;
@@ -310,10 +318,6 @@ export class LockedLine {
       return undefined;
     }
   }
-}
-
-export function parseTx(row: SharedTransaction): Transaction {
-  return { ...(JSON.parse(row.json) as Transaction), Status: row.status };
 }
 
 function parseConfig(json: string | null): Configuration | undefined {

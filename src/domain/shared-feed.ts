@@ -13,19 +13,18 @@
  * deliver a few ms sooner; a change heard after a quiet spell is still read at once, and a
  * change of the instance's own ends a gathering and reads at once.
  *
- * Each event read is parsed once, and a refresh's flavor before it is the catalog copy's:
+ * Each event read is parsed at most once — one this instance wrote not at all, its entry is
+ * the one written (shared-entries.ts) — and a refresh's flavor before it is the catalog copy's:
  * events are applied in seq order, so the copy holds that version when its refresh arrives
  * (new rows keep no copy of it).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SharedStore } from '../store/shared-store.js';
 import type { StoredEvent } from '../store/store.js';
-import type { Flavor } from '../types/wire.js';
 import type { Catalog } from './catalog.js';
 import type { EventBus } from './event-bus.js';
 import { flavorKindOf, fromRecord, type DomainEvent } from './events.js';
-import { makeEntry } from './flavor-entry.js';
-import { factsOf } from './flavor-facts.js';
+import { SharedEntries } from './shared-entries.js';
 
 const PAGE = 1000;
 const POLL_MS = 1000;
@@ -45,6 +44,8 @@ export class SharedFeed {
   private lastRead = -Infinity;
   /** Events read so far, and gaps met (a history pruned past this instance's cursor). */
   readonly counts = { events: 0, gaps: 0 };
+  /** The flavors held parsed: the catalog copy and this instance's own writes. */
+  readonly entries: SharedEntries;
 
   constructor(
     private readonly store: SharedStore,
@@ -55,6 +56,7 @@ export class SharedFeed {
     private readonly onError: (err: unknown) => void,
   ) {
     this.cursor = from;
+    this.entries = new SharedEntries(catalog);
   }
 
   /** The newest seq applied here. */
@@ -145,11 +147,10 @@ export class SharedFeed {
   private apply(r: StoredEvent): void {
     const kind = flavorKindOf(r.wire);
     if (kind === 'added' || kind === 'refreshed') {
-      // The one parse of the event: its flavor gives the facts and the catalog entry. The
-      // renewal settings stay with the leader, which reads them from the store.
-      const flavor = (JSON.parse(r.wire) as { Flavor: Flavor }).Flavor;
-      const facts = factsOf(flavor);
-      const prev = this.catalog.put(makeEntry(flavor, false, 0, facts));
+      // An event this instance wrote carries the entry it wrote; another's is parsed once.
+      const entry = this.entries.ofEvent(r);
+      const facts = entry.facts;
+      const prev = this.catalog.put(entry);
       const base = { seq: r.seq, at: r.at, flavorId: r.flavorId, wire: r.wire, facts };
       // The copy held the flavor as the refresh found it (new rows keep no `prev`).
       this.bus.publish(

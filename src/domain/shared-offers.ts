@@ -41,7 +41,7 @@ export class SharedOffers implements CatalogWrites {
     const flavor = newFlavor(principal, body, now, ttlSeconds);
     const entry = makeEntry(flavor, body.autoRenew ?? true, ttlSeconds);
     const { lastSeq } = await this.store.atomically({}, (locked) => {
-      const line = new LockedLine(locked, now, this.options.ttpMs);
+      const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
       line.add(entry);
       return line.outcome(undefined);
     });
@@ -54,7 +54,7 @@ export class SharedOffers implements CatalogWrites {
     const entries = newEntries(principal, bodies, now, this.options.defaultTtlSeconds);
     // One transaction: every offer and its FLAVOR_ADDED, or none.
     const { lastSeq } = await this.store.atomically({}, (locked) => {
-      const line = new LockedLine(locked, now, this.options.ttpMs);
+      const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
       for (const e of entries) line.add(e);
       return line.outcome(undefined);
     });
@@ -102,7 +102,7 @@ export class SharedOffers implements CatalogWrites {
   private async change<T>(flavorId: string, fn: (line: LockedLine, now: number) => T): Promise<T> {
     const now = this.clock.now();
     const { result, lastSeq } = await this.store.atomically({ flavorId }, (locked) => {
-      const line = new LockedLine(locked, now, this.options.ttpMs);
+      const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
       return line.outcome(fn(line, now));
     });
     await this.feed.reached(lastSeq);

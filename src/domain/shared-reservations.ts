@@ -20,7 +20,8 @@ import { needFor } from './capacity.js';
 import { DeadlineQueue } from './deadlines.js';
 import { buyerOf, holdKey, reservedError, visible } from './holds.js';
 import { newWaiterId } from './ids.js';
-import { LockedLine, parseTx } from './locked-flavor.js';
+import { LockedLine } from './locked-flavor.js';
+import { parseTx } from './shared-entries.js';
 import type { ContractSigner } from './contract-signer.js';
 import type {
   PurchaseResult,
@@ -96,7 +97,7 @@ export class SharedReservations implements Reservations {
     const waiterId = newWaiterId(this.clock.now());
     const now = this.clock.now();
     const { result } = await this.store.atomically<Reserved>({ flavorId }, (locked) => {
-      const line = new LockedLine(locked, now, this.options.ttpMs);
+      const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
       const entry = line.onOffer();
       if (!entry) throw new HubError('FLAVOR_NOT_FOUND', `No flavor ${flavorId} on offer`);
       const need = needFor(entry, config);
@@ -147,7 +148,7 @@ export class SharedReservations implements Reservations {
     const { result } = await this.store.atomically({ transactionId: id }, (locked) => {
       const row = locked.transaction;
       if (!row || !visible(principal, row.buyerId)) throw new HubError('TRANSACTION_NOT_FOUND');
-      const line = new LockedLine(locked, now, this.options.ttpMs);
+      const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
       const status = line.expired.has(id) ? 'expired' : row.status;
       if (status === 'cancelled') return line.outcome(undefined);
       if (status !== 'reserved')
@@ -171,7 +172,7 @@ export class SharedReservations implements Reservations {
         if (row.status === 'purchased') return { result: { replay: true, ...dialect } };
         if (row.status !== 'reserved')
           throw new HubError('TRANSACTION_EXPIRED', `The transaction is ${row.status}`);
-        const line = new LockedLine(locked, now, this.options.ttpMs);
+        const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
         if (line.expired.has(id)) return line.outcome({ expired: 'The Time To Purchase ran out' });
         const hold = line.hold(id);
         if (!hold || !line.onOffer()) {
@@ -207,7 +208,7 @@ export class SharedReservations implements Reservations {
   async expireDue(flavorId: string): Promise<void> {
     const now = this.clock.now();
     await this.store.atomically({ flavorId }, (locked) =>
-      new LockedLine(locked, now, this.options.ttpMs).outcome(undefined),
+      new LockedLine(locked, now, this.options.ttpMs, this.feed.entries).outcome(undefined),
     );
   }
 
@@ -215,7 +216,7 @@ export class SharedReservations implements Reservations {
   async dropWaiter(flavorId: string, waiterId: string): Promise<void> {
     const now = this.clock.now();
     await this.store.atomically({ flavorId }, (locked) => {
-      const line = new LockedLine(locked, now, this.options.ttpMs);
+      const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
       const row = locked.waiters.find((w) => w.waiterId === waiterId);
       if (row && row.outcome === null) {
         line.removeWaiter(waiterId);
@@ -330,7 +331,7 @@ export class SharedReservations implements Reservations {
       const { result } = await this.store.atomically<string | undefined>(
         { flavorId: w.flavorId },
         (locked) => {
-          const line = new LockedLine(locked, now, this.options.ttpMs);
+          const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
           const row = locked.waiters.find((x) => x.waiterId === w.waiterId);
           if (!row) return line.outcome(undefined);
           line.removeWaiter(w.waiterId);
@@ -393,7 +394,7 @@ export class SharedReservations implements Reservations {
   private async endOrphanHold(flavorId: string, transactionId: string): Promise<void> {
     const now = this.clock.now();
     await this.store.atomically({ flavorId }, (locked) => {
-      const line = new LockedLine(locked, now, this.options.ttpMs);
+      const line = new LockedLine(locked, now, this.options.ttpMs, this.feed.entries);
       line.endHold(transactionId, 'cancelled');
       line.serve();
       return line.outcome(undefined);
