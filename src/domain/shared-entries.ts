@@ -19,6 +19,7 @@ import type { Catalog } from './catalog.js';
 import { carriesFlavor, flavorJsonIn } from './events.js';
 import { makeEntry, sameFlavor, type FlavorEntry } from './flavor-entry.js';
 import { factsOf } from './flavor-facts.js';
+import { reservedJson } from './holds.js';
 
 /**
  * Versions written here and not yet read back, or holds granted here, are dropped past this many
@@ -70,6 +71,14 @@ export class SharedEntries {
   txOf(row: SharedTransaction): Transaction {
     const held = this.holds.get(row.transactionId);
     return held && held.json === row.json && row.status === 'reserved' ? held.tx : parseTx(row);
+  }
+
+  /** JSON.stringify(tx) for a hold granted here: its row's JSON, with its Status. */
+  txJson(tx: Transaction): string {
+    const held = this.holds.get(tx.TransactionID);
+    return held?.tx === tx && tx.Status === 'reserved'
+      ? reservedJson(held.json)
+      : JSON.stringify(tx);
   }
 
   /** A hold this instance grants (a rolled-back one is never read: its id is never stored). */

@@ -131,7 +131,7 @@ export class SharedReservations implements Reservations {
   }
 
   transactionJson(tx: Transaction): string {
-    return JSON.stringify(tx);
+    return this.feed.entries.txJson(tx);
   }
 
   async transactionView(principal: Principal, id: string): Promise<TransactionView> {

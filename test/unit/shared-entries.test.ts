@@ -135,9 +135,11 @@ describe('the entries a shared-market instance holds', () => {
     expect(entries.txOf(row)).toEqual(tx);
     entries.granted(row, tx);
     expect(entries.txOf(row)).toBe(tx);
+    expect(entries.txJson(tx)).toBe(JSON.stringify(tx));
     const sold = entries.txOf({ ...row, status: 'purchased' });
     expect(sold).not.toBe(tx);
     expect(sold).toEqual({ ...tx, Status: 'purchased' });
+    expect(entries.txJson(sold)).toBe(JSON.stringify(sold));
     entries.ended(row.transactionId);
     expect(entries.txOf(row)).not.toBe(tx);
     expect(entries.txOf(row)).toEqual(tx);
