@@ -261,6 +261,7 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
   const flo: M[] = [];
   const lite: M[] = [];
   const noFlush: M[] = [];
+  const signedFloor: M[] = [];
   let lag: Awaited<ReturnType<typeof copyLag>> | undefined;
   try {
     for (let i = 0; i < z.rounds; i++) {
@@ -297,6 +298,14 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
           await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
         );
         await c.dropDatabase(dbName(dbn));
+        // The same floor signing each contract as P2's floor does: a reference beside P9.
+        const dbs = await c.createDatabase();
+        await use(floor.proc, dbs, undefined, true);
+        await sales(f.url, ids, 1, 1);
+        signedFloor.push(
+          await measured(c, [f.proc], async () => result(await sales(f.url, ids, 10 + i, z.dur))),
+        );
+        await c.dropDatabase(dbName(dbs));
       }
       await c.dropDatabase(dbName(dbf));
 
@@ -381,6 +390,20 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
       note: `CPU per request: ${cpu(noFlush)}`,
     });
   }
+  if (signedFloor.length) {
+    const sf = med(signedFloor, 'rps');
+    kit.rows.push({
+      id: 'P9, floor signing',
+      what: `one instance against the floor signing each purchase's contract as P2's floor does (Ed25519 on the hub's signing thread, before it locks; the same SQL, the same rounds: ${Math.round(sf / 2)} sales/s). P9's own floor signs nothing: this row is a reference`,
+      hub: h1,
+      baseline: sf,
+      ratio: h1 / sf,
+      unit: 'req/s',
+      target: 'reference',
+      met: undefined,
+      note: `CPU per request: the signing floor's: ${cpu(signedFloor)}`,
+    });
+  }
   kit.rows.push({
     id: 'P9 vs SQLite',
     what: `one instance on PostgreSQL against the SQLite-backed hub (file, synchronous=FULL) under the same load in the same rounds (${Math.round(sq / 2)} sales/s; its process ${Math.round(med(lite, 'serverUs'))} µs of CPU per request, the machine ${Math.round(med(lite, 'machineUs'))} µs)`,
@@ -407,8 +430,8 @@ export async function p9(kit: Kit, z: P9Sizes): Promise<void> {
 }
 
 /** Points the floor at a fresh database (copying its sample from `from` first). */
-async function use(floor: Proc, db: string, from?: string): Promise<void> {
-  const r = await floor.ask<{ error?: string }>({ type: 'use', db, from });
+async function use(floor: Proc, db: string, from?: string, signed = false): Promise<void> {
+  const r = await floor.ask<{ error?: string }>({ type: 'use', db, from, signed });
   if (r.error) throw new Error(`pg-floor: ${r.error}`);
 }
 

@@ -13,7 +13,6 @@
  * - `socketio`: a Socket.IO server (websocket transport, no compression); POST /fire emits
  *   the parsed body to every client (P4).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -21,7 +20,6 @@ import { Server as SocketIOServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import type { Duplex } from 'node:stream';
 import type * as StoreModule from '../../../src/store/store-sqlite.js';
-import type * as SigningModule from '../../../src/domain/signing-thread.js';
 import type * as FrameModule from '../../../src/ws/frame.js';
 import type * as HeadersModule from '../../../src/http/headers.js';
 import type {
@@ -31,6 +29,7 @@ import type {
   StoredTransaction,
 } from '../../../src/store/store.js';
 import { buyerOf } from '../lib/buyers.js';
+import { signedContract, unsignedContract } from '../lib/floor-signing.js';
 import { serve } from '../lib/proc.js';
 import { profileMessages } from '../lib/window-profiler.js';
 
@@ -114,7 +113,7 @@ function saleFloor(
   mode: 'signed' | 'unsigned' | 'small',
 ): void {
   const { transaction: tx, contract, flavor, events } = sample;
-  const unsigned = `${contract.json.slice(0, contract.json.indexOf(',"Signature":'))}}`;
+  const unsigned = unsignedContract(contract.json);
   const txAnswer = `${tx.json.slice(0, -1)},"Status":"reserved"}`;
   // Ids of the sample's length, so rows and answers keep their size.
   const id = (template: string, n: number) =>
@@ -147,7 +146,7 @@ function saleFloor(
       const contractId = id(contract.contractId, k);
       const json =
         mode === 'signed'
-          ? await signed(unsigned.replace(contract.contractId, contractId))
+          ? await signedContract(unsigned.replace(contract.contractId, contractId))
           : contract.json;
       const buyerId = buyerOf(req.headers.authorization);
       await store.commit({
@@ -159,21 +158,6 @@ function saleFloor(
       return reply.type('application/json; charset=utf-8').send(json);
     },
   );
-}
-
-// The hub's signing thread as it ships (tsc build), with a key of the floor's own.
-const { SigningThread } = (await import(
-  new URL('../../../dist/src/domain/signing-thread.js', import.meta.url).href
-)) as typeof SigningModule;
-const signing = {
-  key: generateKeyPairSync('ed25519').privateKey,
-  header: Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'floor' })).toString('base64url'),
-};
-const signer = new SigningThread();
-
-/** The contract JSON with its Signature appended, signed on the signing thread. */
-async function signed(payload: string): Promise<string> {
-  return `${payload.slice(0, -1)},"Signature":"${await signer.sign(signing, payload)}"}`;
 }
 
 let url: string;

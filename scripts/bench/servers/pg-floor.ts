@@ -14,6 +14,10 @@
  *
  * Each round runs on a fresh database (`use`), as the hubs' rounds do: the schema is the
  * hub's own migrations, the flavors rows those of the hub whose sale was sampled (`from`).
+ *
+ * With `signed` (a reference beside P9, not its floor): each purchase also signs its own
+ * contract before it locks, as P2's floor does (lib/floor-signing.ts), and stores and answers
+ * that contract instead of the sample's.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import pg from 'pg';
@@ -24,6 +28,7 @@ import type * as RowsModule from '../../../src/store/rows.js';
 import type * as StoreModule from '../../../src/store/store-postgres.js';
 import type { StoredContract, UnnumberedEvent } from '../../../src/store/store.js';
 import { buyerOf } from '../lib/buyers.js';
+import { signedContract, unsignedContract } from '../lib/floor-signing.js';
 import { serve } from '../lib/proc.js';
 import { profileMessages } from '../lib/window-profiler.js';
 
@@ -101,9 +106,12 @@ const id = (template: string, n: number) =>
 let count = 0;
 
 let pool: pg.Pool | undefined;
+/** Whether each purchase signs a contract of its own (`use`'s `signed`). */
+let signing = false;
 
 /** Switches to a fresh database (`from`: first copy the sample from a hub's database). */
-async function use(url: string, from: string | undefined): Promise<void> {
+async function use(url: string, from: string | undefined, signed: boolean): Promise<void> {
+  signing = signed;
   if (from) {
     sample = await copyFrom(from);
     shaped = shape(sample);
@@ -174,9 +182,14 @@ async function reserve(flavorId: string, buyerId: string): Promise<string> {
   return txAnswer.replace(tx.transaction_id as string, txId);
 }
 
-async function purchase(txId: string, buyerId: string): Promise<void> {
+/** The purchase's rows, committed; answers with its contract's JSON. */
+async function purchase(txId: string, buyerId: string): Promise<string> {
   const { flavors, tx, contract, events } = shaped as Shaped;
   const k = ++count;
+  const contractId = id(contract.contractId, k);
+  const json = signing
+    ? await signedContract(unsignedContract(contract.json).replace(contract.contractId, contractId))
+    : contract.json;
   await atomically(async (c) => {
     const locked = await pipelined(c, lockSteps({ transactionId: txId }));
     const flavorId = locked[1]?.rows[0]?.flavor_id as string | undefined;
@@ -187,13 +200,12 @@ async function purchase(txId: string, buyerId: string): Promise<void> {
       commitSteps({
         flavors: [flavor],
         transactions: [{ ...tx, transactionId: txId, flavorId, buyerId, status: 'purchased' }],
-        contracts: [
-          { ...contract, contractId: id(contract.contractId, k), transactionId: txId, buyerId },
-        ],
+        contracts: [{ ...contract, contractId, transactionId: txId, buyerId, json }],
         events: events.map((e) => ({ ...e, flavorId, ...(e.buyerId ? { buyerId } : {}) })),
       }),
     );
   });
+  return json;
 }
 
 /** Runs fn's pipelines (the first BEGINs, the last COMMITs); ROLLBACK if one fails. */
@@ -233,8 +245,7 @@ const server = createServer((req, res) => {
           res.writeHead(404).end();
           return;
         }
-        await purchase(m[1] as string, buyerId);
-        answer = (sample as Sample).contract.json as string;
+        answer = await purchase(m[1] as string, buyerId);
       }
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(answer);
     } catch (err) {
@@ -252,7 +263,7 @@ serve(async (msg) => {
   const profiled = profiling(msg);
   if (profiled) return profiled;
   if (msg.type === 'use') {
-    await use(msg.db as string, msg.from as string | undefined);
+    await use(msg.db as string, msg.from as string | undefined, msg.signed === true);
     return {};
   }
   if (msg.type === 'cpu') return { cpu: process.cpuUsage(), at: performance.now() };
