@@ -3,8 +3,8 @@
  * `tsx scripts/bench/p2-ab.ts <treeA> <treeB> [rounds] [seconds]`, each tree a checkout with
  * its dist/ built (P2AB_HUB_FLAGS_B='--flag …' runs the second one's hub with node flags).
  * Per round and build: req/s, the hub's ratio to the floor measured next to it, the main
- * thread's CPU per request, and context switches per request (the main thread's preemptions,
- * and every thread's switches); at the end the medians. The two builds' hubs run one after
+ * thread's CPU per request and the other threads' together, and context switches per request
+ * (the main thread's preemptions, and every thread's switches); at the end the medians. The two builds' hubs run one after
  * the other, each beside a fresh floor, so a noisy stretch of the shared machine lands on both
  * in turn rather than on one build.
  */
@@ -30,10 +30,14 @@ const dir = mkdtempSync(join(tmpdir(), 'rear-p2ab-'));
 
 /** The main thread's CPU of a process, µs (10 ms ticks: a round's thousands of requests smooth them). */
 const mainCpu = (pid: number) => (threadCpu(pid).get('main') ?? 0) * 1e6;
+/** Its other threads' CPU together, µs: the writer, the signer, V8's collector helpers, libuv's. */
+const otherCpu = (pid: number) =>
+  [...threadCpu(pid)].reduce((sum, [name, s]) => (name === 'main' ? sum : sum + s), 0) * 1e6;
 
 async function measure(proc: Proc, url: string, ids: string[], seed: number) {
   const pid = proc.child.pid as number;
   const t0 = mainCpu(pid);
+  const o0 = otherCpu(pid);
   const s0 = contextSwitches(pid);
   // A failed request fails the run (lib/answered.ts): a floor that fails answers fast.
   const r = answered(await saleLoad({ url, flavorIds: ids, tokens, seed, seconds }), url);
@@ -42,6 +46,7 @@ async function measure(proc: Proc, url: string, ids: string[], seed: number) {
   return {
     rps: r.requests.average,
     mainUs: (mainCpu(pid) - t0) / n,
+    otherUs: (otherCpu(pid) - o0) / n,
     /** The main thread's cores taken from it, and all threads' switches, per request. */
     preempted: (s1.mainInvoluntary - s0.mainInvoluntary) / n,
     switches: (s1.all - s0.all) / n,
@@ -91,7 +96,7 @@ try {
       });
       results.set(name, list);
       console.log(
-        `round ${i + 1} ${name}: ${Math.round(h.rps)} req/s (main ${Math.round(h.mainUs)} µs/req, preempted ${h.preempted.toFixed(2)}/req, switches ${h.switches.toFixed(2)}/req), floor ${Math.round(f.rps)} (main ${Math.round(f.mainUs)}, preempted ${f.preempted.toFixed(2)}, switches ${f.switches.toFixed(2)}) → ${(h.rps / f.rps).toFixed(2)}×`,
+        `round ${i + 1} ${name}: ${Math.round(h.rps)} req/s (main ${Math.round(h.mainUs)} µs/req, other threads ${Math.round(h.otherUs)}, preempted ${h.preempted.toFixed(2)}/req, switches ${h.switches.toFixed(2)}/req), floor ${Math.round(f.rps)} (main ${Math.round(f.mainUs)}, other threads ${Math.round(f.otherUs)}, preempted ${f.preempted.toFixed(2)}, switches ${f.switches.toFixed(2)}) → ${(h.rps / f.rps).toFixed(2)}×`,
       );
       await Promise.all([hub.kill(), floor.kill()]);
     }

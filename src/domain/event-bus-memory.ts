@@ -36,8 +36,12 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 export class MemoryEventBus implements EventBus {
   private readonly listeners = new Set<EventListener>();
-  /** Events published since open, the retained ones from `head`. */
-  private history: DomainEvent[] = [];
+  /**
+   * Events published since open, the retained ones from `head`; the slots before it are
+   * cleared as they are dropped, so a dropped event is garbage at once rather than at the
+   * next compaction (which left up to twice the bound's events alive).
+   */
+  private history: Array<DomainEvent | undefined> = [];
   private head = 0;
   private last = 0;
   private pruned = 0;
@@ -212,7 +216,7 @@ export class MemoryEventBus implements EventBus {
       const live = this.history.length - this.head;
       if (live <= this.bound.maxEvents && e.at >= oldest) break;
       this.pruned = e.seq;
-      this.head++;
+      this.history[this.head++] = undefined;
     }
     // Compact the array once the dead prefix dominates, so memory stays bounded.
     if (this.head > 1024 && this.head * 2 > this.history.length) {

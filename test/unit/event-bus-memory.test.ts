@@ -4,6 +4,8 @@
  * against events published while the store was read; pruned (by count at once, by age once
  * its times are read) before anything published after it.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import { MemoryEventBus, type StoredHistory } from '../../src/domain/event-bus-memory.js';
@@ -236,5 +238,30 @@ describe('MemoryEventBus over a stored history', () => {
       [4, 4],
     ]);
     expect(await resumed(bus, 4)).toEqual(range(5, 21));
+  });
+});
+
+describe('MemoryEventBus memory', () => {
+  it('lets an event it drops be collected at once, not at its next compaction', async () => {
+    // gc() from a fresh context once the flag is set (vitest's workers run without it).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const clock = new FakeClock();
+    const { bus } = busOver(clock, [], { maxEvents: 10, maxAgeMs: 60_000 });
+    // Published from a function of its own: no variable of the test holds the event.
+    const publishFirst = (): WeakRef<DomainEvent> => {
+      const first = added(1, clock.now());
+      bus.publish(first);
+      return new WeakRef(first);
+    };
+    const ref = publishFirst();
+    // 20 more: the first is dropped by count, far below the compaction's 1,024 dropped slots.
+    for (let s = 2; s <= 21; s++) bus.publish(added(s, clock.now()));
+    expect(bus.prunedThrough).toBe(11);
+    expect(await resumed(bus, 11)).toEqual(range(12, 21));
+    // A WeakRef keeps its target until the job that made it ends.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(ref.deref()).toBeUndefined();
   });
 });
