@@ -22,24 +22,10 @@ import { SharedEntries } from '../../src/domain/shared-entries.js';
 import type { SharedFlavor, SharedTransaction } from '../../src/store/shared-store.js';
 import type { StoredEvent } from '../../src/store/store.js';
 import type { Flavor } from '../../src/types/wire.js';
+import { k8sliceFlavor } from '../helpers/flavors.js';
 
-function flavor(id: string, cpu: number, domain = 'd'): Flavor {
-  return {
-    flavorId: id,
-    providerId: 'p',
-    timestamp: '2026-01-01T00:00:00.000Z',
-    expirationTime: '2027-01-01T00:00:00.000Z',
-    type: {
-      name: 'k8slice',
-      data: {
-        characteristics: { architecture: 'amd64', cpu: String(cpu), memory: '8Gi', pods: '110' },
-      },
-    },
-    price: { amount: '1.00', currency: 'EUR', period: 'hour' },
-    owner: { domain, nodeId: 'p', ip: '1' },
-    availability: true,
-  };
-}
+const flavor = (id: string, cpu: number, domain?: string): Flavor =>
+  k8sliceFlavor(id, cpu, { domain });
 
 const rowOf = (e: FlavorEntry, autoRenew = true, ttlSeconds = 90): SharedFlavor => ({
   flavorId: e.flavorId,

@@ -15,24 +15,10 @@ import { GATHER_MS, SharedFeed } from '../../src/domain/shared-feed.js';
 import type { SharedStore } from '../../src/store/shared-store.js';
 import type { StoredEvent } from '../../src/store/store.js';
 import type { Flavor } from '../../src/types/wire.js';
+import { k8sliceFlavor } from '../helpers/flavors.js';
 
-function flavor(id: string, cpu: number, amount = '1.00'): Flavor {
-  return {
-    flavorId: id,
-    providerId: 'p',
-    timestamp: '2026-01-01T00:00:00.000Z',
-    expirationTime: '2027-01-01T00:00:00.000Z',
-    type: {
-      name: 'k8slice',
-      data: {
-        characteristics: { architecture: 'amd64', cpu: String(cpu), memory: '8Gi', pods: '110' },
-      },
-    },
-    price: { amount, currency: 'EUR', period: 'hour' },
-    owner: { domain: 'd', nodeId: 'p', ip: '1' },
-    availability: true,
-  };
-}
+const flavor = (id: string, cpu: number, amount?: string): Flavor =>
+  k8sliceFlavor(id, cpu, { amount });
 
 const entry = (f: Flavor): FlavorEntry => makeEntry(f, true, 60);
 const row = (seq: number, draft: EventDraft): StoredEvent => stamp(draft, seq, 1000 + seq).record;
