@@ -4,16 +4,16 @@
  * its dist/ built (P2AB_HUB_FLAGS_B='--flag …' runs the second one's hub with node flags).
  * Per round and build: req/s, the hub's ratio to the floor measured next to it, the main
  * thread's CPU per request and the other threads' together, and context switches per request
- * (the main thread's preemptions, and every thread's switches); at the end the medians. The two builds' hubs run one after
- * the other, each beside a fresh floor, so a noisy stretch of the shared machine lands on both
- * in turn rather than on one build.
+ * (the main thread's preemptions, and every thread's switches); at the end the medians. The
+ * two builds' hubs run one after the other, each beside a fresh floor, so a noisy stretch of
+ * the shared machine lands on both in turn rather than on one build.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answered } from './lib/answered.js';
 import { median } from './lib/histogram.js';
-import { contextSwitches, spawnProc, threadCpu, type Proc } from './lib/proc.js';
+import { contextSwitches, mainAndOtherCpu, spawnProc, type Proc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 const [treeA, treeB] = process.argv.slice(2, 4) as [string, string];
@@ -28,25 +28,21 @@ const seconds = Number(process.argv[5] ?? 5);
 const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
 const dir = mkdtempSync(join(tmpdir(), 'rear-p2ab-'));
 
-/** The main thread's CPU of a process, µs (10 ms ticks: a round's thousands of requests smooth them). */
-const mainCpu = (pid: number) => (threadCpu(pid).get('main') ?? 0) * 1e6;
-/** Its other threads' CPU together, µs: the writer, the signer, V8's collector helpers, libuv's. */
-const otherCpu = (pid: number) =>
-  [...threadCpu(pid)].reduce((sum, [name, s]) => (name === 'main' ? sum : sum + s), 0) * 1e6;
-
 async function measure(proc: Proc, url: string, ids: string[], seed: number) {
   const pid = proc.child.pid as number;
-  const t0 = mainCpu(pid);
-  const o0 = otherCpu(pid);
+  // 10 ms ticks: a round's thousands of requests smooth them. The other threads are the
+  // writer, the signer, V8's collector helpers and libuv's.
+  const c0 = mainAndOtherCpu(pid);
   const s0 = contextSwitches(pid);
   // A failed request fails the run (lib/answered.ts): a floor that fails answers fast.
   const r = answered(await saleLoad({ url, flavorIds: ids, tokens, seed, seconds }), url);
   const s1 = contextSwitches(pid);
+  const c1 = mainAndOtherCpu(pid);
   const n = r.requests.total;
   return {
     rps: r.requests.average,
-    mainUs: (mainCpu(pid) - t0) / n,
-    otherUs: (otherCpu(pid) - o0) / n,
+    mainUs: (c1.main - c0.main) / n,
+    otherUs: (c1.other - c0.other) / n,
     /** The main thread's cores taken from it, and all threads' switches, per request. */
     preempted: (s1.mainInvoluntary - s0.mainInvoluntary) / n,
     switches: (s1.all - s0.all) / n,

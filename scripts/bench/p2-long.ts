@@ -8,23 +8,13 @@
  * loads; what a long-lived hub holds and spends shows after that.
  */
 import { answered } from './lib/answered.js';
-import { spawnProc, threadCpu } from './lib/proc.js';
+import { mainAndOtherCpu as cpu, spawnProc } from './lib/proc.js';
 import { saleLoad } from './lib/sales.js';
 
 const tree = process.argv[2] ?? process.cwd();
 const loads = Number(process.argv[3] ?? 12);
 const seconds = Number(process.argv[4] ?? 4);
 const tokens = Array.from({ length: 200 }, (_, i) => `bench-consumer-${i}`);
-
-const cpu = (pid: number) => {
-  let main = 0;
-  let other = 0;
-  for (const [name, s] of threadCpu(pid)) {
-    if (name === 'main') main += s;
-    else other += s;
-  }
-  return { main: main * 1e6, other: other * 1e6 };
-};
 
 const hub = spawnProc(
   `../../../..${tree}/scripts/bench/servers/hub.ts`,

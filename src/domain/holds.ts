@@ -113,6 +113,21 @@ export function storedTx(
   };
 }
 
+/**
+ * A new hold's row, as both markets store it: its JSON written from its parts, with the
+ * Configuration's JSON its key was made with (newTransactionRowJson, configJsonOf).
+ */
+export function newHoldRow(
+  tx: Transaction,
+  key: string,
+  buyerId: string,
+  expiresAt: number,
+  dialect?: 'fluidos',
+): StoredTransaction {
+  const json = newTransactionRowJson(tx, configJsonOf(key, buyerId, tx.FlavorID));
+  return storedTx(tx, buyerId, expiresAt, dialect, json);
+}
+
 /** 409 for a buyer who will not wait, with Retry-After: when the soonest hold ends. */
 export function reservedError(now: number, holdEnds: readonly number[]): HubError {
   const soonest = Math.min(...holdEnds);

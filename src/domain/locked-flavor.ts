@@ -33,13 +33,7 @@ import {
 import { signedContractJson, type ContractSigner } from './contract-signer.js';
 import { diffFields, unnumbered, type EventDraft } from './events.js';
 import type { FlavorEntry } from './flavor-entry.js';
-import {
-  configJsonOf,
-  makeContract,
-  newTransaction,
-  newTransactionRowJson,
-  storedTx,
-} from './holds.js';
+import { makeContract, newHoldRow, newTransaction } from './holds.js';
 import { newTransactionId } from './ids.js';
 import { storedFlavor } from './offers.js';
 import type { SharedEntries } from './shared-entries.js';
@@ -147,9 +141,8 @@ export class LockedLine {
       expiresAt,
       configuration,
     );
-    const json = newTransactionRowJson(tx, configJsonOf(key, buyer.NodeID, flavorId));
     const row: SharedTransaction = {
-      ...storedTx(tx, buyer.NodeID, expiresAt, dialect, json),
+      ...newHoldRow(tx, key, buyer.NodeID, expiresAt, dialect),
       holdKey: key,
     };
     this.write(row);

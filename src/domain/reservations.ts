@@ -19,14 +19,12 @@ import type { DeadlineQueue } from './deadlines.js';
 import type { FlavorEntry } from './flavor-entry.js';
 import {
   buyerOf,
-  configJsonOf,
   holdKey,
   makeContract,
+  newHoldRow,
   newTransaction,
-  newTransactionRowJson,
   reservedError,
   reservedJson,
-  storedTx,
   visible,
 } from './holds.js';
 import { newTransactionId } from './ids.js';
@@ -343,10 +341,8 @@ export class ReservationEngine implements Reservations {
     const now = this.clock.now();
     const expiresAt = now + this.options.ttpMs;
     const tx = newTransaction(newTransactionId(now), buyer, flavorId, expiresAt, configuration);
-    // Serialized once, for the row and (with its Status) the answer; the Configuration's JSON
-    // is the one its key was made with.
-    const json = newTransactionRowJson(tx, configJsonOf(key, buyer.NodeID, flavorId));
-    const stored = storedTx(tx, buyer.NodeID, expiresAt, dialect, json);
+    // Serialized once, for the row and (with its Status) the answer.
+    const stored = newHoldRow(tx, key, buyer.NodeID, expiresAt, dialect);
     this.addHold({ tx, buyerId: buyer.NodeID, need, key, stored });
     // A new row, no events: it need not wait behind sales whose contracts are being signed.
     await this.journal.writeNew({ transactions: [stored] });

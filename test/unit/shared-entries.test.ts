@@ -11,13 +11,7 @@ import { Catalog } from '../../src/domain/catalog.js';
 import { carriesFlavor, flavorJsonIn, stamp, type EventDraft } from '../../src/domain/events.js';
 import { makeEntry, type FlavorEntry } from '../../src/domain/flavor-entry.js';
 import { factsOf } from '../../src/domain/flavor-facts.js';
-import {
-  configJsonOf,
-  holdKey,
-  newTransaction,
-  newTransactionRowJson,
-  storedTx,
-} from '../../src/domain/holds.js';
+import { holdKey, newHoldRow, newTransaction } from '../../src/domain/holds.js';
 import { SharedEntries } from '../../src/domain/shared-entries.js';
 import type { SharedFlavor, SharedTransaction } from '../../src/store/shared-store.js';
 import type { StoredEvent } from '../../src/store/store.js';
@@ -107,16 +101,7 @@ describe('the entries a shared-market instance holds', () => {
       data: { cpu: '2', memory: '2Gi', pods: '10' },
     });
     const key = holdKey('b', 'fa', tx.Configuration);
-    const row: SharedTransaction = {
-      ...storedTx(
-        tx,
-        'b',
-        5000,
-        undefined,
-        newTransactionRowJson(tx, configJsonOf(key, 'b', 'fa')),
-      ),
-      holdKey: key,
-    };
+    const row: SharedTransaction = { ...newHoldRow(tx, key, 'b', 5000), holdKey: key };
     // The row JSON written from its parts is what serializing the Transaction gives.
     expect(entries.txOf(row)).toEqual(tx);
     entries.granted(row, tx);

@@ -160,6 +160,17 @@ export function threadCpu(pid: number): Map<string, number> {
   return out;
 }
 
+/** A process's CPU so far, µs: its main thread's, and its other threads' together. */
+export function mainAndOtherCpu(pid: number): { main: number; other: number } {
+  let main = 0;
+  let other = 0;
+  for (const [name, s] of threadCpu(pid)) {
+    if (name === 'main') main += s;
+    else other += s;
+  }
+  return { main: main * 1e6, other: other * 1e6 };
+}
+
 /**
  * Context switches so far of a process: its main thread's involuntary ones (it was runnable
  * and another thread or process got its core), and every thread's, voluntary or not.
