@@ -86,12 +86,14 @@ try {
       const sys0 = await sysUs(procs);
       const before = await processCpuUs(procs);
       const bBefore = await processCpuUs([b.proc]);
+      const bSys0 = await sysUs([b.proc]);
       const [ra, rb] = await Promise.all([
         load(a.url, 10 + i, seconds),
         load(bUrl, 50 + i, seconds),
       ]);
       const used = (await processCpuUs(procs)) - before;
       const bUsed = (await processCpuUs([b.proc])) - bBefore;
+      const bSys = (await sysUs([b.proc])) - bSys0;
       const sys = (await sysUs(procs)) - sys0;
       const pgUsed = postgresCpuUs(cluster.dataDir) - pg0;
       await sleep(1500);
@@ -114,7 +116,7 @@ try {
       });
       results.set(tree, list);
       console.log(
-        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}${follow ? `; the follower ${Math.round(bUsed / total)} µs/request` : ''}`,
+        `round ${i + 1} ${tree}: ${rps.toFixed(1)} req/s, ${Math.round(used / total)} µs/request (hubs; ${Math.round(sys / total)} in the kernel), PostgreSQL ${Math.round(pgUsed / total)} µs/request, event reads per sale ${(scans / (total / 2)).toFixed(2)}${follow ? `; the follower ${Math.round(bUsed / total)} µs/request (${Math.round(bSys / total)} in the kernel)` : ''}`,
       );
       await Promise.all(procs.map((p) => p.kill()));
       await cluster.dropDatabase(new URL(db).pathname.slice(1));

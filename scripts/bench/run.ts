@@ -423,6 +423,12 @@ async function p2(): Promise<void> {
     whole?: number[],
     server?: { proc: Proc; into: typeof cpu.hub },
   ) => {
+    // A second of the same load first, not counted, for every target alike: in this rotation
+    // the hub idles through the five other loads (~25 s) while the floors' process serves
+    // them, and a server's first second after an idle spell sold 10–45 % below its steady rate
+    // (the hub's more than the floor's: docs/benchmarks.md, nineteenth session). Measured so,
+    // P2 compared a cold hub with a warm floor. P9 warms each server before its rounds too.
+    await run(target, seed + 100, 1);
     const m0 = machineCpu();
     const go = () => run(target, seed, S.dur);
     let r: Awaited<ReturnType<typeof go>>;
